@@ -1,0 +1,125 @@
+#include "models/cpu/cpu.h"
+
+#include "models/core/report.h"
+
+#include <cstring>
+
+namespace ioatsim::models {
+
+cpu::cpu(sc_core::sc_module_name name, unsigned index, unsigned apic_id, unsigned node)
+    : sc_module(name), isock("isock"), index_(index), apic_id_(apic_id), node_(node) {
+    isock.register_invalidate_direct_mem_ptr(this, &cpu::invalidate);
+}
+
+static void prepare(tlm::tlm_generic_payload& gp, bool write, uint64_t addr, uint8_t* buf, unsigned len) {
+    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(buf);
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
+bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time& delay) {
+    tlm::tlm_generic_payload gp;
+    uint64_t v = 0;
+    prepare(gp, false, addr, reinterpret_cast<uint8_t*>(&v), len);
+    isock->b_transport(gp, delay);
+    if (!gp.is_response_ok()) {
+        value = len == 8 ? ~0ull : ((1ull << (8 * len)) - 1);
+        return false;
+    }
+    value = v;
+    return true;
+}
+
+bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay) {
+    tlm::tlm_generic_payload gp;
+    prepare(gp, true, addr, reinterpret_cast<uint8_t*>(&value), len);
+    isock->b_transport(gp, delay);
+    return gp.is_response_ok();
+}
+
+uint8_t* cpu::dmi_ptr(uint64_t addr, uint64_t& avail) {
+    for (auto& d : dmi_)
+        if (addr >= d.get_start_address() && addr <= d.get_end_address()) {
+            avail = d.get_end_address() - addr + 1;
+            return d.get_dmi_ptr() + (addr - d.get_start_address());
+        }
+    tlm::tlm_generic_payload gp;
+    uint8_t dummy;
+    prepare(gp, false, addr, &dummy, 1);
+    tlm::tlm_dmi d;
+    if (!isock->get_direct_mem_ptr(gp, d) || !d.is_read_write_allowed()) return nullptr;
+    dmi_.push_back(d);
+    avail = d.get_end_address() - addr + 1;
+    return d.get_dmi_ptr() + (addr - d.get_start_address());
+}
+
+void cpu::invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
+    std::vector<tlm::tlm_dmi> keep;
+    for (auto& d : dmi_)
+        if (d.get_end_address() < start || d.get_start_address() > end) keep.push_back(d);
+    dmi_.swap(keep);
+}
+
+void cpu::slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
+    tlm::tlm_generic_payload gp;
+    prepare(gp, write, addr, buf, unsigned(len));
+    isock->transport_dbg(gp);
+    if (!gp.is_response_ok() && !write) std::memset(buf, 0xff, len);
+}
+
+void cpu::mem_read(uint64_t addr, void* dst, uint64_t len) {
+    auto* out = static_cast<uint8_t*>(dst);
+    while (len) {
+        uint64_t avail = 0;
+        uint8_t* p = dmi_ptr(addr, avail);
+        uint64_t n = p ? std::min(len, avail) : len;
+        if (p) std::memcpy(out, p, n); else slow_mem(false, addr, out, n);
+        addr += n; out += n; len -= n;
+    }
+}
+
+void cpu::mem_write(uint64_t addr, const void* src, uint64_t len) {
+    auto* in = static_cast<const uint8_t*>(src);
+    while (len) {
+        uint64_t avail = 0;
+        uint8_t* p = dmi_ptr(addr, avail);
+        uint64_t n = p ? std::min(len, avail) : len;
+        if (p) std::memcpy(p, in, n); else slow_mem(true, addr, const_cast<uint8_t*>(in), n);
+        addr += n; in += n; len -= n;
+    }
+}
+
+void cpu::deliver(uint8_t vector) {
+    sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), name(), "irq",
+                       json_obj().set("vector", unsigned(vector)));
+    if (irq_) irq_(vector);
+}
+
+msi_bus::msi_bus(sc_core::sc_module_name name) : sc_module(name), tsock("tsock") {
+    tsock.register_b_transport(this, &msi_bus::b_transport);
+}
+
+void msi_bus::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    uint32_t data = 0;
+    if (!gp.is_write() || gp.get_data_length() != 4) {
+        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+    }
+    std::memcpy(&data, gp.get_data_ptr(), 4);
+    unsigned dest = unsigned((gp.get_address() >> 12) & 0xff);
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    for (cpu* c : cpus_)
+        if (c->apic_id() == dest) {
+            c->deliver(uint8_t(data));
+            return;
+        }
+    sim_report().trace(uint64_t((sc_core::sc_time_stamp() + delay).value()), name(), "msi.lost",
+                       json_obj().set("dest", dest).set("vector", data & 0xff));
+}
+
+}  // namespace ioatsim::models

@@ -1,0 +1,62 @@
+// A CPU as the hardware sees it: an initiator for MMIO and configuration cycles,
+// a DMI-backed path to memory, and a local APIC that receives interrupt messages.
+// What runs on it is software's business (sw/kernel).
+#pragma once
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace ioatsim::models {
+
+class cpu : public sc_core::sc_module {
+public:
+    tlm_utils::simple_initiator_socket<cpu> isock;
+
+    cpu(sc_core::sc_module_name name, unsigned index, unsigned apic_id, unsigned node);
+
+    unsigned index() const { return index_; }
+    unsigned apic_id() const { return apic_id_; }
+    unsigned node() const { return node_; }
+
+    // Uncached access (MMIO, ECAM). A failed request (Unsupported Request, master
+    // abort) reads all-ones, as on a PC. Returns false on failure.
+    bool io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time& delay);
+    bool io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay);
+
+    // Cacheable memory through DMI; no time passes here, callers charge it.
+    void mem_read(uint64_t addr, void* dst, uint64_t len);
+    void mem_write(uint64_t addr, const void* src, uint64_t len);
+
+    // Local APIC: an interrupt message for this CPU.
+    void deliver(uint8_t vector);
+    void set_interrupt_handler(std::function<void(uint8_t)> h) { irq_ = std::move(h); }
+
+private:
+    uint8_t* dmi_ptr(uint64_t addr, uint64_t& avail);
+    void invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
+    void slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len);
+
+    unsigned index_, apic_id_, node_;
+    std::vector<tlm::tlm_dmi> dmi_;
+    std::function<void(uint8_t)> irq_;
+};
+
+// The interrupt message window (0xFEE00000-0xFEEFFFFF): a 32-bit write whose
+// address bits [19:12] name the destination APIC and whose data [7:0] is the vector.
+class msi_bus : public sc_core::sc_module {
+public:
+    static constexpr uint64_t base = 0xFEE00000, size = 0x100000;
+    tlm_utils::simple_target_socket<msi_bus> tsock;
+    explicit msi_bus(sc_core::sc_module_name name);
+    void attach(cpu& c) { cpus_.push_back(&c); }
+private:
+    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    std::vector<cpu*> cpus_;
+};
+
+}  // namespace ioatsim::models

@@ -1,0 +1,52 @@
+// CB3 (QuickData v3.0) register offsets and bits, from registers.h as described in
+// shared/reference/ioat-hardware.md §2-§5 and §7. Names follow the datasheet/driver.
+#pragma once
+#include <cstdint>
+
+namespace ioatsim::ioat {
+
+// Global registers, BAR0.
+constexpr unsigned CHANCNT = 0x00, XFERCAP = 0x01, GENCTRL = 0x02, INTRCTRL = 0x03,
+                   ATTNSTATUS = 0x04, CBVER = 0x08, PERPORTOFFSET = 0x0A, INTRDELAY = 0x0C,
+                   DEVICE_STATUS = 0x0E, DMACAPABILITY = 0x10, DCAOFFSET = 0x14;
+
+constexpr uint8_t INTRCTRL_MASTER_INT_EN = 0x01, INTRCTRL_INT_STATUS = 0x02, INTRCTRL_INT = 0x04,
+                  INTRCTRL_MSIX_VECTOR_CONTROL = 0x08;
+
+constexpr uint32_t DMACAP_PAGEBREAK = 1u << 0, DMACAP_DCA = 1u << 4, DMACAP_FILL = 1u << 6,
+                   DMACAP_XOR = 1u << 8, DMACAP_PQ = 1u << 9;
+
+// Channel n registers live at BAR0 + 0x80 * (n + 1).
+constexpr unsigned CHAN_STRIDE = 0x80;
+constexpr unsigned chan_base(unsigned n) { return CHAN_STRIDE * (n + 1); }
+constexpr unsigned CHANCTRL = 0x00, DMA_COMP = 0x02, CHANCMD = 0x04, DMACOUNT = 0x06,
+                   CHANSTS = 0x08, CHAINADDR = 0x10, CHANCMP = 0x18, CDAR = 0x20, CHANERR = 0x28,
+                   CHANERR_MASK = 0x2C, DCACTRL = 0x30;
+
+constexpr uint16_t CHANCTRL_INT_REARM = 0x0001, CHANCTRL_ERR_COMPLETION_EN = 0x0004,
+                   CHANCTRL_ANY_ERR_ABORT_EN = 0x0008, CHANCTRL_ERR_INT_EN = 0x0010,
+                   CHANCTRL_DESC_ADDR_SNOOP = 0x0020, CHANCTRL_IN_USE = 0x0100,
+                   CHANCTRL_COMPL_DCA_EN = 0x0200, CHANCTRL_RUN = 0x001D;
+
+constexpr uint8_t CHANCMD_START = 0x01, CHANCMD_APPEND = 0x02, CHANCMD_SUSPEND = 0x04,
+                  CHANCMD_ABORT = 0x08, CHANCMD_RESUME = 0x10, CHANCMD_RESET = 0x20;
+
+// CHANSTS[2:0]
+enum chan_state : uint8_t { ACTIVE = 0, DONE = 1, SUSPENDED = 2, HALTED = 3 };
+constexpr uint64_t CHANSTS_STATUS = 0x7, CHANSTS_UNAFFILIATED_ERR = 0x8, CHANSTS_SOFT_ERR = 0x10,
+                   CHANSTS_ADDR_MASK = ~0x3full;
+
+// CHANERR bits (§7).
+constexpr uint32_t CHANERR_SRC_ADDR = 1u << 0, CHANERR_DEST_ADDR = 1u << 1,
+                   CHANERR_NEXT_ADDR = 1u << 2, CHANERR_NEXT_DESC_ALIGN = 1u << 3,
+                   CHANERR_CHAIN_ADDR = 1u << 4, CHANERR_CHANCMD = 1u << 5,
+                   CHANERR_READ_DATA = 1u << 8, CHANERR_WRITE_DATA = 1u << 9,
+                   CHANERR_DESC_CTRL = 1u << 10, CHANERR_LEN = 1u << 11,
+                   CHANERR_COMPL_ADDR = 1u << 12, CHANERR_INT_CONFIG = 1u << 13;
+
+// MSI-X table and PBA in BAR0 (offsets as the driver's CB3.3 erratum code
+// saves them; the 5520's own are unpublished, so this is an inference).
+constexpr unsigned MSIX_TABLE = 0x1000, MSIX_PBA = 0x1800;
+constexpr unsigned BAR0_SIZE = 16 * 1024;
+
+}  // namespace ioatsim::ioat

@@ -1,0 +1,80 @@
+#include "models/memory/dram.h"
+
+#include <cstring>
+
+namespace ioatsim::models {
+
+dram::dram(sc_core::sc_module_name name, uint64_t base, uint64_t size, dram_timing t)
+    : sc_module(name), tsock("tsock"), base_(base), size_(size), t_(t) {
+    tsock.register_b_transport(this, &dram::b_transport);
+    tsock.register_transport_dbg(this, &dram::transport_dbg);
+    tsock.register_get_direct_mem_ptr(this, &dram::get_direct_mem_ptr);
+}
+
+uint8_t* dram::page(uint64_t index) {
+    auto& p = pages_[index];
+    if (!p) p.reset(new uint8_t[page_size]());  // zero-filled on first touch
+    return p.get();
+}
+
+bool dram::in_range(uint64_t addr, uint64_t len) const {
+    return addr >= base_ && len <= size_ && addr - base_ <= size_ - len;
+}
+
+void dram::copy(uint64_t addr, uint8_t* buf, uint64_t len, bool write) {
+    uint64_t off = addr - base_;
+    while (len) {
+        uint64_t in_page = off % page_size;
+        uint64_t n = std::min(len, page_size - in_page);
+        uint8_t* p = page(off / page_size) + in_page;
+        if (write) std::memcpy(p, buf, n); else std::memcpy(buf, p, n);
+        off += n; buf += n; len -= n;
+    }
+}
+
+void dram::peek(uint64_t addr, void* dst, uint64_t len) {
+    if (!in_range(addr, len)) throw std::out_of_range("dram peek outside memory");
+    copy(addr, static_cast<uint8_t*>(dst), len, false);
+}
+
+void dram::poke(uint64_t addr, const void* src, uint64_t len) {
+    if (!in_range(addr, len)) throw std::out_of_range("dram poke outside memory");
+    copy(addr, const_cast<uint8_t*>(static_cast<const uint8_t*>(src)), len, true);
+}
+
+void dram::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    transport_dbg(gp);
+    if (gp.is_response_ok()) {
+        delay += t_.latency;
+        gp.set_dmi_allowed(true);
+    }
+}
+
+unsigned dram::transport_dbg(tlm::tlm_generic_payload& gp) {
+    uint64_t addr = gp.get_address(), len = gp.get_data_length();
+    if (!in_range(addr, len) || gp.get_byte_enable_ptr()) {
+        gp.set_response_status(gp.get_byte_enable_ptr() ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE
+                                                         : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return 0;
+    }
+    if (gp.is_write()) copy(addr, gp.get_data_ptr(), len, true);
+    else if (gp.is_read()) copy(addr, gp.get_data_ptr(), len, false);
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    return unsigned(len);
+}
+
+bool dram::get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+    uint64_t addr = gp.get_address();
+    if (!in_range(addr, 1)) return false;
+    uint64_t index = (addr - base_) / page_size;
+    uint64_t start = base_ + index * page_size;
+    dmi.set_dmi_ptr(page(index));
+    dmi.set_start_address(start);
+    dmi.set_end_address(std::min(start + page_size, base_ + size_) - 1);
+    dmi.allow_read_write();
+    dmi.set_read_latency(t_.latency);
+    dmi.set_write_latency(t_.latency);
+    return true;
+}
+
+}  // namespace ioatsim::models

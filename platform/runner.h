@@ -1,0 +1,24 @@
+// Runs one scenario to its end and writes its outputs: log.txt, trace.jsonl,
+// summary.json and scenario.effective.yaml, each whole or not at all.
+#pragma once
+#include "platform/scenario.h"
+
+#include <string>
+
+namespace ioatsim {
+
+struct run_options {
+    std::string out_dir;  // empty: out/<scenario name>/
+    bool quiet = false;   // no live log on stdout
+};
+
+struct run_result {
+    int exit_code = 0;    // 0 expectations met, 1 one failed
+    std::string verdict;  // "pass" or "fail"
+    std::string out_dir;
+};
+
+// Throws input_error on bad input found before the simulation starts.
+run_result run_scenario(const scenario& sc, const run_options& opt);
+
+}  // namespace ioatsim

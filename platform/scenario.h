@@ -1,0 +1,114 @@
+// A scenario file, read and checked: every key known, every value typed, every
+// error named by file, line and column.
+#pragma once
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ioatsim {
+
+// Where a value came from: a scenario file position, or a --set override.
+struct source_pos {
+    std::string file;  // file path as given, or "--set KEY=VALUE"
+    int line = 0;      // 1-based; 0 when unknown
+    int col = 0;       // 1-based
+    std::string str() const;  // "FILE:LINE:COL", or just FILE when line == 0
+};
+
+// Bad user input. what() is "FILE:LINE:COL: message"; the CLI exits with status 2.
+struct input_error : std::runtime_error {
+    input_error(const source_pos& pos, const std::string& msg);
+    explicit input_error(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+// "150 us", "2 ms", "1.5 ms", "100 ns", "3 s", "20 ps" -> integer picoseconds.
+// Throws std::invalid_argument with a short reason on anything else.
+uint64_t parse_time_ps(const std::string& text);
+
+struct dmatest_params {
+    bool enabled = false;
+    int threads_per_chan = 1;
+    int iterations = 0;         // 0: run until the end of the run
+    uint32_t test_buf_size = 16384;
+    int max_channels = 0;       // 0: every channel it can get
+    uint64_t timeout_ps = 3'000'000'000'000ull;  // 3000 ms, as in 3.4
+    uint64_t seed = 0;          // 0: derived from run.seed
+};
+
+struct platform_setting {  // one dotted override of a preset parameter
+    std::string key;
+    std::string value;
+    source_pos pos;
+};
+
+struct timeline_action {
+    uint64_t at_ps = 0;
+    std::string action;  // the `do` value
+    YAML::Node args;     // the whole entry, keys checked by the action's owner
+    source_pos pos;      // of the entry
+
+    // YAML::Node's operator= overwrites the node it refers to (here: the scenario's
+    // entry); rebind instead, so sorting or assigning actions cannot corrupt the document.
+    timeline_action& operator=(const timeline_action& o) {
+        at_ps = o.at_ps;
+        action = o.action;
+        args.reset(o.args);
+        pos = o.pos;
+        return *this;
+    }
+};
+
+struct expect_counter {  // exact value when min == max
+    std::string counter;
+    int64_t min = 0, max = 0;
+    source_pos pos;
+};
+
+struct expect_pattern {  // ECMAScript regular expression searched in log.txt
+    std::string pattern;
+    source_pos pos;
+};
+
+struct expectations {
+    std::vector<expect_counter> counters;
+    std::vector<expect_pattern> log_contains, log_lacks;
+    bool empty() const { return counters.empty() && log_contains.empty() && log_lacks.empty(); }
+};
+
+struct scenario {
+    std::string file;  // path as given
+    std::string name, description;
+
+    std::string preset = "minimal";
+    std::vector<platform_setting> platform_set;
+
+    std::string os = "linux";      // linux | none
+    std::string design = "legacy"; // software.dmaengine.design
+    dmatest_params dmatest;
+
+    uint64_t until_ps = 10'000'000'000ull;  // 10 ms
+    uint64_t seed = 1;
+    uint64_t quantum_ps = 1'000'000;        // 1 us
+
+    std::vector<timeline_action> timeline;
+    expectations expect;
+
+    YAML::Node effective;  // the scenario after --set, as written to scenario.effective.yaml
+};
+
+// Reads and checks a scenario. `overrides` are "a.b.c=value" strings applied to the
+// YAML tree before checking (value parsed as a YAML scalar/flow node).
+// Throws input_error on any problem.
+scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides);
+
+// Checks a YAML document given as text (path used only in messages).
+scenario parse_scenario(const std::string& text, const std::string& path,
+                        const std::vector<std::string>& overrides);
+
+std::string to_yaml(const YAML::Node& node);  // deterministic block-style emission
+
+}  // namespace ioatsim

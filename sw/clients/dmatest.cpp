@@ -1,0 +1,175 @@
+#include "sw/clients/dmatest.h"
+
+#include <memory>
+
+namespace ioatsim::sw {
+
+namespace {
+constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
+                  PATTERN_OVERWRITE = 0x20, PATTERN_COUNT_MASK = 0x1f;
+constexpr unsigned MAX_ERROR_COUNT = 32;
+
+// splitmix64: a seeded, portable stream (std:: distributions differ between libraries).
+struct rng {
+    uint64_t s;
+    uint32_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return uint32_t((z ^ (z >> 31)) >> 32);
+    }
+};
+
+void fill(std::vector<uint8_t>& b, unsigned start, unsigned end, uint8_t pattern) {
+    for (unsigned i = start; i < end; ++i) b[i] = uint8_t(pattern | (~i & PATTERN_COUNT_MASK));
+}
+}  // namespace
+
+dmatest::dmatest(kernel& k, dmaengine& dma, dmatest_params p) : k_(k), dma_(dma), p_(p) {
+    for (const char* c : counters) k_.rep().declare(c);
+}
+
+void dmatest::init() {
+    dma_cap_mask_t mask;
+    mask.set(DMA_MEMCPY);
+    for (;;) {
+        if (p_.max_channels && int(chans_.size()) >= p_.max_channels) break;
+        dma_chan* c = dma_.dma_request_channel(mask, nullptr);
+        if (!c) break;
+        chans_.push_back(c);
+        for (int t = 0; t < p_.threads_per_chan; ++t) {
+            std::string name = c->name + "-copy" + std::to_string(t);
+            uint64_t seed = p_.seed * 1000003 + chans_.size() * 1009 + unsigned(t);
+            ++running_;
+            // Threads of a channel spread over the CPUs, as kthreads would be scheduled.
+            unsigned cpu = unsigned(chans_.size() - 1 + unsigned(t)) % k_.nr_cpus();
+            k_.kthread_run(name, cpu, [this, c, name, seed] { thread(c, name, seed); });
+        }
+        k_.printk(strfmt("dmatest: Started %d threads using %s", p_.threads_per_chan, c->name.c_str()));
+    }
+    if (chans_.empty()) k_.printk("dmatest: no channels available");
+}
+
+unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end,
+                         unsigned counter, uint8_t pattern, bool is_src, const std::string& thread) {
+    unsigned errors = 0;
+    for (unsigned i = start; i < end; ++i, ++counter) {
+        uint8_t actual = buf[i];
+        uint8_t expected = uint8_t(pattern | (~counter & PATTERN_COUNT_MASK));
+        if (actual == expected) continue;
+        if (errors++ >= MAX_ERROR_COUNT) continue;
+        uint8_t diff = actual ^ expected;
+        std::string where = strfmt("%s[0x%x]", is_src ? "srcbuf" : "dstbuf", i);
+        const char* what = is_src ? "overwritten"
+                           : (pattern & PATTERN_COPY) && (diff & (PATTERN_COPY | PATTERN_OVERWRITE)) ? "not copied"
+                           : (diff & PATTERN_SRC) ? "was copied" : "mismatch";
+        k_.printk(strfmt("%s: %s %s! Expected %02x, got %02x", thread.c_str(), where.c_str(), what,
+                         expected, actual));
+    }
+    return errors;
+}
+
+void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
+    report& r = k_.rep();
+    rng rnd{seed};
+    const unsigned size = p_.test_buf_size;
+    uint64_t src_pa = k_.alloc_phys(size, 64), dst_pa = k_.alloc_phys(size, 64);
+    std::vector<uint8_t> src(size), dst(size);
+    unsigned align = chan->device->copy_align;
+    long total = 0, failed = 0;
+    // Shared with the callback, which may outlive a timed-out wait (dmatest leaves
+    // it dangling; here it stays valid).
+    struct done_state { bool done = false; wait_queue wq; };
+    auto done = std::make_shared<done_state>();
+    while (p_.iterations == 0 || total < p_.iterations) {
+        ++total;
+        ++r.counter("dmatest.tests");
+        unsigned len = rnd.next() % size + 1;
+        unsigned src_off = rnd.next() % (size - len + 1);
+        unsigned dst_off = rnd.next() % (size - len + 1);
+        if (align) {
+            unsigned a = (1u << align) - 1;
+            src_off &= ~a, dst_off &= ~a, len &= ~a;
+            if (!len) len = 1u << align;
+        }
+        fill(src, 0, src_off, PATTERN_SRC);
+        fill(src, src_off, src_off + len, PATTERN_SRC | PATTERN_COPY);
+        fill(src, src_off + len, size, PATTERN_SRC);
+        fill(dst, 0, dst_off, PATTERN_DST);
+        fill(dst, dst_off, dst_off + len, PATTERN_DST | PATTERN_OVERWRITE);
+        fill(dst, dst_off + len, size, PATTERN_DST);
+        k_.mem_write(src_pa, src.data(), size);
+        k_.mem_write(dst_pa, dst.data(), size);
+        k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
+
+        unsigned flags = DMA_CTRL_ACK | DMA_PREP_INTERRUPT | DMA_COMPL_SKIP_DEST_UNMAP |
+                         DMA_COMPL_SRC_UNMAP_SINGLE;
+        dma_async_tx_descriptor* tx =
+            chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags);
+        if (!tx) {
+            k_.printk(strfmt("%s: #%ld: prep error with src_off=0x%x dst_off=0x%x len=0x%x",
+                             name.c_str(), total - 1, src_off, dst_off, len));
+            ++r.counter("dmatest.prep_errors");
+            ++r.counter("dmatest.failures");
+            ++failed;
+            k_.msleep(100);
+            continue;
+        }
+        done = std::make_shared<done_state>();
+        tx->callback = [done] { done->done = true; done->wq.wake_up_all(); };
+        dma_cookie_t cookie = dmaengine::dmaengine_submit(tx);
+        if (dma_submit_error(cookie)) {
+            k_.printk(strfmt("%s: #%ld: submit error %d", name.c_str(), total - 1, cookie));
+            ++r.counter("dmatest.submit_errors");
+            ++r.counter("dmatest.failures");
+            ++failed;
+            k_.msleep(100);
+            continue;
+        }
+        ++r.counter("copies.submitted");
+        dmaengine::dma_async_issue_pending(chan);
+        if (!k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout)) {
+            // The callback may still run later; as in dmatest, it is left dangling.
+            k_.printk(strfmt("%s: #%ld: test timed out", name.c_str(), total - 1));
+            ++r.counter("dmatest.timeouts");
+            ++r.counter("dmatest.failures");
+            ++failed;
+            continue;
+        }
+        dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
+        if (status != DMA_SUCCESS) {
+            k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
+                             total - 1, status == DMA_ERROR ? "error" : "in progress"));
+            ++r.counter("dmatest.bad_status");
+            ++r.counter("dmatest.failures");
+            ++failed;
+            continue;
+        }
+        ++r.counter("copies.completed");
+        r.counter("dmatest.bytes") += len;
+        k_.mem_read(src_pa, src.data(), size);
+        k_.mem_read(dst_pa, dst.data(), size);
+        k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
+        unsigned errors = verify(src, 0, src_off, 0, PATTERN_SRC, true, name) +
+                          verify(src, src_off, src_off + len, src_off, PATTERN_SRC | PATTERN_COPY, true, name) +
+                          verify(src, src_off + len, size, src_off + len, PATTERN_SRC, true, name) +
+                          verify(dst, 0, dst_off, 0, PATTERN_DST, false, name) +
+                          verify(dst, dst_off, dst_off + len, src_off, PATTERN_SRC | PATTERN_COPY, false, name) +
+                          verify(dst, dst_off + len, size, dst_off + len, PATTERN_DST, false, name);
+        if (errors) {
+            k_.printk(strfmt("%s: #%ld: %u errors with src_off=0x%x dst_off=0x%x len=0x%x", name.c_str(),
+                             total - 1, errors, src_off, dst_off, len));
+            ++r.counter("dmatest.data_mismatch");
+            ++r.counter("dmatest.failures");
+            ++failed;
+        }
+    }
+    k_.printk(strfmt("%s: terminating after %ld tests, %ld failures (status %d)", name.c_str(), total,
+                     failed, 0));
+    k_.free_phys(src_pa);
+    k_.free_phys(dst_pa);
+    if (--running_ == 0)
+        for (dma_chan* c : chans_) dma_.dma_release_channel(c);
+}
+
+}  // namespace ioatsim::sw

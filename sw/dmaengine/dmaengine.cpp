@@ -1,0 +1,244 @@
+#include "sw/dmaengine/dmaengine.h"
+
+#include <algorithm>
+
+namespace ioatsim::sw {
+
+namespace {
+// Core bookkeeping paths are plain code; a lookup is one per-CPU load [estimate].
+constexpr ktime_t FIND_CHANNEL_COST = 2 * NSEC;
+constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the mutex
+}  // namespace
+
+dmaengine::dmaengine(kernel& k) : k_(k), channel_table_(DMA_TX_TYPE_END) {
+    for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
+}
+
+// INTERRUPT, PRIVATE and SLAVE are properties, not operations: no table for them.
+bool dmaengine::table_cap(int cap) {
+    return cap != DMA_INTERRUPT && cap != DMA_PRIVATE && cap != DMA_SLAVE;
+}
+
+dma_cookie_t dmaengine::dma_cookie_assign(dma_async_tx_descriptor* tx) {
+    dma_chan* c = tx->chan;
+    dma_cookie_t cookie = dma_cookie_next(c->cookie);
+    tx->cookie = c->cookie = cookie;
+    return cookie;
+}
+
+void dmaengine::dma_cookie_complete(dma_async_tx_descriptor* tx) {
+    if (tx->cookie < DMA_MIN_COOKIE) {
+        k_.printk("BUG: dma_cookie_complete on a descriptor that was not submitted");
+        k_.rep().violation(k_.now(), "cookie_order", "completion of an unsubmitted descriptor");
+        return;
+    }
+    tx->chan->completed_cookie = tx->cookie;
+    tx->cookie = 0;
+}
+
+dma_status dmaengine::dma_cookie_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) {
+    dma_cookie_t used = c->cookie, complete = c->completed_cookie;
+    if (st) *st = {complete, used};
+    return dma_async_is_complete(cookie, complete, used);
+}
+
+int dmaengine::dma_chan_get(dma_chan* c) {
+    if (c->client_count) {
+        ++c->client_count;
+        return 0;
+    }
+    ++c->client_count;
+    int rc = c->device->alloc_chan_resources(c);
+    if (rc < 0) {
+        c->client_count = 0;
+        return rc;
+    }
+    if (!c->device->cap_mask.test(DMA_PRIVATE)) balance_ref_count(c);
+    return 0;
+}
+
+void dmaengine::balance_ref_count(dma_chan* c) {
+    while (c->client_count < dmaengine_ref_count_) ++c->client_count;
+}
+
+void dmaengine::dma_chan_put(dma_chan* c) {
+    if (!c->client_count) return;  // this channel failed alloc_chan_resources
+    if (--c->client_count == 0) c->device->free_chan_resources(c);
+}
+
+// The n-th eligible channel in list order, or the least used one when there are
+// fewer (n == -1: always the least used).
+dma_chan* dmaengine::nth_chan(dma_transaction_type cap, int n) {
+    dma_chan *ret = nullptr, *min = nullptr;
+    for (dma_device* d : dma_device_list_) {
+        if (!d->cap_mask.test(cap) || d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels) {
+            k_.cost(LIST_WALK_COST);
+            if (!c->client_count) continue;
+            if (!min || c->table_count < min->table_count) min = c;
+            if (n-- == 0) {
+                ret = c;
+                break;
+            }
+        }
+        if (ret) break;
+    }
+    if (!ret) ret = min;
+    if (ret) ++ret->table_count;
+    return ret;
+}
+
+void dmaengine::dma_channel_rebalance() {
+    for (int cap = 0; cap < DMA_TX_TYPE_END; ++cap)
+        std::fill(channel_table_[cap].begin(), channel_table_[cap].end(), nullptr);
+    for (dma_device* d : dma_device_list_) {
+        if (d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels) c->table_count = 0;
+    }
+    if (!dmaengine_ref_count_) return;
+    int n = 0;
+    for (int cap = 0; cap < DMA_TX_TYPE_END; ++cap) {
+        if (!table_cap(cap)) continue;
+        for (unsigned cpu = 0; cpu < k_.nr_cpus(); ++cpu)
+            channel_table_[cap][cpu] = nth_chan(dma_transaction_type(cap), k_.nr_cpus() > 1 ? n++ : -1);
+    }
+}
+
+dma_chan* dmaengine::dma_find_channel(dma_transaction_type tx_type) {
+    k_.cost(FIND_CHANNEL_COST);
+    return channel_table_[tx_type][k_.smp_processor_id()];
+}
+
+void dmaengine::dma_issue_pending_all() {
+    for (dma_device* d : dma_device_list_) {
+        if (d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels)
+            if (c->client_count) d->issue_pending(c);
+    }
+}
+
+void dmaengine::dmaengine_get() {
+    k_.mutex_lock(dma_list_mutex_);
+    ++dmaengine_ref_count_;
+    for (dma_device* d : dma_device_list_) {
+        if (d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels) {
+            int rc = dma_chan_get(c);
+            if (rc < 0)
+                k_.printk(strfmt("dmaengine: failed to get %s: (%d)", c->name.c_str(), rc));
+        }
+    }
+    if (dmaengine_ref_count_ == 1) dma_channel_rebalance();
+    k_.mutex_unlock(dma_list_mutex_);
+}
+
+void dmaengine::dmaengine_put() {
+    k_.mutex_lock(dma_list_mutex_);
+    if (--dmaengine_ref_count_ < 0) {
+        k_.printk("BUG: dmaengine_put without a matching dmaengine_get");
+        k_.rep().violation(k_.now(), "client_count", "dmaengine_ref_count below zero");
+        dmaengine_ref_count_ = 0;
+    }
+    for (dma_device* d : dma_device_list_) {
+        if (d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels) dma_chan_put(c);
+    }
+    k_.mutex_unlock(dma_list_mutex_);
+}
+
+dma_chan* dmaengine::private_candidate(const dma_cap_mask_t& mask, dma_device* d,
+                                       const dma_filter_fn& fn) {
+    if ((d->cap_mask & mask) != mask) return nullptr;
+    // A public multi-channel device with any public reference is not split.
+    if (!d->cap_mask.test(DMA_PRIVATE) && d->channels.size() > 1)
+        for (dma_chan* c : d->channels)
+            if (c->client_count) return nullptr;
+    for (dma_chan* c : d->channels) {
+        if (c->client_count) continue;
+        if (fn && !fn(c)) continue;
+        return c;
+    }
+    return nullptr;
+}
+
+dma_chan* dmaengine::dma_request_channel(const dma_cap_mask_t& mask, const dma_filter_fn& fn) {
+    dma_chan* found = nullptr;
+    k_.mutex_lock(dma_list_mutex_);
+    for (dma_device* d : dma_device_list_) {
+        dma_chan* c = private_candidate(mask, d, fn);
+        if (!c) continue;
+        d->cap_mask.set(DMA_PRIVATE);  // before the get, so balance_ref_count is skipped
+        ++d->privatecnt;
+        if (dma_chan_get(c) == 0) {
+            c->private_ = true;
+            found = c;
+            break;
+        }
+        if (--d->privatecnt == 0) d->cap_mask.reset(DMA_PRIVATE);
+    }
+    k_.mutex_unlock(dma_list_mutex_);
+    return found;
+}
+
+void dmaengine::dma_release_channel(dma_chan* c) {
+    k_.mutex_lock(dma_list_mutex_);
+    if (c->client_count != 1)
+        k_.printk(strfmt("WARNING: dma_release_channel: chan reference count %d != 1",
+                         c->client_count));
+    dma_chan_put(c);
+    c->private_ = false;
+    if (--c->device->privatecnt == 0) c->device->cap_mask.reset(DMA_PRIVATE);
+    k_.mutex_unlock(dma_list_mutex_);
+}
+
+dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
+    ktime_t deadline = k_.now() + 5000 * MSEC;
+    dma_async_issue_pending(c);
+    dma_status st;
+    while ((st = dma_async_is_tx_complete(c, cookie)) == DMA_IN_PROGRESS) {
+        if (k_.now() > deadline) {
+            k_.printk("dma_sync_wait: timeout!");
+            return DMA_ERROR;
+        }
+        k_.cost(100 * NSEC);  // cpu_relax() between polls
+    }
+    return st;
+}
+
+int dmaengine::dma_async_device_register(dma_device* d) {
+    d->dev_id = next_dev_id_++;
+    int id = 0;
+    for (dma_chan* c : d->channels) {
+        c->device = d;
+        c->chan_id = id++;
+        c->name = strfmt("dma%dchan%d", d->dev_id, c->chan_id);
+        c->client_count = 0;
+    }
+    k_.mutex_lock(dma_list_mutex_);
+    if (dmaengine_ref_count_ && !d->cap_mask.test(DMA_PRIVATE))
+        for (dma_chan* c : d->channels)
+            if (dma_chan_get(c) < 0) k_.printk("dmaengine: failed to get " + c->name);
+    dma_device_list_.push_back(d);
+    if (d->cap_mask.test(DMA_PRIVATE)) ++d->privatecnt;
+    dma_channel_rebalance();
+    k_.mutex_unlock(dma_list_mutex_);
+    return 0;
+}
+
+void dmaengine::dma_async_device_unregister(dma_device* d) {
+    k_.mutex_lock(dma_list_mutex_);
+    dma_device_list_.erase(std::remove(dma_device_list_.begin(), dma_device_list_.end(), d),
+                           dma_device_list_.end());
+    dma_channel_rebalance();
+    k_.mutex_unlock(dma_list_mutex_);
+    for (dma_chan* c : d->channels) {
+        if (c->client_count && !warned_unregister_) {
+            warned_unregister_ = true;  // WARN_ONCE
+            k_.printk("WARNING: at drivers/dma/dmaengine.c:831 dma_async_device_unregister+0xd5/0xf0()");
+            k_.printk(strfmt("dma_async_device_unregister called while %d clients hold a reference",
+                             c->client_count));
+        }
+    }
+}
+
+}  // namespace ioatsim::sw

@@ -1,0 +1,122 @@
+// The dmaengine core as in Linux 3.4 (dmaengine-semantics.md §1): devices and
+// channels, capabilities, module-level reference counting, the per-CPU
+// channel_table, private channels, cookies, issue/complete.
+#pragma once
+#include "sw/dmaengine/cookie.h"
+#include "sw/kernel/kernel.h"
+
+#include <bitset>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ioatsim::sw {
+
+enum dma_transaction_type {
+    DMA_MEMCPY, DMA_XOR, DMA_PQ, DMA_XOR_VAL, DMA_PQ_VAL, DMA_MEMSET, DMA_INTERRUPT, DMA_SG,
+    DMA_PRIVATE, DMA_ASYNC_TX, DMA_SLAVE, DMA_CYCLIC, DMA_INTERLEAVE, DMA_TX_TYPE_END
+};
+using dma_cap_mask_t = std::bitset<DMA_TX_TYPE_END>;
+
+enum dma_ctrl_flags : unsigned {
+    DMA_PREP_INTERRUPT = 1u << 0, DMA_CTRL_ACK = 1u << 1, DMA_COMPL_SKIP_SRC_UNMAP = 1u << 2,
+    DMA_COMPL_SKIP_DEST_UNMAP = 1u << 3, DMA_COMPL_SRC_UNMAP_SINGLE = 1u << 4,
+    DMA_COMPL_DEST_UNMAP_SINGLE = 1u << 5, DMA_PREP_PQ_DISABLE_P = 1u << 6,
+    DMA_PREP_PQ_DISABLE_Q = 1u << 7, DMA_PREP_CONTINUE = 1u << 8, DMA_PREP_FENCE = 1u << 9
+};
+
+struct dma_chan;
+struct dma_device;
+
+struct dma_async_tx_descriptor {
+    dma_cookie_t cookie = 0;
+    unsigned flags = 0;
+    dma_chan* chan = nullptr;
+    std::function<dma_cookie_t(dma_async_tx_descriptor*)> tx_submit;
+    std::function<void()> callback;
+};
+
+struct dma_tx_state { dma_cookie_t last = 0, used = 0; };
+
+struct dma_chan {
+    dma_device* device = nullptr;
+    dma_cookie_t cookie = DMA_MIN_COOKIE;            // last handed out
+    dma_cookie_t completed_cookie = DMA_MIN_COOKIE;
+    int chan_id = 0;
+    std::string name;                                // dma<dev_id>chan<chan_id>
+    int client_count = 0;
+    int table_count = 0;
+    bool private_ = false;
+    uint64_t memcpy_count = 0, bytes_transferred = 0;  // per-CPU `local` summed
+};
+
+// A DMA driver's device: the operations a driver provides (3.4's function pointers).
+struct dma_device {
+    virtual ~dma_device() = default;
+    std::string dev_name;  // the struct device name, e.g. "0000:00:16.0"
+    int dev_id = -1;
+    dma_cap_mask_t cap_mask;
+    std::vector<dma_chan*> channels;
+    int privatecnt = 0;
+    unsigned copy_align = 0;
+
+    virtual int alloc_chan_resources(dma_chan* c) = 0;
+    virtual void free_chan_resources(dma_chan* c) = 0;
+    virtual dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t dst, uint64_t src,
+                                                     uint64_t len, unsigned flags) = 0;
+    virtual dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) = 0;
+    virtual void issue_pending(dma_chan* c) = 0;
+};
+
+using dma_filter_fn = std::function<bool(dma_chan*)>;
+
+class dmaengine {
+public:
+    explicit dmaengine(kernel& k);
+
+    int dma_async_device_register(dma_device* d);
+    void dma_async_device_unregister(dma_device* d);
+
+    void dmaengine_get();
+    void dmaengine_put();
+    dma_chan* dma_find_channel(dma_transaction_type tx_type);
+    dma_chan* dma_request_channel(const dma_cap_mask_t& mask, const dma_filter_fn& fn);
+    void dma_release_channel(dma_chan* c);
+    void dma_issue_pending_all();
+    dma_status dma_sync_wait(dma_chan* c, dma_cookie_t cookie);
+
+    // Cookie helpers used by drivers (drivers/dma/dmaengine.h in 3.4).
+    static dma_cookie_t dma_cookie_assign(dma_async_tx_descriptor* tx);
+    void dma_cookie_complete(dma_async_tx_descriptor* tx);
+    static dma_status dma_cookie_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st);
+
+    // Client helpers (include/linux/dmaengine.h).
+    static dma_cookie_t dmaengine_submit(dma_async_tx_descriptor* tx) { return tx->tx_submit(tx); }
+    static void dma_async_issue_pending(dma_chan* c) { c->device->issue_pending(c); }
+    static dma_status dma_async_is_tx_complete(dma_chan* c, dma_cookie_t cookie) {
+        return c->device->tx_status(c, cookie, nullptr);
+    }
+
+    int ref_count() const { return dmaengine_ref_count_; }
+    const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
+    dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
+
+private:
+    int dma_chan_get(dma_chan* c);
+    void dma_chan_put(dma_chan* c);
+    void balance_ref_count(dma_chan* c);
+    dma_chan* nth_chan(dma_transaction_type cap, int n);
+    void dma_channel_rebalance();
+    dma_chan* private_candidate(const dma_cap_mask_t& mask, dma_device* d, const dma_filter_fn& fn);
+    static bool table_cap(int cap);
+
+    kernel& k_;
+    mutex dma_list_mutex_;
+    std::vector<dma_device*> dma_device_list_;
+    int dmaengine_ref_count_ = 0;
+    int next_dev_id_ = 0;
+    bool warned_unregister_ = false;
+    std::vector<std::vector<dma_chan*>> channel_table_;  // [cap][cpu]
+};
+
+}  // namespace ioatsim::sw

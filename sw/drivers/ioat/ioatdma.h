@@ -1,0 +1,81 @@
+// The ioatdma driver, CB3 path (Linux 3.4 dma.c / dma_v2.c / dma_v3.c as described
+// in shared/reference/ioat-hardware.md §6, §8, §10): probe, ring, prep_memcpy,
+// submit by DMACOUNT, cleanup from the completion word, MSI-X and re-arm.
+#pragma once
+#include "sw/dmaengine/dmaengine.h"
+#include "sw/pci/pci.h"
+
+#include <memory>
+#include <vector>
+
+namespace ioatsim::sw {
+
+class ioatdma_device;
+
+struct ioat_ring_ent {
+    uint64_t hw = 0;  // physical address of the 64-byte hardware descriptor
+    uint64_t len = 0;
+    dma_async_tx_descriptor txd;
+};
+
+struct ioat_chan : dma_chan {
+    ioatdma_device* ioat = nullptr;
+    uint64_t reg = 0;              // MMIO base of this channel's registers
+    uint64_t ring_phys = 0;        // the ring's hardware descriptors
+    uint64_t completion = 0;       // physical address of the completion word
+    uint64_t last_completion = 0;
+    std::vector<ioat_ring_ent> ring;
+    uint16_t head = 0, issued = 0, tail = 0, dmacount = 0;
+    uint16_t produce = 0;          // prepped under prep_lock, not yet submitted
+    spinlock prep_lock, cleanup_lock;
+    tasklet cleanup_task;
+
+    uint16_t size() const { return uint16_t(ring.size()); }
+    uint16_t active() const { return uint16_t(head - tail); }
+    uint16_t pending() const { return uint16_t(head - issued); }
+    uint16_t space() const { return uint16_t(size() - active()); }
+    ioat_ring_ent& ent(uint16_t idx) { return ring[idx & (size() - 1)]; }
+};
+
+class ioatdma_device : public dma_device {
+public:
+    ioatdma_device(kernel& k, pci_subsys& pci, dmaengine& dma, pci_dev& pdev);
+    ~ioatdma_device() override;
+    int probe();
+    void remove();
+
+    int alloc_chan_resources(dma_chan* c) override;
+    void free_chan_resources(dma_chan* c) override;
+    dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len,
+                                             unsigned flags) override;
+    dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) override;
+    void issue_pending(dma_chan* c) override;
+
+    uint8_t version() const { return version_; }
+
+private:
+    void log(const std::string& text) { k_.dev_printk("ioatdma", pdev_.name, text); }
+    uint64_t chansts(ioat_chan& c);
+    int reset_hw(ioat_chan& c);
+    bool check_space_lock(ioat_chan& c, uint16_t num);
+    void issue_pending_locked(ioat_chan& c);
+    void write_desc(uint64_t hw, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst);
+    void start_null_desc(ioat_chan& c);
+    void cleanup(ioat_chan& c);
+    dma_cookie_t tx_submit_unlock(dma_async_tx_descriptor* tx);
+
+    kernel& k_;
+    pci_subsys& pci_;
+    dmaengine& dma_;
+    pci_dev& pdev_;
+    uint64_t reg_base_ = 0;
+    uint8_t version_ = 0;
+    unsigned xfercap_log_ = 0;
+    uint32_t dmacap_ = 0;
+    std::vector<std::unique_ptr<ioat_chan>> chans_;
+};
+
+// Registers the "ioatdma" PCI driver (module init) and binds it.
+void ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma);
+
+}  // namespace ioatsim::sw

@@ -1,0 +1,314 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "sw/kernel/kernel.h"
+
+#include "models/cpu/cpu.h"
+
+#include <systemc>
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace ioatsim::sw {
+using sc_core::sc_time;
+using sc_core::wait;
+
+std::string strfmt(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+static sc_time ps(ktime_t t) { return sc_time::from_value(t); }
+static ktime_t stamp() { return ktime_t(sc_core::sc_time_stamp().value()); }
+
+struct wait_queue::impl { sc_core::sc_event ev; };
+wait_queue::wait_queue() : p_(new impl) {}
+wait_queue::~wait_queue() = default;
+void wait_queue::wake_up_all() { p_->ev.notify(); }
+
+struct context {
+    std::string name;
+    unsigned cpu;
+    bool irq;
+    ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
+};
+
+struct cpu_rt {
+    context* owner = nullptr;   // the task running here; non-preemptive between tasks
+    sc_core::sc_event freed;
+    ktime_t stolen = 0;         // interrupt time the running task has not yet paid
+    std::unique_ptr<context> irq_ctx;
+    std::deque<uint8_t> pending;
+    sc_core::sc_event irq_ev;
+    std::map<int, std::pair<std::string, std::function<void()>>> handlers;
+    std::deque<tasklet*> tasklets;
+    int next_vector = 0x30;
+};
+
+struct kernel::impl {
+    std::deque<cpu_rt> cpus;  // sc_event is not movable
+    std::deque<context> tasks;
+};
+
+// Interrupt entry and exit on a Nehalem-class core [estimate].
+static constexpr ktime_t IRQ_OVERHEAD = 500 * NSEC;
+
+kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
+    : cfg_(cfg), cpus_(std::move(cpus)), p_(new impl) {
+    for (size_t i = 0; i < cpus_.size(); ++i) p_->cpus.emplace_back();
+    for (unsigned c = 0; c < cpus_.size(); ++c) {
+        p_->cpus[c].irq_ctx.reset(new context{"irq/" + std::to_string(c), c, true});
+        cpus_[c]->set_interrupt_handler([this, c](uint8_t v) { deliver(c, v); });
+        sc_core::sc_spawn([this, c] { irq_thread(c); }, ("kernel_irq" + std::to_string(c)).c_str());
+    }
+    free_[cfg_.ram_base] = cfg_.ram_size;
+}
+
+kernel::~kernel() = default;
+
+void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn) {
+    p_->tasks.push_back(context{name, cpu % nr_cpus(), false});
+    context* ctx = &p_->tasks.back();
+    ++live_tasks_;
+    sc_core::sc_spawn([this, ctx, fn = std::move(fn)] {
+        cpu_rt& c = p_->cpus[ctx->cpu];
+        while (c.owner) wait(c.freed);
+        c.owner = ctx;
+        current_ = ctx;
+        fn();
+        current_ = ctx;
+        sync();
+        c.owner = nullptr;
+        c.freed.notify();
+        if (--live_tasks_ == 0 && on_idle_) on_idle_();
+    }, ("task_" + name).c_str());
+}
+
+unsigned kernel::smp_processor_id() const { return current_ ? current_->cpu : 0; }
+std::string kernel::current_name() const { return current_ ? current_->name : "swapper"; }
+bool kernel::in_interrupt() const { return current_ && current_->irq; }
+
+ktime_t kernel::now() const { return stamp() + (current_ ? current_->offset : 0); }
+
+void kernel::sync() {
+    context* ctx = current_;
+    if (!ctx || !ctx->offset) return;
+    ktime_t t = ctx->offset;
+    ctx->offset = 0;
+    wait(ps(t));
+    current_ = ctx;
+}
+
+void kernel::cost(ktime_t t) {
+    context* ctx = current_;
+    if (!ctx) return;  // boot-time code before the simulation: free
+    if (!ctx->irq) {
+        cpu_rt& c = p_->cpus[ctx->cpu];
+        t += c.stolen;
+        c.stolen = 0;
+    }
+    ctx->offset += t;
+    if (ctx->offset >= cfg_.quantum) sync();
+}
+
+// Gives the CPU away (tasks) around a wait, then takes it back.
+void kernel::block(const std::function<void()>& do_wait) {
+    context* ctx = current_;
+    sync();
+    if (ctx && !ctx->irq) {
+        cpu_rt& c = p_->cpus[ctx->cpu];
+        c.owner = nullptr;
+        c.freed.notify();
+        do_wait();
+        while (c.owner) wait(c.freed);
+        c.owner = ctx;
+    } else {
+        do_wait();
+    }
+    current_ = ctx;
+}
+
+void kernel::schedule_timeout(ktime_t t) {
+    block([&] { wait(ps(t)); });
+}
+
+bool kernel::wait_event_timeout(wait_queue& wq, const std::function<bool()>& cond, ktime_t timeout) {
+    if (cond()) return true;
+    ktime_t deadline = now() + timeout;
+    while (!cond()) {
+        if (stamp() >= deadline) return false;
+        block([&] { wait(ps(deadline - stamp()), wq.get().ev); });
+    }
+    return true;
+}
+
+void kernel::wait_for_completion(completion& c) {
+    while (!c.done_) block([&] { wait(c.wq_.get().ev); });
+    --c.done_;
+}
+
+bool kernel::wait_for_completion_timeout(completion& c, ktime_t timeout) {
+    if (!wait_event_timeout(c.wq_, [&] { return c.done_ != 0; }, timeout)) return false;
+    --c.done_;
+    return true;
+}
+
+// Spinning keeps the CPU: a task waiting here blocks other tasks of its CPU.
+void kernel::spin_lock(spinlock& l) {
+    context* ctx = current_;
+    while (l.owner_) {
+        sync();
+        wait(l.wq_.get().ev);
+        current_ = ctx;
+    }
+    l.owner_ = ctx ? ctx : reinterpret_cast<context*>(&l);
+}
+
+void kernel::spin_unlock(spinlock& l) {
+    l.owner_ = nullptr;
+    l.wq_.wake_up_all();
+}
+
+void kernel::mutex_lock(mutex& m) {
+    context* ctx = current_;
+    while (m.owner_) block([&] { wait(m.wq_.get().ev); });
+    m.owner_ = ctx ? ctx : reinterpret_cast<context*>(&m);
+}
+
+void kernel::mutex_unlock(mutex& m) {
+    m.owner_ = nullptr;
+    m.wq_.wake_up_all();
+}
+
+int kernel::request_irq(unsigned cpu, const std::string& name, std::function<void()> handler) {
+    cpu_rt& c = p_->cpus.at(cpu);
+    int v = c.next_vector++;
+    c.handlers[v] = {name, std::move(handler)};
+    return v;
+}
+
+void kernel::free_irq(unsigned cpu, int vector) { p_->cpus.at(cpu).handlers.erase(vector); }
+
+uint64_t kernel::msi_address(unsigned cpu) const {
+    return models::msi_bus::base | uint64_t(cpus_.at(cpu)->apic_id()) << 12;
+}
+
+void kernel::tasklet_schedule(tasklet& t) {
+    if (t.scheduled) return;
+    t.scheduled = true;
+    cpu_rt& c = p_->cpus[smp_processor_id()];
+    c.tasklets.push_back(&t);
+    if (!in_interrupt()) c.irq_ev.notify(sc_core::SC_ZERO_TIME);
+}
+
+void kernel::deliver(unsigned cpu, uint8_t vector) {
+    p_->cpus[cpu].pending.push_back(vector);
+    p_->cpus[cpu].irq_ev.notify(sc_core::SC_ZERO_TIME);
+}
+
+// A CPU's interrupt context: hard handlers, then tasklets. Its time is stolen from
+// whichever task the CPU was running.
+void kernel::irq_thread(unsigned cpu) {
+    cpu_rt& c = p_->cpus[cpu];
+    context* ctx = c.irq_ctx.get();
+    for (;;) {
+        while (c.pending.empty() && c.tasklets.empty()) wait(c.irq_ev);
+        current_ = ctx;
+        ktime_t start = stamp();
+        while (!c.pending.empty()) {
+            int v = c.pending.front();
+            c.pending.pop_front();
+            cost(IRQ_OVERHEAD);
+            auto it = c.handlers.find(v);
+            if (it == c.handlers.end()) printk("do_IRQ: " + std::to_string(cpu) + "." +
+                                               std::to_string(v) + " No irq handler for vector");
+            else it->second.second();
+            current_ = ctx;
+        }
+        while (!c.tasklets.empty()) {
+            tasklet* t = c.tasklets.front();
+            c.tasklets.pop_front();
+            t->scheduled = false;
+            t->fn();
+            current_ = ctx;
+        }
+        sync();
+        if (c.owner) c.stolen += stamp() - start;
+    }
+}
+
+uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
+    sync();  // the device must see the access at the task's time
+    context* ctx = current_;
+    sc_time d = sc_core::SC_ZERO_TIME;
+    uint64_t v = 0;
+    cpus_[smp_processor_id()]->io_read(addr, len, v, d);
+    if (ctx) ctx->offset += ktime_t(d.value());  // an uncached read stalls the CPU
+    return v;
+}
+
+void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {
+    sync();
+    sc_time d = sc_core::SC_ZERO_TIME;  // posted: the CPU does not wait
+    cpus_[smp_processor_id()]->io_write(addr, len, v, d);
+}
+
+void kernel::mem_read(uint64_t pa, void* dst, uint64_t len) {
+    cpus_[smp_processor_id()]->mem_read(pa, dst, len);
+}
+
+void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
+    cpus_[smp_processor_id()]->mem_write(pa, src, len);
+}
+
+uint64_t kernel::alloc_phys(uint64_t size, uint64_t align) {
+    if (!size) size = 1;
+    size = (size + 63) & ~63ull;
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+        uint64_t a = it->first, s = it->second;
+        uint64_t at = (a + align - 1) / align * align;
+        if (at + size > a + s) continue;
+        free_.erase(it);
+        if (at > a) free_[a] = at - a;
+        if (at + size < a + s) free_[at + size] = a + s - (at + size);
+        used_[at] = size;
+        return at;
+    }
+    return 0;
+}
+
+void kernel::free_phys(uint64_t pa) {
+    auto u = used_.find(pa);
+    if (u == used_.end()) return;
+    uint64_t a = pa, s = u->second;
+    used_.erase(u);
+    auto next = free_.lower_bound(a);
+    if (next != free_.end() && next->first == a + s) {
+        s += next->second;
+        free_.erase(next);
+    }
+    auto prev = free_.lower_bound(a);
+    if (prev != free_.begin() && std::prev(prev)->first + std::prev(prev)->second == a) {
+        --prev;
+        prev->second += s;
+    } else {
+        free_[a] = s;
+    }
+}
+
+uint64_t kernel::phys_in_use() const {
+    uint64_t n = 0;
+    for (auto& [a, s] : used_) n += s;
+    return n;
+}
+
+void kernel::printk(const std::string& text) { sim_report().log(now(), text); }
+
+void kernel::trace(const std::string& src, const std::string& ev, json_obj fields) {
+    sim_report().trace(now(), src, ev, std::move(fields));
+}
+
+}  // namespace ioatsim::sw

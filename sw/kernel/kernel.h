@@ -1,0 +1,179 @@
+// The simulated kernel: tasks pinned to CPUs, CPU time charged with cost(),
+// sleeping and waking, completions, spinlocks, interrupts and tasklets, MMIO and
+// memory through the CPU a task runs on, a page allocator over simulated DRAM and
+// a dmesg-style log. The only part of sw/ that touches SystemC; this header
+// keeps SystemC out of drivers and clients.
+#pragma once
+#include "models/core/report.h"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ioatsim::models { class cpu; }
+
+namespace ioatsim::sw {
+
+using ktime_t = uint64_t;  // picoseconds
+constexpr ktime_t NSEC = 1'000, USEC = 1'000'000, MSEC = 1'000'000'000;
+
+struct context;  // a task or a CPU's interrupt context
+
+std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+class wait_queue {
+public:
+    wait_queue();
+    ~wait_queue();
+    wait_queue(const wait_queue&) = delete;
+    void wake_up_all();
+    struct impl;
+    impl& get() { return *p_; }
+private:
+    std::unique_ptr<impl> p_;
+};
+
+class completion {
+public:
+    void complete() { ++done_; wq_.wake_up_all(); }
+    void reinit() { done_ = 0; }
+    bool done() const { return done_ != 0; }
+private:
+    friend class kernel;
+    unsigned done_ = 0;
+    wait_queue wq_;
+};
+
+// A spinlock on which simulated contexts really wait: SystemC threads only switch
+// at waits, so without it an interrupt could run inside a driver's critical section.
+class spinlock {
+public:
+    bool locked() const { return owner_ != nullptr; }
+private:
+    friend class kernel;
+    context* owner_ = nullptr;
+    wait_queue wq_;
+};
+
+// A sleeping lock (dma_list_mutex): waiters give their CPU away.
+class mutex {
+public:
+    bool locked() const { return owner_ != nullptr; }
+private:
+    friend class kernel;
+    context* owner_ = nullptr;
+    wait_queue wq_;
+};
+
+struct tasklet {
+    std::function<void()> fn;
+    bool scheduled = false;
+};
+
+struct kernel_config {
+    ktime_t quantum = 1 * USEC;
+    // Single-thread copy rate of a Nehalem-EX core, ~5 GB/s (AnandTech X7560 stream,
+    // timing-defaults.md §1.2).
+    double memcpy_gbps = 5.0;
+    // Byte-at-a-time loops (dmatest's pattern fill and check): about 2 cycles per
+    // byte at 2.13 GHz [estimate].
+    double byte_loop_gbps = 1.0;
+    uint64_t ram_base = 16ull << 20;  // the allocator's pool
+    uint64_t ram_size = 1ull << 30;
+};
+
+class kernel {
+public:
+    kernel(std::vector<models::cpu*> cpus, kernel_config cfg);
+    ~kernel();
+
+    const kernel_config& config() const { return cfg_; }
+    unsigned nr_cpus() const { return unsigned(cpus_.size()); }
+
+    // Tasks. kthread_run may be called before the simulation starts or from a task.
+    void kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn);
+    unsigned live_tasks() const { return live_tasks_; }
+    // Called when the last task exits: nothing is left for software to do.
+    void set_idle_callback(std::function<void()> fn) { on_idle_ = std::move(fn); }
+    unsigned smp_processor_id() const;
+    std::string current_name() const;
+    bool in_interrupt() const;
+
+    // Time.
+    ktime_t now() const;                 // as seen by the calling context
+    void cost(ktime_t t);                // CPU time of plain code
+    void cost_bytes(uint64_t n, double gbps) { cost(ktime_t(double(n) * 1000.0 / gbps)); }
+    void udelay(uint64_t us) { cost(us * USEC); }
+    void schedule_timeout(ktime_t t);    // sleeps, gives the CPU away
+    void msleep(uint64_t ms) { schedule_timeout(ms * MSEC); }
+
+    // Sleeping.
+    bool wait_event_timeout(wait_queue& wq, const std::function<bool()>& cond, ktime_t timeout);
+    void wait_for_completion(completion& c);
+    bool wait_for_completion_timeout(completion& c, ktime_t timeout);
+    void spin_lock(spinlock& l);
+    void spin_unlock(spinlock& l);
+    void mutex_lock(mutex& m);
+    void mutex_unlock(mutex& m);
+
+    // Interrupts: a vector on a CPU, its handler run in that CPU's interrupt context;
+    // tasklets run there after the handler, as softirqs do on interrupt exit.
+    int request_irq(unsigned cpu, const std::string& name, std::function<void()> handler);
+    void free_irq(unsigned cpu, int vector);
+    void tasklet_schedule(tasklet& t);
+    uint64_t msi_address(unsigned cpu) const;  // the APIC address of a CPU
+
+    // Uncached MMIO and configuration cycles through the current CPU. A failed
+    // access reads all-ones, like a PC.
+    uint64_t mmio_read(uint64_t addr, unsigned len);
+    void mmio_write(uint64_t addr, unsigned len, uint64_t v);
+    uint8_t readb(uint64_t a) { return uint8_t(mmio_read(a, 1)); }
+    uint16_t readw(uint64_t a) { return uint16_t(mmio_read(a, 2)); }
+    uint32_t readl(uint64_t a) { return uint32_t(mmio_read(a, 4)); }
+    uint64_t readq(uint64_t a) { return mmio_read(a, 8); }
+    void writeb(uint8_t v, uint64_t a) { mmio_write(a, 1, v); }
+    void writew(uint16_t v, uint64_t a) { mmio_write(a, 2, v); }
+    void writel(uint32_t v, uint64_t a) { mmio_write(a, 4, v); }
+    void writeq(uint64_t v, uint64_t a) { mmio_write(a, 8, v); }
+
+    // Cacheable memory (physical addresses); callers charge the time.
+    void mem_read(uint64_t pa, void* dst, uint64_t len);
+    void mem_write(uint64_t pa, const void* src, uint64_t len);
+    template <class T> T load(uint64_t pa) { T v; mem_read(pa, &v, sizeof v); return v; }
+    template <class T> void store(uint64_t pa, T v) { mem_write(pa, &v, sizeof v); }
+
+    // Physically contiguous memory (kmalloc / dma_alloc_coherent backing).
+    uint64_t alloc_phys(uint64_t size, uint64_t align);
+    void free_phys(uint64_t pa);
+    uint64_t phys_in_use() const;
+
+    // Log and trace, stamped with the caller's time.
+    void printk(const std::string& text);
+    void dev_printk(const std::string& driver, const std::string& dev, const std::string& text) {
+        printk(driver + " " + dev + ": " + text);
+    }
+    void trace(const std::string& src, const std::string& ev, json_obj fields = {});
+    report& rep() { return sim_report(); }
+
+    struct impl;
+private:
+    void sync();
+    void block(const std::function<void()>& do_wait);
+    void deliver(unsigned cpu, uint8_t vector);
+    void irq_thread(unsigned cpu);
+
+    kernel_config cfg_;
+    std::vector<models::cpu*> cpus_;
+    std::unique_ptr<impl> p_;
+    context* current_ = nullptr;
+    unsigned live_tasks_ = 0;
+    std::function<void()> on_idle_;
+    std::map<uint64_t, uint64_t> free_;   // address -> size
+    std::map<uint64_t, uint64_t> used_;   // address -> size
+};
+
+}  // namespace ioatsim::sw

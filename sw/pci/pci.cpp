@@ -1,0 +1,190 @@
+#include "sw/pci/pci.h"
+
+namespace ioatsim::sw {
+
+namespace {
+constexpr unsigned VENDOR = 0x00, COMMAND = 0x04, STATUS = 0x06, CLASS_REV = 0x08,
+                   HEADER_TYPE = 0x0E, BAR0 = 0x10, CAP_PTR = 0x34;
+constexpr uint16_t CMD_MEM = 0x2, CMD_MASTER = 0x4;
+constexpr uint8_t CAP_MSIX = 0x11;
+// Config access and BAR programming are plain code around the config cycles.
+constexpr ktime_t CFG_CODE_COST = 50 * NSEC;  // [estimate]
+}  // namespace
+
+pci_subsys::pci_subsys(kernel& k, std::vector<host_bridge> bridges)
+    : k_(k), bridges_(std::move(bridges)) {
+    for (auto& b : bridges_) next_mmio_.push_back(b.mmio_base);
+}
+
+pci_dev* pci_subsys::find(const std::string& name) {
+    for (auto& d : devs_)
+        if (d->name == name) return d.get();
+    return nullptr;
+}
+
+uint32_t pci_subsys::read_config(pci_dev& d, unsigned off, unsigned len) {
+    k_.cost(CFG_CODE_COST);
+    return uint32_t(k_.mmio_read(d.cfg_base + off, len));
+}
+
+void pci_subsys::write_config(pci_dev& d, unsigned off, unsigned len, uint32_t v) {
+    k_.cost(CFG_CODE_COST);
+    k_.mmio_write(d.cfg_base + off, len, v);
+}
+
+void pci_subsys::scan() {
+    for (auto& hb : bridges_) {
+        k_.printk(strfmt("PCI host bridge to bus %04x:%02x", 0, hb.bus));
+        for (uint8_t dev = 0; dev < 32; ++dev) {
+            uint64_t base = hb.ecam_base + (uint64_t(dev) << 15);
+            if (uint16_t(k_.mmio_read(base + VENDOR, 2)) == 0xffff) continue;
+            bool multi = k_.mmio_read(base + HEADER_TYPE, 1) & 0x80;
+            for (uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) probe_function(hb, dev, fn);
+        }
+    }
+}
+
+void pci_subsys::probe_function(host_bridge& hb, uint8_t dev, uint8_t fn) {
+    auto d = std::make_unique<pci_dev>();
+    d->bus = hb.bus;
+    d->devfn = uint8_t(dev << 3 | fn);
+    d->cfg_base = hb.ecam_base + (uint64_t(dev) << 15) + (uint64_t(fn) << 12);
+    uint32_t id = read_config(*d, VENDOR, 4);
+    if ((id & 0xffff) == 0xffff) return;
+    d->vendor = uint16_t(id);
+    d->device = uint16_t(id >> 16);
+    uint32_t cr = read_config(*d, CLASS_REV, 4);
+    d->revision = uint8_t(cr);
+    d->class_code = cr >> 8;
+    d->name = strfmt("%04x:%02x:%02x.%u", d->domain, d->bus, dev, fn);
+    uint8_t htype = uint8_t(read_config(*d, HEADER_TYPE, 1)) & 0x7f;
+    log(*d, strfmt("[%04x:%04x] type %02x class 0x%06x", d->vendor, d->device, htype, d->class_code));
+    size_bars(*d, hb);
+    devs_.push_back(std::move(d));
+}
+
+// Sizing: write all-ones, read back the mask, restore; then place each BAR at the
+// next naturally aligned address of the bridge's window.
+void pci_subsys::size_bars(pci_dev& d, host_bridge& hb) {
+    size_t bi = &hb - bridges_.data();
+    uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
+    write_config(d, COMMAND, 2, cmd & ~CMD_MEM);  // no decode while sizing
+    for (int b = 0; b < 6; ++b) {
+        unsigned reg = BAR0 + 4 * b;
+        uint32_t orig = read_config(d, reg, 4);
+        write_config(d, reg, 4, 0xffffffff);
+        uint32_t lo = read_config(d, reg, 4);
+        write_config(d, reg, 4, orig);
+        if (!lo || (lo & 1)) continue;  // absent, or I/O space
+        bool is64 = ((lo >> 1) & 3) == 2;
+        uint64_t mask = lo & ~0xfull;
+        uint64_t orig_hi = 0;
+        if (is64) {
+            orig_hi = read_config(d, reg + 4, 4);
+            write_config(d, reg + 4, 4, 0xffffffff);
+            mask |= uint64_t(read_config(d, reg + 4, 4)) << 32;
+            write_config(d, reg + 4, 4, uint32_t(orig_hi));
+        } else {
+            mask |= 0xffffffff00000000ull;
+        }
+        uint64_t size = ~mask + 1;
+        uint64_t at = (next_mmio_[bi] + size - 1) & ~(size - 1);
+        if (at + size > hb.mmio_base + hb.mmio_size) {
+            log(d, strfmt("BAR %d: no space for [mem size 0x%llx]", b, (unsigned long long)size));
+            if (is64) ++b;
+            continue;
+        }
+        next_mmio_[bi] = at + size;
+        const char* kind = is64 ? " 64bit" : "";
+        log(d, strfmt("reg 0x%x: [mem 0x%08llx-0x%08llx%s]", reg, (unsigned long long)at,
+                      (unsigned long long)(at + size - 1), kind));
+        write_config(d, reg, 4, uint32_t(at));
+        if (is64) write_config(d, reg + 4, 4, uint32_t(at >> 32));
+        d.resource_start[b] = at;
+        d.resource_len[b] = size;
+        if (is64) ++b;
+    }
+    write_config(d, COMMAND, 2, cmd);
+}
+
+void pci_subsys::register_driver(pci_driver& drv) {
+    drivers_.push_back(&drv);
+    for (auto& d : devs_)
+        if (!d->driver) bind(*d, drv);
+}
+
+bool pci_subsys::bind(pci_dev& d, pci_driver& drv) {
+    for (auto& id : drv.id_table) {
+        if (id.vendor != d.vendor || id.device != d.device) continue;
+        d.driver = &drv;
+        int rc = drv.probe(d);
+        if (rc < 0) {
+            d.driver = nullptr;
+            k_.dev_printk(drv.name, d.name, strfmt("probe failed with error %d", rc));
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+int pci_subsys::enable_device(pci_dev& d) {
+    uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
+    uint16_t want = cmd | CMD_MEM;
+    if (want != cmd) {
+        k_.dev_printk(d.driver ? d.driver->name : "pci", d.name,
+                      strfmt("enabling device (%04x -> %04x)", cmd, want));
+        write_config(d, COMMAND, 2, want);
+    }
+    return 0;
+}
+
+void pci_subsys::set_master(pci_dev& d) {
+    uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
+    if (!(cmd & CMD_MASTER)) write_config(d, COMMAND, 2, cmd | CMD_MASTER);
+}
+
+unsigned pci_subsys::find_capability(pci_dev& d, uint8_t id) {
+    if (!(read_config(d, STATUS, 2) & 0x10)) return 0;
+    unsigned p = read_config(d, CAP_PTR, 1);
+    for (int guard = 0; p && guard < 48; ++guard) {
+        uint16_t hdr = uint16_t(read_config(d, p, 2));
+        if ((hdr & 0xff) == id) return p;
+        p = hdr >> 8;
+    }
+    return 0;
+}
+
+int pci_subsys::enable_msix(pci_dev& d, unsigned cpu, const std::string& name,
+                            std::function<void()> handler) {
+    unsigned cap = find_capability(d, CAP_MSIX);
+    if (!cap) return -22;  // -EINVAL
+    uint32_t table = read_config(d, cap + 4, 4);
+    unsigned bir = table & 7;
+    uint64_t entry = d.resource_start[bir] + (table & ~7u);
+    if (!d.resource_start[bir]) return -12;  // -ENOMEM: table BAR not assigned
+    uint16_t mc = uint16_t(read_config(d, cap + 2, 2));
+    write_config(d, cap + 2, 2, mc | 0xc000);  // enable with the function masked while programming
+    int vector = k_.request_irq(cpu, name, std::move(handler));
+    k_.writel(uint32_t(k_.msi_address(cpu)), entry + 0);
+    k_.writel(uint32_t(k_.msi_address(cpu) >> 32), entry + 4);
+    k_.writel(uint32_t(vector), entry + 8);
+    k_.writel(0, entry + 12);                   // unmask the vector
+    write_config(d, cap + 2, 2, (mc | 0x8000) & ~0x4000);
+    d.msix_enabled = true;
+    d.irq_cpu = cpu;
+    d.msix_vector = vector;
+    return 0;
+}
+
+void pci_subsys::disable_msix(pci_dev& d) {
+    unsigned cap = find_capability(d, CAP_MSIX);
+    if (!cap || !d.msix_enabled) return;
+    uint16_t mc = uint16_t(read_config(d, cap + 2, 2));
+    write_config(d, cap + 2, 2, mc & ~0x8000);
+    k_.free_irq(d.irq_cpu, d.msix_vector);
+    d.msix_enabled = false;
+    d.msix_vector = -1;
+}
+
+}  // namespace ioatsim::sw

@@ -1,0 +1,74 @@
+// ioatsim: the command-line front end. Exit status 0 when every expectation holds,
+// 1 when one fails, 2 on bad input or usage.
+#include "platform/runner.h"
+#include "platform/scenario.h"
+
+#include <boost/program_options.hpp>
+#include <systemc>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+static const char* usage =
+    "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet]\n"
+    "       ioatsim --help | --version\n";
+
+static int cmd_run(const std::vector<std::string>& args) {
+    po::options_description opts("run options");
+    opts.add_options()
+        ("out", po::value<std::string>()->value_name("DIR"), "output folder (default out/<scenario name>/)")
+        ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+         "override any scenario key, e.g. --set run.until=\"2 ms\" (repeatable)")
+        ("quiet,q", "do not echo the log")
+        ("scenario", po::value<std::string>()->required(), "scenario file");
+    po::positional_options_description pos;
+    pos.add("scenario", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+
+    std::vector<std::string> sets;
+    if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+    ioatsim::scenario sc = ioatsim::load_scenario(vm["scenario"].as<std::string>(), sets);
+    ioatsim::run_options ro;
+    if (vm.count("out")) ro.out_dir = vm["out"].as<std::string>();
+    ro.quiet = vm.count("quiet") != 0;
+    ioatsim::run_result r = ioatsim::run_scenario(sc, ro);
+    std::cout << "verdict: " << r.verdict << "\noutput: " << r.out_dir << '\n';
+    return r.exit_code;
+}
+
+int sc_main(int argc, char** argv) {
+    // Read by SystemC before it prints its banner, which would pollute outputs.
+    setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+    // SystemC's banner and reports would pollute the outputs users diff.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        if (args.empty()) {
+            std::cerr << usage;
+            return 2;
+        }
+        if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+            std::cout << "ioatsim: a simulator of Intel IOAT (QuickData) DMA engines in the\n"
+                         "Nehalem/Westmere IOH, running a 3.4-era dmaengine and its clients.\n\n"
+                      << usage;
+            return 0;
+        }
+        if (args[0] == "--version") {
+            std::cout << "ioatsim " << IOATSIM_VERSION << " (SystemC " << sc_core::sc_release() << ")\n";
+            return 0;
+        }
+        if (args[0] == "run") return cmd_run({args.begin() + 1, args.end()});
+        std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
+        return 2;
+    } catch (const ioatsim::input_error& e) {
+        std::cerr << e.what() << '\n';
+        return 2;
+    } catch (const po::error& e) {
+        std::cerr << "ioatsim: " << e.what() << '\n' << usage;
+        return 2;
+    }
+}
