@@ -39,9 +39,10 @@ static int cmd_run(const std::vector<std::string>& args) {
     return r.exit_code;
 }
 
+// SystemC prints its banner before sc_main runs; only the environment stops it.
+static const int banner_off = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+
 int sc_main(int argc, char** argv) {
-    // Read by SystemC before it prints its banner, which would pollute outputs.
-    setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
     // SystemC's banner and reports would pollute the outputs users diff.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);

@@ -38,6 +38,7 @@ private:
     dmatest_params p_;
     std::vector<dma_chan*> chans_;
     unsigned running_ = 0;
+    std::vector<uint8_t> expected_;  // scratch for verify
 };
 
 }  // namespace ioatsim::sw

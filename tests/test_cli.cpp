@@ -1,0 +1,121 @@
+// The ioatsim program as a user runs it: exit statuses, outputs, errors, determinism.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct tmpdir {
+    fs::path path;
+    tmpdir() {
+        char tmpl[] = "/tmp/ioatsim-test-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~tmpdir() { fs::remove_all(path); }
+};
+
+struct result { int status; std::string out, err; };
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+result ioatsim(const std::string& args, const tmpdir& t) {
+    std::string cmd = std::string(IOATSIM_BINARY) + " " + args + " >" + (t.path / "stdout").string() +
+                      " 2>" + (t.path / "stderr").string();
+    int rc = std::system(cmd.c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(t.path / "stdout"), slurp(t.path / "stderr")};
+}
+
+std::string scenario(const std::string& name) {
+    return std::string(IOATSIM_SOURCE_DIR) + "/scenarios/" + name;
+}
+
+fs::path write(const tmpdir& t, const std::string& name, const std::string& text) {
+    fs::path p = t.path / name;
+    std::ofstream(p) << text;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("the default scenario passes end to end and writes every output") {
+    tmpdir t;
+    fs::path out = t.path / "out";
+    result r = ioatsim("run " + scenario("default.yaml") + " --quiet --out " + out.string(), t);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("verdict: pass") != std::string::npos);
+    for (const char* f : {"log.txt", "trace.jsonl", "summary.json", "scenario.effective.yaml"})
+        CHECK_MESSAGE(fs::file_size(out / f) > 0, f);
+    std::string summary = slurp(out / "summary.json");
+    CHECK(summary.find("\"dmatest.tests\":1000") != std::string::npos);
+    CHECK(summary.find("\"dmatest.failures\":0") != std::string::npos);
+    std::string log = slurp(out / "log.txt");
+    CHECK(log.find("pci 0000:00:16.0: [8086:3430] type 00 class 0x088000") != std::string::npos);
+    CHECK(log.find("terminating after 1000 tests, 0 failures") != std::string::npos);
+    CHECK(log.rfind("[    0.0", 0) == 0);  // dmesg time stamps
+}
+
+TEST_CASE("two runs of one scenario and seed give byte-identical traces") {
+    tmpdir t;
+    std::string common = "run " + scenario("default.yaml") + " --quiet";
+    REQUIRE(ioatsim(common + " --out " + (t.path / "a").string(), t).status == 0);
+    REQUIRE(ioatsim(common + " --out " + (t.path / "b").string(), t).status == 0);
+    std::string a = slurp(t.path / "a" / "trace.jsonl"), b = slurp(t.path / "b" / "trace.jsonl");
+    CHECK(a.size() > 1000);
+    CHECK(a == b);
+    // A different seed takes different random windows.
+    REQUIRE(ioatsim(common + " --set run.seed=2 --out " + (t.path / "c").string(), t).status == 0);
+    CHECK(slurp(t.path / "c" / "trace.jsonl") != a);
+}
+
+TEST_CASE("a failed expectation exits 1 and names it") {
+    tmpdir t;
+    result r = ioatsim("run " + scenario("default.yaml") + " --quiet --set expect.dmatest.tests=999 --out " +
+                           (t.path / "o").string(), t);
+    CHECK(r.status == 1);
+    CHECK(r.out.find("dmatest.tests = 1000, expected 999") != std::string::npos);
+    CHECK(r.out.find("verdict: fail") != std::string::npos);
+}
+
+TEST_CASE("a scenario error exits 2 with file, line and column, and writes nothing") {
+    tmpdir t;
+    fs::path bad = write(t, "bad.yaml", "name: bad\nrun:\n  until: 2 ms\n  seeed: 3\n");
+    fs::path out = t.path / "o";
+    result r = ioatsim("run " + bad.string() + " --out " + out.string(), t);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(bad.string() + ":4:3:") != std::string::npos);
+    CHECK(r.err.find("seeed") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("bad command-line values exit 2") {
+    tmpdir t;
+    CHECK(ioatsim("run " + scenario("default.yaml") + " --set run.until=soon", t).status == 2);
+    CHECK(ioatsim("run " + scenario("default.yaml") + " --set platform.set.ioat.xfercup=12", t).status == 2);
+    CHECK(ioatsim("run", t).status == 2);
+    CHECK(ioatsim("run " + scenario("default.yaml") + " --bogus", t).status == 2);
+    CHECK(ioatsim("frobnicate", t).status == 2);
+    CHECK(ioatsim("run /nonexistent.yaml", t).status == 2);
+}
+
+TEST_CASE("--help and --version exit 0") {
+    tmpdir t;
+    result h = ioatsim("--help", t);
+    CHECK(h.status == 0);
+    CHECK(h.out.find("ioatsim run SCENARIO") != std::string::npos);
+    result v = ioatsim("--version", t);
+    CHECK(v.status == 0);
+    CHECK(v.out.find("ioatsim ") == 0);
+}
