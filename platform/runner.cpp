@@ -84,10 +84,6 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
 
     run_result res;
     res.out_dir = opt.out_dir.empty() ? "out/" + sc.name + "/" : opt.out_dir;
-    std::error_code ec;
-    fs::create_directories(res.out_dir, ec);
-    if (ec) throw input_error(res.out_dir + ": cannot create output folder: " + ec.message());
-
     platform plat(sc, p);
     for (auto& e : sc.expect.counters)
         if (!rep.has(e.counter)) {
@@ -139,6 +135,9 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
     for (auto& l : rep.log_lines()) log += l + '\n';
     for (auto& l : rep.trace_lines()) trace += l + '\n';
     fs::path dir(res.out_dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw input_error(res.out_dir + ": cannot create output folder: " + ec.message());
     write_whole(dir / "scenario.effective.yaml", to_yaml(sc.effective));
     write_whole(dir / "log.txt", log);
     write_whole(dir / "trace.jsonl", trace);

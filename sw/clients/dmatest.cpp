@@ -149,6 +149,7 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
             // The callback may still run later; as in dmatest, it is left dangling.
             k_.printk(strfmt("%s: #%ld: test timed out", name.c_str(), total - 1));
             ++r.counter("dmatest.timeouts");
+            r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
             ++r.counter("dmatest.failures");
             ++failed;
             continue;
@@ -158,6 +159,7 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
             k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
                              total - 1, status == DMA_ERROR ? "error" : "in progress"));
             ++r.counter("dmatest.bad_status");
+            r.violation(k_.now(), "copy_failed", name + ": completion callback with a bad status");
             ++r.counter("dmatest.failures");
             ++failed;
             continue;
@@ -177,6 +179,7 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
             k_.printk(strfmt("%s: #%ld: %u errors with src_off=0x%x dst_off=0x%x len=0x%x", name.c_str(),
                              total - 1, errors, src_off, dst_off, len));
             ++r.counter("dmatest.data_mismatch");
+            r.violation(k_.now(), "copy_corrupt", name + ": verification failed");
             ++r.counter("dmatest.failures");
             ++failed;
         }
