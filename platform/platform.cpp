@@ -48,7 +48,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     rc_->fabric.bind(router_->tsock);
 
     for (unsigned i = 0; i < ncpu; ++i) {
-        cpus_.push_back(std::make_unique<cpu>(("cpu" + std::to_string(i)).c_str(), i, i, 0));
+        cpus_.push_back(std::make_unique<models::cpu>(("cpu" + std::to_string(i)).c_str(), i, i, 0));
         cpus_.back()->isock.bind(router_->tsock);
         msi_->attach(*cpus_.back());
     }
@@ -76,7 +76,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         firmware_assign_bars();
         return;
     }
-    std::vector<cpu*> raw;
+    std::vector<models::cpu*> raw;
     for (auto& c : cpus_) raw.push_back(c.get());
     sw::kernel_config kc;
     kc.quantum = sc.quantum_ps;
@@ -123,6 +123,16 @@ void platform::boot() {
         sw::ioat_init_module(*kernel_, *pci_, *dma_);
         if (dmatest_) dmatest_->init();
     });
+}
+
+pci_function_if* platform::find_function(const std::string& bdf) {
+    for (auto& f : ioat_)
+        if (f->bdf() == bdf) return f.get();
+    return nullptr;
+}
+
+bool platform::in_memory(uint64_t addr, uint64_t len) const {
+    return addr >= dram_->base() && len <= dram_->size() && addr - dram_->base() <= dram_->size() - len;
 }
 
 bool platform::software_idle() const { return !kernel_ || kernel_->live_tasks() == 0; }

@@ -10,6 +10,7 @@
 
 namespace ioatsim::models {
 class cpu; class dram; class router; class msi_bus; class root_complex; class ioat_function;
+class pci_function_if;
 }
 namespace ioatsim::sw {
 class kernel; class pci_subsys; class dmaengine; class dmatest;
@@ -36,6 +37,9 @@ public:
     bool software_idle() const;
 
     models::dram& memory() { return *dram_; }
+    models::cpu& cpu(unsigned i) { return *cpus_.at(i); }
+    models::pci_function_if* find_function(const std::string& bdf);
+    bool in_memory(uint64_t addr, uint64_t len) const;
     models::ioat_function& ioat(unsigned i) { return *ioat_.at(i); }
     unsigned ioat_count() const { return unsigned(ioat_.size()); }
     sw::kernel* kernel() { return kernel_.get(); }

@@ -3,6 +3,7 @@
 #include "models/core/report.h"
 #include "platform/params.h"
 #include "platform/platform.h"
+#include "platform/timeline.h"
 #include "sw/kernel/kernel.h"
 
 #include <systemc>
@@ -23,13 +24,7 @@ namespace {
 const char* const violation_kinds[] = {"copy_corrupt", "copy_lost", "copy_failed", "cookie_order",
                                        "client_count", "completion_address"};
 
-struct outcome {
-    bool ok;
-    std::string encoded;  // JSON object for summary.json
-    std::string message;  // for the terminal when it failed
-};
-
-outcome check_counter(const expect_counter& e, const report& rep) {
+check_outcome check_counter(const expect_counter& e, const report& rep) {
     int64_t v = rep.get(e.counter);
     bool ok = v >= e.min && v <= e.max;
     json_obj o;
@@ -45,7 +40,7 @@ outcome check_counter(const expect_counter& e, const report& rep) {
     return {ok, o.str(), e.pos.str() + ": " + e.counter + " = " + std::to_string(v) + ", expected " + want};
 }
 
-outcome check_pattern(const expect_pattern& e, bool want, const std::vector<std::string>& log) {
+check_outcome check_pattern(const expect_pattern& e, bool want, const std::vector<std::string>& log) {
     std::regex re(e.pattern);
     bool found = false;
     for (auto& l : log)
@@ -73,8 +68,6 @@ void write_whole(const fs::path& path, const std::string& text) {
 run_result run_scenario(const scenario& sc, const run_options& opt) {
     auto wall0 = std::chrono::steady_clock::now();
     params p = params::resolve(sc);
-    for (auto& a : sc.timeline)
-        throw input_error(a.pos, "timeline: unknown action \"" + a.action + "\" (this build knows none)");
 
     report& rep = sim_report();
     for (const char* k : violation_kinds) rep.declare(std::string("violations.") + k);
@@ -85,6 +78,7 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
     run_result res;
     res.out_dir = opt.out_dir.empty() ? "out/" + sc.name + "/" : opt.out_dir;
     platform plat(sc, p);
+    timeline tl(sc, plat);
     for (auto& e : sc.expect.counters)
         if (!rep.has(e.counter)) {
             std::string known;
@@ -94,11 +88,12 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
 
     if (plat.kernel()) plat.kernel()->set_idle_callback([] { sc_core::sc_stop(); });
     plat.boot();
+    tl.start();
     sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));
     uint64_t sim_ps = uint64_t(sc_core::sc_time_stamp().value());
     rep.set_echo(nullptr);
 
-    std::vector<outcome> outcomes;
+    std::vector<check_outcome> outcomes = tl.outcomes();
     for (auto& e : sc.expect.counters) outcomes.push_back(check_counter(e, rep));
     for (auto& e : sc.expect.log_contains) outcomes.push_back(check_pattern(e, true, rep.log_lines()));
     for (auto& e : sc.expect.log_lacks) outcomes.push_back(check_pattern(e, false, rep.log_lines()));

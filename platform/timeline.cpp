@@ -1,0 +1,293 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "platform/timeline.h"
+
+#include "models/core/report.h"
+#include "models/cpu/cpu.h"
+#include "models/memory/dram.h"
+#include "models/pcie/root_complex.h"
+#include "platform/platform.h"
+
+#include <systemc>
+
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <set>
+
+namespace ioatsim {
+
+struct timeline::step {
+    uint64_t at = 0;
+    std::string action;
+    source_pos pos;
+    // Arguments, as the action needs them.
+    std::string device;
+    models::pci_function_if* fn = nullptr;
+    uint64_t offset = 0, width = 4, value = 0, addr = 0, len = 0, equals = 0, bar = 0;
+    bool has_expect = false, has_equals = false;
+    uint64_t expect = 0, mask = ~0ull;
+    std::vector<uint8_t> bytes;  // mem.write data, or mem.expect image / fill pattern
+};
+
+namespace {
+
+using handler = void (*)(timeline::step&, platform&, std::vector<check_outcome>&);
+
+struct action_def {
+    const char* name;
+    std::vector<const char*> keys;  // besides at and do
+    handler run;
+};
+
+source_pos pos_of(const YAML::Node& n, const source_pos& fallback) {
+    if (n.Mark().is_null() || fallback.line == 0) return fallback;
+    return source_pos{fallback.file, n.Mark().line + 1, n.Mark().column + 1};
+}
+
+uint64_t to_u64(const YAML::Node& n, const std::string& key, const source_pos& at) {
+    std::string text = n.IsScalar() ? n.Scalar() : "";
+    try {
+        size_t used = 0;
+        if (!text.empty() && text[0] != '-') {
+            uint64_t v = std::stoull(text, &used, 0);
+            if (used == text.size()) return v;
+        }
+    } catch (...) {
+    }
+    throw input_error(at, key + ": expected a non-negative integer, got \"" + text + "\"");
+}
+
+std::vector<uint8_t> hex_bytes(const std::string& text, const std::string& key, const source_pos& at) {
+    std::string h;
+    for (char c : text)
+        if (!std::isspace(static_cast<unsigned char>(c))) h += c;
+    if (h.rfind("0x", 0) == 0) h = h.substr(2);
+    if (h.empty() || h.size() % 2 || h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        throw input_error(at, key + ": expected an even number of hex digits, got \"" + text + "\"");
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i < h.size(); i += 2) out.push_back(uint8_t(std::stoul(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+std::vector<uint8_t> words(const YAML::Node& n, unsigned size, const std::string& key, const source_pos& at) {
+    if (!n.IsSequence()) throw input_error(at, key + ": expected a list of integers");
+    std::vector<uint8_t> out;
+    for (auto e : n) {
+        uint64_t v = to_u64(e, key, pos_of(e, at));
+        if (size == 4 && v > 0xffffffffull) throw input_error(pos_of(e, at), key + ": value does not fit 32 bits");
+        for (unsigned b = 0; b < size; ++b) out.push_back(uint8_t(v >> (8 * b)));
+    }
+    return out;
+}
+
+std::string hex_of(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    return b;
+}
+
+std::string describe(const timeline::step& s) {
+    std::string where = s.device.empty() ? hex_of(s.addr) : s.device;
+    if (s.action.rfind("mmio", 0) == 0) where += " bar" + std::to_string(s.bar) + "+" + hex_of(s.offset);
+    if (s.action.rfind("cfg", 0) == 0) where += " cfg+" + hex_of(s.offset);
+    return s.action + " " + where;
+}
+
+void record(timeline::step& s, bool ok, uint64_t got, uint64_t want, std::vector<check_outcome>& out) {
+    json_obj o;
+    o.set("kind", "timeline").set("action", s.action).set("where", describe(s)).set("ok", ok)
+        .set("actual", hex_of(got)).set("expected", hex_of(want));
+    std::string mask = s.mask == ~0ull ? "" : " (mask " + hex_of(s.mask) + ")";
+    out.push_back({ok, o.str(), s.pos.str() + ": " + describe(s) + ": got " + hex_of(got) + ", expected " + hex_of(want) + mask});
+    sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), "timeline", "expect",
+                       json_obj().set("action", s.action).set("ok", ok).set("actual", hex_of(got)));
+}
+
+uint64_t cfg_addr(const timeline::step& s) {
+    unsigned bus, dev, fn;
+    std::sscanf(s.device.c_str(), "%*x:%x:%x.%x", &bus, &dev, &fn);
+    return address_map::ecam_base + (uint64_t(bus) << 20) + (uint64_t(dev) << 15) + (uint64_t(fn) << 12) + s.offset;
+}
+
+void io(timeline::step& s, platform& p, std::vector<check_outcome>& out, bool write, uint64_t addr) {
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    uint64_t v = 0;
+    if (write) p.cpu(0).io_write(addr, unsigned(s.width), s.value, d);
+    else p.cpu(0).io_read(addr, unsigned(s.width), v, d);
+    sc_core::wait(d);
+    if (!write && s.has_expect) record(s, (v & s.mask) == (s.expect & s.mask), v, s.expect, out);
+}
+
+uint64_t bar_addr(timeline::step& s) { return s.fn->config().bar_address(int(s.bar)) + s.offset; }
+
+void do_cfg_read(timeline::step& s, platform& p, std::vector<check_outcome>& o) { io(s, p, o, false, cfg_addr(s)); }
+void do_cfg_write(timeline::step& s, platform& p, std::vector<check_outcome>& o) { io(s, p, o, true, cfg_addr(s)); }
+void do_mmio_read(timeline::step& s, platform& p, std::vector<check_outcome>& o) { io(s, p, o, false, bar_addr(s)); }
+void do_mmio_write(timeline::step& s, platform& p, std::vector<check_outcome>& o) { io(s, p, o, true, bar_addr(s)); }
+
+void do_mem_write(timeline::step& s, platform& p, std::vector<check_outcome>&) {
+    p.memory().poke(s.addr, s.bytes.data(), s.bytes.size());
+}
+
+void do_mem_fill(timeline::step& s, platform& p, std::vector<check_outcome>&) {
+    std::vector<uint8_t> buf(s.len);
+    for (uint64_t i = 0; i < s.len; ++i) buf[i] = s.bytes[i % s.bytes.size()];
+    p.memory().poke(s.addr, buf.data(), buf.size());
+}
+
+void do_mem_expect(timeline::step& s, platform& p, std::vector<check_outcome>& out) {
+    std::vector<uint8_t> got(s.len), want(s.len);
+    p.memory().peek(s.addr, got.data(), s.len);
+    if (s.has_equals) p.memory().peek(s.equals, want.data(), s.len);
+    else for (uint64_t i = 0; i < s.len; ++i) want[i] = s.bytes[i % s.bytes.size()];
+    uint64_t first = s.len;
+    for (uint64_t i = 0; i < s.len && first == s.len; ++i)
+        if (got[i] != want[i]) first = i;
+    bool ok = first == s.len;
+    uint64_t at = ok ? 0 : first;
+    json_obj o;
+    o.set("kind", "timeline").set("action", s.action).set("where", describe(s)).set("ok", ok);
+    std::string msg = s.pos.str() + ": " + describe(s) + ": " + std::to_string(s.len) + " bytes";
+    if (!ok) {
+        char b[96];
+        std::snprintf(b, sizeof b, ", first difference at +0x%llx: got %02x, expected %02x",
+                      (unsigned long long)at, got[at], want[at]);
+        msg += b;
+        o.set("first_difference", hex_of(at));
+    }
+    out.push_back({ok, o.str(), msg});
+}
+
+const std::vector<action_def>& actions() {
+    static const std::vector<action_def> t = {
+        {"cfg.read", {"device", "offset", "width", "expect", "mask"}, do_cfg_read},
+        {"cfg.write", {"device", "offset", "width", "value"}, do_cfg_write},
+        {"mmio.read", {"device", "bar", "offset", "width", "expect", "mask"}, do_mmio_read},
+        {"mmio.write", {"device", "bar", "offset", "width", "value"}, do_mmio_write},
+        {"mem.write", {"addr", "bytes", "u32", "u64"}, do_mem_write},
+        {"mem.fill", {"addr", "len", "pattern"}, do_mem_fill},
+        {"mem.expect", {"addr", "len", "pattern", "bytes", "u32", "u64", "equals"}, do_mem_expect},
+    };
+    return t;
+}
+
+std::string normal_bdf(const std::string& text) {
+    unsigned dom = 0, bus, dev, fn;
+    char tail;
+    if (std::sscanf(text.c_str(), "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4) {
+        dom = 0;
+        if (std::sscanf(text.c_str(), "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3) return "";
+    }
+    if (bus > 0xff || dev > 0x1f || fn > 7) return "";
+    char b[16];
+    std::snprintf(b, sizeof b, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
+    return b;
+}
+
+}  // namespace
+
+timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
+    for (const timeline_action& a : sc.timeline) {
+        const action_def* def = nullptr;
+        for (auto& d : actions())
+            if (a.action == d.name) def = &d;
+        if (!def) {
+            std::string known;
+            for (auto& d : actions()) known += (known.empty() ? "" : ", ") + std::string(d.name);
+            throw input_error(pos_of(a.args["do"], a.pos), "timeline: unknown action \"" + a.action +
+                                                                "\" (known: " + known + ")");
+        }
+        step s;
+        s.at = a.at_ps;
+        s.action = a.action;
+        s.pos = a.pos;
+        std::set<std::string> seen;
+        for (auto it = a.args.begin(); it != a.args.end(); ++it) {
+            std::string key = it->first.as<std::string>();
+            source_pos at = pos_of(it->second, a.pos);
+            if (key == "at" || key == "do") continue;
+            bool known = false;
+            for (const char* k : def->keys) known = known || key == k;
+            if (!known) {
+                std::string list;
+                for (const char* k : def->keys) list += (list.empty() ? "" : ", ") + std::string(k);
+                throw input_error(pos_of(it->first, a.pos), "unknown key \"" + key + "\" in " + a.action +
+                                                                " (known: at, do, " + list + ")");
+            }
+            seen.insert(key);
+            const YAML::Node& v = it->second;
+            if (key == "device") {
+                s.device = normal_bdf(v.IsScalar() ? v.Scalar() : "");
+                if (s.device.empty()) throw input_error(at, "device: expected a PCI address like 0000:00:16.0");
+                s.fn = plat.find_function(s.device);
+                if (!s.fn) throw input_error(at, "device: no function at " + s.device);
+            } else if (key == "offset") s.offset = to_u64(v, key, at);
+            else if (key == "width") s.width = to_u64(v, key, at);
+            else if (key == "value") s.value = to_u64(v, key, at);
+            else if (key == "expect") { s.expect = to_u64(v, key, at); s.has_expect = true; }
+            else if (key == "mask") s.mask = to_u64(v, key, at);
+            else if (key == "bar") s.bar = to_u64(v, key, at);
+            else if (key == "addr") s.addr = to_u64(v, key, at);
+            else if (key == "len") s.len = to_u64(v, key, at);
+            else if (key == "equals") { s.equals = to_u64(v, key, at); s.has_equals = true; }
+            else if (key == "bytes") s.bytes = hex_bytes(v.IsScalar() ? v.Scalar() : "", key, at);
+            else if (key == "u32") s.bytes = words(v, 4, key, at);
+            else if (key == "u64") s.bytes = words(v, 8, key, at);
+            else if (key == "pattern") {
+                if (v.IsScalar() && v.Scalar().size() > 4 && v.Scalar().rfind("0x", 0) != 0)
+                    s.bytes = hex_bytes(v.Scalar(), key, at);
+                else {
+                    uint64_t b = to_u64(v, key, at);
+                    if (b > 0xff) throw input_error(at, "pattern: a byte (0..255) or a hex string");
+                    s.bytes = {uint8_t(b)};
+                }
+            }
+        }
+        auto need = [&](const char* k) {
+            if (!seen.count(k)) throw input_error(a.pos, a.action + ": missing key \"" + k + "\"");
+        };
+        bool is_cfg = a.action.rfind("cfg", 0) == 0, is_mmio = a.action.rfind("mmio", 0) == 0;
+        if (is_cfg || is_mmio) {
+            need("device");
+            need("offset");
+            if (a.action.find("write") != std::string::npos) need("value");
+            bool ok_width = s.width == 1 || s.width == 2 || s.width == 4 || (is_mmio && s.width == 8);
+            if (!ok_width) throw input_error(a.pos, a.action + ": width must be " + (is_cfg ? "1, 2 or 4" : "1, 2, 4 or 8"));
+            uint64_t limit = is_cfg ? 4096 : 16384;
+            if (s.offset + s.width > limit) throw input_error(a.pos, a.action + ": offset outside the space");
+            if (s.bar != 0) throw input_error(a.pos, a.action + ": this function has only BAR0");
+        } else {
+            need("addr");
+            int data = int(seen.count("bytes") + seen.count("u32") + seen.count("u64") + seen.count("pattern") +
+                           seen.count("equals"));
+            if (data != 1) throw input_error(a.pos, a.action + ": give exactly one of the data keys");
+            if (seen.count("equals") || seen.count("pattern")) need("len");
+            if (!s.len) s.len = s.bytes.size();
+            if (a.action == "mem.write" && s.len != s.bytes.size())
+                throw input_error(a.pos, "mem.write: len is implied by the data");
+            if (!s.len || (s.bytes.empty() && !s.has_equals)) throw input_error(a.pos, a.action + ": nothing to do");
+            if (!plat.in_memory(s.addr, s.len) || (s.has_equals && !plat.in_memory(s.equals, s.len)))
+                throw input_error(a.pos, a.action + ": range outside DRAM");
+        }
+        steps_.push_back(std::move(s));
+    }
+}
+
+timeline::~timeline() = default;
+
+void timeline::start() {
+    if (steps_.empty()) return;
+    sc_core::sc_spawn([this] { run(); }, "timeline");
+}
+
+void timeline::run() {
+    for (step& s : steps_) {
+        uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+        if (s.at > now) sc_core::wait(sc_core::sc_time::from_value(s.at - now));
+        sim_report().trace(s.at, "timeline", "action", json_obj().set("do", s.action).set("where", describe(s)));
+        for (auto& d : actions())
+            if (s.action == d.name) d.run(s, plat_, outcomes_);
+    }
+}
+
+}  // namespace ioatsim
