@@ -2,11 +2,49 @@
 
 #include "models/core/report.h"
 #include "models/ioat/ioat_function.h"
+#include "models/ioat/ops.h"
+
+#include <bitset>
 
 namespace ioatsim::models {
 using namespace ioat;
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
+using ioat_ops::fault;
+
+namespace {
+fault transfer(tlm_utils::simple_initiator_socket<ioat_function>& s, bool write, uint64_t addr,
+               uint8_t* buf, uint64_t len, sc_time& delay) {
+    tlm::tlm_generic_payload gp;
+    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(buf);
+    gp.set_data_length(unsigned(len));
+    gp.set_streaming_width(unsigned(len));
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    s->b_transport(gp, delay);
+    if (gp.is_response_ok()) return fault::none;
+    return gp.get_response_status() == tlm::TLM_ADDRESS_ERROR_RESPONSE ? fault::address : fault::data;
+}
+}  // namespace
+
+// Reads go out at once; writes are held until the descriptor's time has passed,
+// so an abort or reset mid-descriptor leaves its destination untouched.
+class ioat_channel::port : public ioat_ops::mem_if {
+public:
+    explicit port(ioat_channel& c) : c_(c) {}
+    fault read(uint64_t addr, uint8_t* buf, uint64_t len) override {
+        sc_time ignored = SC_ZERO_TIME;  // streaming time is charged per byte
+        return transfer(c_.fn_.dma, false, addr, buf, len, ignored);
+    }
+    fault write(uint64_t addr, const uint8_t* buf, uint64_t len) override {
+        writes.push_back({addr, std::vector<uint8_t>(buf, buf + len)});
+        return fault::none;
+    }
+    std::vector<write_back> writes;
+private:
+    ioat_channel& c_;
+};
 
 ioat_channel::ioat_channel(sc_core::sc_module_name name, ioat_function& fn, unsigned index)
     : sc_module(name), fn_(fn), index_(index), base_(chan_base(index)) {
@@ -15,10 +53,11 @@ ioat_channel::ioat_channel(sc_core::sc_module_name name, ioat_function& fn, unsi
 }
 
 uint16_t ioat_channel::dmacount() const { return uint16_t(fn_.reg(base_ + DMACOUNT, 2)); }
+uint16_t ioat_channel::available() const { return started_ ? uint16_t(dmacount() - count_) : 0; }
 
 void ioat_channel::dmacount_written() {
-    if (!started_ && state_ != SUSPENDED) {
-        // First doorbell after reset: begin at CHAINADDR.
+    if (!started_ && !errored_) {
+        // The first doorbell after reset starts at CHAINADDR.
         started_ = true;
         next_ = fn_.reg(base_ + CHAINADDR, 8);
         count_ = 0;
@@ -27,13 +66,23 @@ void ioat_channel::dmacount_written() {
 }
 
 void ioat_channel::command(uint8_t cmd) {
-    if (cmd & CHANCMD_RESET) reset_pending_ = true;
-    if (cmd & CHANCMD_SUSPEND) suspend_req_ = true;
-    if ((cmd & CHANCMD_RESUME) && state_ == SUSPENDED) {
-        suspend_req_ = false;
-        state_ = has_work() ? ACTIVE : DONE;
+    cmd &= 0x3f;
+    if (!cmd) return;
+    if (std::bitset<8>(cmd).count() > 1 || (cmd & CHANCMD_APPEND)) {
+        // One command at a time; APPEND belongs to the CB1 list model, not the ring.
+        fn_.set_reg(base_ + CHANERR, 4, fn_.reg(base_ + CHANERR, 4) | CHANERR_CHANCMD);
+        state_ = HALTED;
+        errored_ = true;
+        fn_.set_reg(base_ + CHANCMD, 1, 0);
+        sim_report().trace(ioat_function::stamp(), name(), "halt", json_obj().set("chanerr", hex(CHANERR_CHANCMD)));
+        kick_.notify(SC_ZERO_TIME);
+        return;
     }
-    if (cmd & CHANCMD_START) {
+    if (cmd & CHANCMD_RESET) reset_req_ = true;
+    if (cmd & CHANCMD_ABORT) abort_req_ = true;
+    if (cmd & CHANCMD_SUSPEND) suspend_req_ = true;
+    if ((cmd & CHANCMD_RESUME) && state_ == SUSPENDED) state_ = available() ? ACTIVE : DONE;
+    if ((cmd & CHANCMD_START) && !errored_ && state_ != ACTIVE) {
         started_ = true;
         next_ = fn_.reg(base_ + CHAINADDR, 8);
         count_ = 0;
@@ -41,124 +90,159 @@ void ioat_channel::command(uint8_t cmd) {
     kick_.notify(fn_.cfg().timing.reg_access);
 }
 
-bool ioat_channel::has_work() const { return started_ && count_ != dmacount(); }
-
 void ioat_channel::run() {
     const ioat_timing& t = fn_.cfg().timing;
     bool burst_start = true;
     for (;;) {
-        if (reset_pending_) {
+        if (reset_req_) {
             wait(t.reset_latency);
             do_reset();
-            burst_start = true;
             continue;
         }
-        if (suspend_req_ && state_ != HALTED) {
-            state_ = SUSPENDED;
-            suspend_req_ = false;
+        if (abort_req_) {
+            abort_req_ = suspend_req_ = started_ = false;
+            state_ = HALTED;
+            count_ = 0;
+            fn_.set_reg(base_ + DMACOUNT, 2, 0);
+            sim_report().trace(ioat_function::stamp(), name(), "abort");
+            continue;
         }
-        bool runnable = has_work() && state_ != SUSPENDED && !errored_;
-        if (!runnable) {
+        if (suspend_req_) {
+            suspend_req_ = false;
+            if (state_ != HALTED) state_ = SUSPENDED;
+        }
+        if (started_ && state_ == HALTED && !errored_) {
+            wait(t.start_latency);  // leaving reset after the first doorbell or START
+            if (reset_req_ || abort_req_) continue;
+            state_ = DONE;
+        }
+        if (!available() || state_ == SUSPENDED || errored_) {
             if (state_ == ACTIVE) state_ = DONE;
             burst_start = true;
             wait(kick_);
             continue;
         }
-        if (state_ == HALTED) wait(t.start_latency);  // leaving reset on the first doorbell
         state_ = ACTIVE;
-        uint64_t addr = next_;
-        if (!process(addr, burst_start)) continue;
-        burst_start = false;
+        burst_start = !process(burst_start);
     }
 }
 
-bool ioat_channel::dma_rw(bool write, uint64_t addr, uint8_t* buf, uint64_t len, sc_time& delay) {
-    tlm::tlm_generic_payload gp;
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(buf);
-    gp.set_data_length(unsigned(len));
-    gp.set_streaming_width(unsigned(len));
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    fn_.dma->b_transport(gp, delay);
-    return gp.is_response_ok();
+bool ioat_channel::fetch(uint64_t addr, uint8_t* frame, bool first, sc_time& delay) {
+    uint32_t err = 0;
+    if (addr & 0x3f) err = first ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_DESC_ALIGN;
+    else if (transfer(fn_.dma, false, addr, frame, 64, delay) != fault::none)
+        err = first ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_ADDR;
+    if (err) halt(err, addr);
+    return !err;
 }
 
-// One descriptor: fetch, check, wait for its time, move the data, complete.
-bool ioat_channel::process(uint64_t addr, bool burst_start) {
+// One descriptor (and its extension frame): fetch, check, read, wait for its
+// time, write, complete. False when it did not complete.
+bool ioat_channel::process(bool burst_start) {
     const ioat_timing& t = fn_.cfg().timing;
-    uint8_t raw[64];
-    sc_time fetch = SC_ZERO_TIME;
-    if (addr & 0x3f) {
-        halt(count_ == 0 ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_DESC_ALIGN, addr);
-        return false;
-    }
-    if (!dma_rw(false, addr, raw, 64, fetch)) {
-        halt(count_ == 0 ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_ADDR, addr);
-        return false;
-    }
-    descriptor d = decode_descriptor(raw);
+    uint64_t addr = next_;
+    uint8_t raw[128] = {};
+    sc_time fetch_time = SC_ZERO_TIME;
+    if (!fetch(addr, raw, count_ == 0, fetch_time)) return false;
     fn_.set_reg(base_ + CDAR, 8, addr);
+    descriptor d = decode_descriptor(raw);
     uint64_t max_len = 1ull << fn_.cfg().xfercap;
-    if (d.size == 0 || d.size > max_len) {
-        halt(CHANERR_LEN, addr);
+    bool null = d.op() == OP_COPY && d.has(DESC_NULL);
+    unsigned frames = null ? 1 : ioat_ops::frames(raw);
+    if (available() < frames) {  // the extension frame is not handed over yet
+        wait(kick_);
         return false;
     }
-    bool null = d.has(DESC_NULL);
-    if (!null && d.op() != OP_COPY) {
-        halt(CHANERR_DESC_CTRL, addr);
+    if (frames == 2 && !fetch(d.next, raw + 64, false, fetch_time)) return false;
+
+    port mem(*this);
+    ioat_ops::result r;
+    if (null) {
+        if (d.size == 0 || d.size > max_len) r.chanerr = CHANERR_LEN;
+    } else {
+        r = ioat_ops::execute(raw, max_len, mem);
+    }
+    if (r.chanerr) {
+        halt(r.chanerr, r.fault_addr ? r.fault_addr : addr);
         return false;
     }
-    // The fetch of a descriptor overlaps the previous payload; only the first of a
-    // burst waits for it.
-    sc_time busy = (burst_start ? fetch : SC_ZERO_TIME) + t.desc_overhead;
-    if (!null) busy += sc_time(double(d.size) / t.bandwidth_gbps, sc_core::SC_NS);
-    wait(busy);
-    if (reset_pending_) return false;  // a reset discards the descriptor in progress
-    if (!null && !move(d)) return false;
-    complete(addr, d);
+    // Descriptor fetch overlaps the previous payload: only a burst's first waits.
+    uint64_t stream = std::max(r.bytes_read, r.bytes_written);
+    sc_time busy = (burst_start ? fetch_time : SC_ZERO_TIME) + t.desc_overhead +
+                   sc_time(double(stream) / t.bandwidth_gbps, sc_core::SC_NS);
+    sc_time end = sc_core::sc_time_stamp() + busy;
+    while (sc_core::sc_time_stamp() < end) {
+        wait(end - sc_core::sc_time_stamp(), kick_);
+        if (reset_req_ || abort_req_) return false;  // the descriptor is dropped
+    }
+    if (!commit(mem.writes)) return false;
+    bytes_ += r.bytes_written;
+    uint32_t val = (r.p_mismatch ? CHANERR_XOR_P : 0) | (r.q_mismatch ? CHANERR_XOR_Q : 0);
+    next_ = decode_descriptor(frames == 2 ? raw + 64 : raw).next;  // `next` is at 0x18 of every frame
+    complete(addr, d, frames, val);
     return true;
 }
 
-bool ioat_channel::move(const descriptor& d) {
-    buf_.resize(d.size);
-    sc_time ignored = SC_ZERO_TIME;  // streaming time already charged per byte
-    if (!dma_rw(false, d.src_addr, buf_.data(), d.size, ignored)) {
-        halt(CHANERR_SRC_ADDR, d.src_addr);
-        return false;
+bool ioat_channel::commit(const std::vector<write_back>& writes) {
+    for (auto& w : writes) {
+        sc_time posted = SC_ZERO_TIME;
+        std::vector<uint8_t> data = w.data;
+        fault f = transfer(fn_.dma, true, w.addr, data.data(), data.size(), posted);
+        if (f != fault::none) {
+            halt(f == fault::address ? CHANERR_DEST_ADDR : CHANERR_WRITE_DATA, w.addr);
+            return false;
+        }
     }
-    if (!dma_rw(true, d.dst_addr, buf_.data(), d.size, ignored)) {
-        halt(CHANERR_DEST_ADDR, d.dst_addr);
-        return false;
-    }
-    bytes_ += d.size;
     return true;
 }
 
-void ioat_channel::complete(uint64_t addr, const descriptor& d) {
+// Validation mismatches (XOR_VAL/PQ_VAL) are results the driver collects from
+// CHANERR bits 16/17; unless masked in CHANERR_MASK they halt the channel like an
+// error so the driver's error path sees them.
+void ioat_channel::complete(uint64_t addr, const descriptor& d, unsigned frames, uint32_t val) {
     completed_ = addr & CHANSTS_ADDR_MASK;
-    ++count_;
+    count_ = uint16_t(count_ + frames);
     ++desc_done_;
-    next_ = d.next;
-    if (!has_work()) state_ = DONE;
     sim_report().trace(ioat_function::stamp(), name(), "desc",
                        json_obj().set("addr", hex(addr)).set("op", unsigned(d.op()))
-                                 .set("len", d.has(DESC_NULL) ? 0u : d.size)
+                                 .set("len", d.op() == OP_COPY && d.has(DESC_NULL) ? 0u : d.size)
                                  .set("ctl", hex(d.ctl)));
-    if (d.has(DESC_COMPL_WRITE)) {
-        uint64_t sts = chansts();
-        sc_time posted = SC_ZERO_TIME;
-        uint64_t cmp = fn_.reg(base_ + CHANCMP, 8);
-        if (!dma_rw(true, cmp, reinterpret_cast<uint8_t*>(&sts), 8, posted)) {
-            halt(CHANERR_COMPL_ADDR, cmp);
-            return;
+    bool halted = false;
+    if (val) {
+        fn_.set_reg(base_ + CHANERR, 4, fn_.reg(base_ + CHANERR, 4) | val);
+        uint32_t mask = uint32_t(fn_.reg(base_ + CHANERR_MASK, 4));
+        if (val & ~mask) {
+            state_ = HALTED;
+            errored_ = halted = true;
+            sim_report().trace(ioat_function::stamp(), name(), "halt", json_obj().set("chanerr", hex(val)));
         }
+    }
+    if (!halted && !available()) state_ = DONE;
+    uint16_t ctrl = uint16_t(fn_.reg(base_ + CHANCTRL, 2));
+    if (d.has(DESC_COMPL_WRITE) || (halted && (ctrl & CHANCTRL_ERR_COMPLETION_EN))) write_completion();
+    if (d.has(DESC_INT_EN) || (halted && (ctrl & CHANCTRL_ERR_INT_EN))) interrupt(halted);
+}
+
+void ioat_channel::write_completion() {
+    uint64_t cmp = fn_.reg(base_ + CHANCMP, 8);
+    uint64_t sts = chansts();
+    sc_time posted = SC_ZERO_TIME;
+    if ((cmp & 0x7) || transfer(fn_.dma, true, cmp, reinterpret_cast<uint8_t*>(&sts), 8, posted) != fault::none) {
+        fn_.set_reg(base_ + CHANERR, 4, fn_.reg(base_ + CHANERR, 4) | CHANERR_COMPL_ADDR);
+        state_ = HALTED;
+        errored_ = true;
+        sim_report().trace(ioat_function::stamp(), name(), "halt", json_obj().set("chanerr", hex(CHANERR_COMPL_ADDR)));
+        return;
+    }
+    if (sc_core::sc_get_current_process_handle().proc_kind() == sc_core::SC_THREAD_PROC_)
         wait(fn_.cfg().timing.completion_write);
-    }
-    if (d.has(DESC_INT_EN) && armed_) {
-        armed_ = false;
-        fn_.raise_interrupt(index_);
-    }
+}
+
+void ioat_channel::interrupt(bool error) {
+    if (!armed_) return;  // at most one interrupt per arm
+    armed_ = false;
+    fn_.raise_interrupt(index_);
+    if (error) sim_report().trace(ioat_function::stamp(), name(), "error_interrupt");
 }
 
 // An error: CHANERR bit, HALTED, error completion and interrupt as CHANCTRL says.
@@ -169,26 +253,16 @@ void ioat_channel::halt(uint32_t chanerr, uint64_t addr) {
     sim_report().trace(ioat_function::stamp(), name(), "halt",
                        json_obj().set("chanerr", hex(chanerr)).set("addr", hex(addr)));
     uint16_t ctrl = uint16_t(fn_.reg(base_ + CHANCTRL, 2));
-    if (ctrl & CHANCTRL_ERR_COMPLETION_EN) {
-        uint64_t sts = chansts();
-        sc_time posted = SC_ZERO_TIME;
-        dma_rw(true, fn_.reg(base_ + CHANCMP, 8), reinterpret_cast<uint8_t*>(&sts), 8, posted);
-    }
-    if ((ctrl & CHANCTRL_ERR_INT_EN) && armed_) {
-        armed_ = false;
-        fn_.raise_interrupt(index_);
-    }
+    if (ctrl & CHANCTRL_ERR_COMPLETION_EN) write_completion();
+    if (ctrl & CHANCTRL_ERR_INT_EN) interrupt(true);
 }
 
 void ioat_channel::do_reset() {
-    reset_pending_ = suspend_req_ = started_ = armed_ = errored_ = false;
+    reset_req_ = abort_req_ = suspend_req_ = started_ = armed_ = errored_ = false;
     state_ = HALTED;
-    err_flags_ = completed_ = next_ = 0;
+    completed_ = next_ = 0;
     count_ = 0;
-    fn_.set_reg(base_ + CHANCMD, 1, 0);
-    fn_.set_reg(base_ + DMACOUNT, 2, 0);
-    fn_.set_reg(base_ + CHANERR, 4, 0);
-    fn_.set_reg(base_ + CDAR, 8, 0);
+    fn_.reset_channel(index_);
     sim_report().trace(ioat_function::stamp(), name(), "reset");
 }
 

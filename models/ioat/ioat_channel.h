@@ -1,6 +1,6 @@
 // One DMA channel of an IOAT function: a SystemC thread that follows the
-// descriptor ring from CHAINADDR until its count reaches DMACOUNT, moves the
-// data, writes CHANSTS back to CHANCMP and asks for interrupts.
+// descriptor ring from CHAINADDR until its count reaches DMACOUNT, performs each
+// operation, writes CHANSTS back to CHANCMP and asks for interrupts.
 #pragma once
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
@@ -41,37 +41,40 @@ public:
     void dmacount_written();
     void command(uint8_t cmd);
     void rearm() { armed_ = true; }
-    uint64_t chansts() const { return completed_ | state_ | err_flags_; }
-    bool reset_pending() const { return reset_pending_; }
+    uint64_t chansts() const { return completed_ | state_; }
+    bool armed() const { return armed_; }
 
     ioat::chan_state state() const { return ioat::chan_state(state_); }
     uint64_t descriptors_done() const { return desc_done_; }
     uint64_t bytes_moved() const { return bytes_; }
 
 private:
+    struct write_back { uint64_t addr; std::vector<uint8_t> data; };
+    class port;  // the ioat_ops memory interface over this channel's DMA socket
+
     void run();
-    bool has_work() const;
-    bool process(uint64_t addr, bool burst_start);  // false: the channel halted
-    bool move(const ioat::descriptor& d);
-    bool dma_rw(bool write, uint64_t addr, uint8_t* buf, uint64_t len, sc_core::sc_time& delay);
-    void complete(uint64_t addr, const ioat::descriptor& d);
+    uint16_t available() const;  // descriptors handed over and not yet taken
+    bool process(bool burst_start);  // false: the descriptor did not complete
+    bool fetch(uint64_t addr, uint8_t* frame, bool first, sc_core::sc_time& delay);
+    bool commit(const std::vector<write_back>& writes);
+    void complete(uint64_t addr, const ioat::descriptor& d, unsigned frames, uint32_t result_err);
+    void write_completion();
+    void interrupt(bool error);
     void halt(uint32_t chanerr, uint64_t addr);
     void do_reset();
     uint16_t dmacount() const;
-    std::string name_of(uint64_t addr) const;
 
     ioat_function& fn_;
     unsigned index_;
     unsigned base_;
-    sc_core::sc_event kick_;
+    sc_core::sc_event kick_;        // doorbell or command
     uint8_t state_ = ioat::HALTED;  // power-on: halted until software starts it
-    uint64_t err_flags_ = 0;
     uint64_t completed_ = 0;        // CHANSTS[63:6]
-    uint64_t next_ = 0;             // address of the next descriptor to fetch
+    uint64_t next_ = 0;             // the next descriptor to fetch
     uint16_t count_ = 0;            // descriptors taken from the ring since start
-    bool started_ = false, armed_ = false, errored_ = false, suspend_req_ = false, reset_pending_ = false;
+    bool started_ = false, armed_ = false, errored_ = false;
+    bool suspend_req_ = false, reset_req_ = false, abort_req_ = false;
     uint64_t desc_done_ = 0, bytes_ = 0;
-    std::vector<uint8_t> buf_;
 };
 
 }  // namespace ioatsim::models

@@ -45,6 +45,7 @@ public:
     uint64_t reg(unsigned off, unsigned width) const;
     void set_reg(unsigned off, unsigned width, uint64_t v);
 
+    void reset_channel(unsigned chan) { reset_regs(int(chan)); }
     // A channel asks for its interrupt; at most one per arm (the channel tracks arming).
     void raise_interrupt(unsigned chan);
     // Current simulated time of the caller plus an annotation, in ps, for traces.

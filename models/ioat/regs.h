@@ -42,7 +42,8 @@ constexpr uint32_t CHANERR_SRC_ADDR = 1u << 0, CHANERR_DEST_ADDR = 1u << 1,
                    CHANERR_CHAIN_ADDR = 1u << 4, CHANERR_CHANCMD = 1u << 5,
                    CHANERR_READ_DATA = 1u << 8, CHANERR_WRITE_DATA = 1u << 9,
                    CHANERR_DESC_CTRL = 1u << 10, CHANERR_LEN = 1u << 11,
-                   CHANERR_COMPL_ADDR = 1u << 12, CHANERR_INT_CONFIG = 1u << 13;
+                   CHANERR_COMPL_ADDR = 1u << 12, CHANERR_INT_CONFIG = 1u << 13,
+                   CHANERR_XOR_P = 1u << 16, CHANERR_XOR_Q = 1u << 17, CHANERR_DESC_COUNT = 1u << 18;
 
 // MSI-X table and PBA in BAR0 (offsets as the driver's CB3.3 erratum code
 // saves them; the 5520's own are unpublished, so this is an inference).

@@ -1,0 +1,217 @@
+// Pure C++ on purpose: the channel engine (SystemC) calls in, nothing here waits.
+#include "models/ioat/ops.h"
+
+#include "models/ioat/descriptor.h"
+#include "models/ioat/regs.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace ioatsim::models::ioat_ops {
+using namespace ioat;
+
+namespace {
+
+// Bounded working set for 1 MiB descriptors; a multiple of 8 keeps FILL's pattern
+// aligned at every chunk start.
+constexpr uint64_t CHUNK = 4096;
+
+uint64_t le64(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);  // x86 host, little endian like the descriptor
+    return v;
+}
+uint32_t le32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+struct gf_tables {
+    uint8_t exp[510];  // doubled so exp[log a + log b] needs no modulo
+    uint8_t log[256];
+};
+
+const gf_tables& gf() {
+    static const gf_tables t = [] {
+        gf_tables g{};
+        unsigned v = 1;
+        for (unsigned i = 0; i < 255; ++i) {
+            g.exp[i] = g.exp[i + 255] = uint8_t(v);
+            g.log[v] = uint8_t(i);
+            v <<= 1;
+            if (v & 0x100) v ^= 0x11d;
+        }
+        return g;
+    }();
+    return t;
+}
+
+unsigned source_count(uint32_t ctl) { return ((ctl & SRC_CNT_MASK) >> SRC_CNT_SHIFT) + 2; }
+
+bool is_xor(uint8_t op) { return op == OP_XOR || op == OP_XOR_VAL; }
+bool is_pq(uint8_t op) { return op == OP_PQ || op == OP_PQ_VAL; }
+
+// Source slots in frame order (hw.h): 0x40 + x is offset x of the extension frame.
+constexpr unsigned XOR_SRC_OFF[MAX_SOURCES] = {0x08, 0x20, 0x28, 0x30, 0x38, 0x40, 0x48, 0x50};
+constexpr unsigned PQ_SRC_OFF[MAX_SOURCES] = {0x08, 0x20, 0x28, 0x40, 0x48, 0x50, 0x60, 0x68};
+
+// Turns mem_if faults into CHANERR bits and counts what moved.
+struct port {
+    mem_if& mem;
+    result& r;
+
+    bool read(uint64_t addr, uint8_t* buf, uint64_t len) {
+        fault f = mem.read(addr, buf, len);
+        if (f == fault::none) {
+            r.bytes_read += len;
+            return true;
+        }
+        r.chanerr = f == fault::address ? CHANERR_SRC_ADDR : CHANERR_READ_DATA;
+        r.fault_addr = addr;
+        return false;
+    }
+    bool write(uint64_t addr, const uint8_t* buf, uint64_t len) {
+        fault f = mem.write(addr, buf, len);
+        if (f == fault::none) {
+            r.bytes_written += len;
+            return true;
+        }
+        r.chanerr = f == fault::address ? CHANERR_DEST_ADDR : CHANERR_WRITE_DATA;
+        r.fault_addr = addr;
+        return false;
+    }
+};
+
+void copy(uint64_t src, uint64_t dst, uint64_t size, port& io) {
+    std::vector<uint8_t> buf(std::min(size, CHUNK));
+    for (uint64_t off = 0; off < size; off += CHUNK) {
+        uint64_t n = std::min(CHUNK, size - off);
+        if (!io.read(src + off, buf.data(), n) || !io.write(dst + off, buf.data(), n)) return;
+    }
+}
+
+void fill(uint64_t pattern, uint64_t dst, uint64_t size, port& io) {
+    std::vector<uint8_t> buf(std::min(size, CHUNK));
+    for (size_t i = 0; i < buf.size(); ++i) buf[i] = uint8_t(pattern >> (8 * (i % 8)));
+    for (uint64_t off = 0; off < size; off += CHUNK)
+        if (!io.write(dst + off, buf.data(), std::min(CHUNK, size - off))) return;
+}
+
+// What a parity descriptor asks for. XOR is the P half of PQ with dst as p_addr.
+struct parity_job {
+    unsigned nsrc = 0;
+    uint64_t src[MAX_SOURCES] = {};
+    const uint8_t* coef = nullptr;  // Q coefficients; null when Q is not wanted
+    bool want_p = false;
+    uint64_t p_addr = 0, q_addr = 0;
+    bool validate = false;          // compare with p_addr/q_addr instead of writing
+};
+
+void parity(const parity_job& job, uint64_t size, port& io) {
+    uint64_t cap = std::min(size, CHUNK);
+    std::vector<uint8_t> in(cap), p(cap), q(cap);
+    // One multiply row per source so the inner loop is a table look-up.
+    std::vector<uint8_t> rows(job.coef ? job.nsrc * 256 : 0);
+    for (unsigned s = 0; job.coef && s < job.nsrc; ++s)
+        for (unsigned b = 0; b < 256; ++b) rows[s * 256 + b] = gf_mul(job.coef[s], uint8_t(b));
+
+    auto differs = [&](const uint8_t* want, uint64_t n) { return std::memcmp(in.data(), want, n) != 0; };
+    for (uint64_t off = 0; off < size; off += CHUNK) {
+        uint64_t n = std::min(CHUNK, size - off);
+        std::fill(p.begin(), p.end(), 0);
+        std::fill(q.begin(), q.end(), 0);
+        for (unsigned s = 0; s < job.nsrc; ++s) {
+            if (!io.read(job.src[s] + off, in.data(), n)) return;
+            const uint8_t* row = job.coef ? &rows[s * 256] : nullptr;
+            for (uint64_t i = 0; i < n; ++i) {
+                p[i] ^= in[i];
+                if (row) q[i] ^= row[in[i]];
+            }
+        }
+        if (job.validate) {
+            if (job.want_p) {
+                if (!io.read(job.p_addr + off, in.data(), n)) return;
+                io.r.p_mismatch |= differs(p.data(), n);
+            }
+            if (job.coef) {
+                if (!io.read(job.q_addr + off, in.data(), n)) return;
+                io.r.q_mismatch |= differs(q.data(), n);
+            }
+        } else {
+            if (job.want_p && !io.write(job.p_addr + off, p.data(), n)) return;
+            if (job.coef && !io.write(job.q_addr + off, q.data(), n)) return;
+        }
+    }
+}
+
+}  // namespace
+
+unsigned frames(const uint8_t* first_frame) {
+    uint32_t ctl = le32(first_frame + 4);
+    uint8_t op = uint8_t(ctl >> DESC_OP_SHIFT);
+    unsigned nsrc = source_count(ctl);
+    if (is_xor(op)) return nsrc > 5 ? 2 : 1;
+    if (is_pq(op)) return nsrc > 3 ? 2 : 1;
+    return 1;
+}
+
+result execute(const uint8_t* raw, uint64_t max_len, mem_if& mem) {
+    result r;
+    uint32_t size = le32(raw);
+    uint32_t ctl = le32(raw + 4);
+    uint8_t op = uint8_t(ctl >> DESC_OP_SHIFT);
+    bool parity_op = is_xor(op) || is_pq(op);
+
+    // Checks the hardware makes on the descriptor itself, before moving any data.
+    if (!parity_op && op != OP_COPY && op != OP_FILL) {
+        r.chanerr = CHANERR_DESC_CTRL;
+        return r;
+    }
+    if (parity_op && source_count(ctl) > MAX_SOURCES) {
+        r.chanerr = CHANERR_DESC_CTRL;
+        return r;
+    }
+    if (size == 0 || size > max_len) {
+        r.chanerr = CHANERR_LEN;
+        return r;
+    }
+
+    port io{mem, r};
+    uint64_t a08 = le64(raw + 0x08), a10 = le64(raw + 0x10);
+    if (op == OP_COPY) {
+        copy(a08, a10, size, io);
+        return r;
+    }
+    if (op == OP_FILL) {
+        fill(a08, a10, size, io);
+        return r;
+    }
+
+    parity_job job;
+    job.nsrc = source_count(ctl);
+    const unsigned* offs = is_xor(op) ? XOR_SRC_OFF : PQ_SRC_OFF;
+    for (unsigned s = 0; s < job.nsrc; ++s) job.src[s] = le64(raw + offs[s]);
+    job.p_addr = a10;  // XOR dst and PQ p_addr share offset 0x10
+    job.validate = op == OP_XOR_VAL || op == OP_PQ_VAL;
+    if (is_xor(op)) {
+        job.want_p = true;
+    } else {
+        job.want_p = !(ctl & PQ_P_DISABLE);
+        if (!(ctl & PQ_Q_DISABLE)) job.coef = raw + 0x30;
+        job.q_addr = le64(raw + 0x38);
+    }
+    parity(job, size, io);
+    return r;
+}
+
+uint8_t gf_mul(uint8_t a, uint8_t b) {
+    if (!a || !b) return 0;
+    const gf_tables& t = gf();
+    return t.exp[t.log[a] + t.log[b]];
+}
+
+uint8_t gf_exp(unsigned i) { return gf().exp[i % 255]; }
+
+}  // namespace ioatsim::models::ioat_ops
