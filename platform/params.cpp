@@ -17,6 +17,7 @@ const std::vector<param_def>& param_table() {
         {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate"},
         {"ioat.cbver", param_kind::integer, "0x30", "5520/7500 IOH: CB3.0 (ioat-hardware.md 1.1)"},
         {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)"},
+        {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)"},
         {"ioat.reg_access", param_kind::time, "30 ns", "gem5 pio_latency; estimate"},
         {"ioat.desc_overhead", param_kind::time, "290 ns", "derived from S7: 2.5 GB/s effective vs 5 GB/s raw at 1460 B"},
         {"ioat.bandwidth_gbps", param_kind::real, "5.0", "S7: 5 GB/s read + 5 GB/s write"},

@@ -56,6 +56,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     ioat_config ic;
     ic.cbver = uint8_t(p.integer("ioat.cbver"));
     ic.xfercap = uint8_t(p.integer("ioat.xfercap"));
+    ic.dmacapability = uint32_t(p.integer("ioat.dmacapability"));
     ic.timing.reg_access = ps(p.time_ps("ioat.reg_access"));
     ic.timing.desc_overhead = ps(p.time_ps("ioat.desc_overhead"));
     ic.timing.bandwidth_gbps = p.real("ioat.bandwidth_gbps");

@@ -194,7 +194,8 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
         if (!def) {
             std::string known;
             for (auto& d : actions()) known += (known.empty() ? "" : ", ") + std::string(d.name);
-            throw input_error(pos_of(a.args["do"], a.pos), "timeline: unknown action \"" + a.action +
+            const YAML::Node what = a.args["do"];
+            throw input_error(pos_of(what, a.pos), "timeline: unknown action \"" + a.action +
                                                                 "\" (known: " + known + ")");
         }
         step s;
@@ -215,7 +216,7 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
                                                                 " (known: at, do, " + list + ")");
             }
             seen.insert(key);
-            const YAML::Node& v = it->second;
+            const YAML::Node v = it->second;  // a copy: the iterator yields a temporary
             if (key == "device") {
                 s.device = normal_bdf(v.IsScalar() ? v.Scalar() : "");
                 if (s.device.empty()) throw input_error(at, "device: expected a PCI address like 0000:00:16.0");

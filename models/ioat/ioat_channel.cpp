@@ -127,6 +127,16 @@ void ioat_channel::run() {
     }
 }
 
+bool ioat_channel::supported(uint8_t op) const {
+    uint32_t cap = fn_.cfg().dmacapability;
+    switch (op) {
+    case OP_FILL: return cap & DMACAP_FILL;
+    case OP_XOR: case OP_XOR_VAL: return cap & DMACAP_XOR;
+    case OP_PQ: case OP_PQ_VAL: return cap & DMACAP_PQ;
+    default: return true;  // COPY always; unknown ops are ioat_ops' to reject
+    }
+}
+
 bool ioat_channel::fetch(uint64_t addr, uint8_t* frame, bool first, sc_time& delay) {
     uint32_t err = 0;
     if (addr & 0x3f) err = first ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_DESC_ALIGN;
@@ -157,7 +167,9 @@ bool ioat_channel::process(bool burst_start) {
 
     port mem(*this);
     ioat_ops::result r;
-    if (null) {
+    if (!supported(d.op())) {
+        r.chanerr = CHANERR_DESC_CTRL;  // an operation DMACAPABILITY does not advertise
+    } else if (null) {
         if (d.size == 0 || d.size > max_len) r.chanerr = CHANERR_LEN;
     } else {
         r = ioat_ops::execute(raw, max_len, mem);

@@ -63,6 +63,7 @@ private:
     void halt(uint32_t chanerr, uint64_t addr);
     void do_reset();
     uint16_t dmacount() const;
+    bool supported(uint8_t op) const;
 
     ioat_function& fn_;
     unsigned index_;

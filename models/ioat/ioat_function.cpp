@@ -27,7 +27,7 @@ const F::reg_def F::global_regs[] = {
 
 // Per channel (BAR0 + 0x80 * (n + 1) + off).
 const F::reg_def F::channel_regs[] = {
-    {"CHANCTRL", CHANCTRL, 2, 0xf23d, 0, 0, nullptr, &F::rd_chanctrl_in_use, &F::wr_chanctrl},
+    {"CHANCTRL", CHANCTRL, 2, 0xf33d, 0, 0, nullptr, &F::rd_chanctrl_in_use, &F::wr_chanctrl},
     {"DMA_COMP", DMA_COMP, 2, 0, 0, 0x0002, nullptr, nullptr, nullptr},
     {"CHANCMD", CHANCMD, 1, 0x3f, 0, 0, nullptr, nullptr, &F::wr_chancmd},
     {"DMACOUNT", DMACOUNT, 2, 0xffff, 0, 0, nullptr, nullptr, &F::wr_dmacount},
@@ -54,6 +54,10 @@ ioat_function::ioat_function(sc_core::sc_module_name name, const std::string& bd
       bar_(BAR0_SIZE, 0), owner_(BAR0_SIZE, -1) {
     bar0.register_b_transport(this, &ioat_function::b_transport);
     bar0.register_transport_dbg(this, &ioat_function::transport_dbg);
+    SC_HAS_PROCESS(ioat_function);
+    SC_METHOD(coalesce_expired);
+    sensitive << coalesce_ev_;
+    dont_initialize();
 
     cfg_space_.add_bar64(0, BAR0_SIZE);
     // MSI-X: one vector, table and PBA in BAR0; only the enable and function-mask
@@ -62,6 +66,9 @@ ioat_function::ioat_function(sc_core::sc_module_name name, const std::string& bd
                        {0x00, 0x00, MSIX_TABLE & 0xff, MSIX_TABLE >> 8, 0, 0, MSIX_PBA & 0xff,
                         MSIX_PBA >> 8, 0, 0},
                        {0x00, 0xc0});
+    // MSI: one message, 64-bit address; enable, address and data writable.
+    cfg_space_.add_cap(pci_reg::CAP_MSI, {0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                       {0x01, 0x00, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0});
     // PCIe capability v2, root complex integrated endpoint, max payload 128 B.
     cfg_space_.add_cap(pci_reg::CAP_EXP, {0x92, 0x00, 0, 0, 0, 0, 0, 0, 0, 0});
     cfg_space_.add_cap(pci_reg::CAP_PM, {0x03, 0x00, 0x00, 0x00, 0x00, 0x00});
@@ -176,7 +183,6 @@ void ioat_function::rd_intrctrl(const reg_def& d, unsigned) {
     set_reg(INTRCTRL, 1, v);
 }
 
-void ioat_function::rd_attnstatus_clear(const reg_def&, unsigned) { set_reg(ATTNSTATUS, 4, 0); }
 
 void ioat_function::rd_chansts(const reg_def&, unsigned c) {
     set_reg(chan_base(c) + CHANSTS, 8, chans_[c]->chansts());
@@ -206,25 +212,26 @@ void ioat_function::wr_dmacount(const reg_def&, unsigned c) { chans_[c]->dmacoun
 
 void ioat_function::wr_msix(const reg_def&, unsigned) { deliver_pending(); }
 
+// INTRDELAY[13:0] holds an interrupt back that many microseconds so that later
+// completions share it (coalescing); 0 delivers at once.
 void ioat_function::raise_interrupt(unsigned chan) {
     set_reg(ATTNSTATUS, 4, reg(ATTNSTATUS, 4) | (1u << chan));
     pending_ |= 1u << chan;
+    unsigned delay_us = unsigned(reg(INTRDELAY, 2) & 0x3fff);
+    if (!delay_us) {
+        deliver_pending();
+    } else if (!coalescing_) {
+        coalescing_ = true;
+        coalesce_ev_.notify(sc_core::sc_time(delay_us, sc_core::SC_US));
+    }
+}
+
+void ioat_function::coalesce_expired() {
+    coalescing_ = false;
     deliver_pending();
 }
 
-// MSI-X delivery: enabled in config space, function not masked, vector not masked,
-// and master interrupt enable set. Otherwise the vector's pending bit stays set.
-void ioat_function::deliver_pending() {
-    unsigned cap = cfg_space_.find_cap(pci_reg::CAP_MSIX);
-    uint16_t mc = cfg_space_.word(cap + 2);
-    bool enabled = (mc & 0x8000) && !(mc & 0x4000) && (reg(INTRCTRL, 1) & INTRCTRL_MASTER_INT_EN);
-    bool masked = reg(MSIX_TABLE + 12, 4) & 1;
-    set_reg(MSIX_PBA, 8, pending_ ? 1 : 0);
-    if (!pending_ || !enabled || masked) return;
-    pending_ = 0;
-    set_reg(MSIX_PBA, 8, 0);
-    uint64_t addr = reg(MSIX_TABLE, 8);
-    uint32_t data = uint32_t(reg(MSIX_TABLE + 8, 4));
+void ioat_function::send_message(uint64_t addr, uint32_t data, const char* kind) {
     tlm::tlm_generic_payload gp;
     gp.set_command(tlm::TLM_WRITE_COMMAND);
     gp.set_address(addr);
@@ -233,9 +240,46 @@ void ioat_function::deliver_pending() {
     gp.set_streaming_width(4);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     dma->b_transport(gp, d);
-    sim_report().trace(stamp(), name(), "msix",
-                       json_obj().set("addr", hex(addr)).set("data", hex(data))
-                                 .set("ok", gp.is_response_ok()));
+    sim_report().trace(stamp(), name(), kind,
+                       json_obj().set("addr", hex(addr)).set("data", hex(data)).set("ok", gp.is_response_ok()));
+}
+
+// Delivery by the enabled mechanism, MSI-X before MSI before INTx, and only with
+// master interrupt enable. A masked MSI-X vector keeps its pending bit (PBA).
+void ioat_function::deliver_pending() {
+    if (coalescing_) return;
+    unsigned msix = cfg_space_.find_cap(pci_reg::CAP_MSIX), msi = cfg_space_.find_cap(pci_reg::CAP_MSI);
+    uint16_t mc = cfg_space_.word(msix + 2);
+    bool master = reg(INTRCTRL, 1) & INTRCTRL_MASTER_INT_EN;
+    bool msix_on = mc & 0x8000, msi_on = cfg_space_.word(msi + 2) & 0x1;
+    bool intx_on = !msix_on && !msi_on && !(cfg_space_.command() & pci_reg::CMD_INTX_DISABLE);
+    bool level = pending_ && master && intx_on;
+    if (level != intx_level_) {
+        intx_level_ = level;
+        sim_report().trace(stamp(), name(), level ? "intx.assert" : "intx.deassert");
+        if (intx_) intx_(level);
+    }
+    set_reg(MSIX_PBA, 8, msix_on && pending_ ? 1 : 0);
+    if (!pending_ || !master) return;
+    if (msix_on) {
+        if ((mc & 0x4000) || (reg(MSIX_TABLE + 12, 4) & 1)) return;  // function or vector masked
+        pending_ = 0;
+        set_reg(MSIX_PBA, 8, 0);
+        send_message(reg(MSIX_TABLE, 8), uint32_t(reg(MSIX_TABLE + 8, 4)), "msix");
+    } else if (msi_on) {
+        pending_ = 0;
+        uint64_t addr = cfg_space_.read(msi + 4, 4) | uint64_t(cfg_space_.read(msi + 8, 4)) << 32;
+        send_message(addr, cfg_space_.read(msi + 12, 2), "msi");
+    }
+}
+
+// The INTx line follows ATTNSTATUS: reading it clears the status and the line.
+void ioat_function::rd_attnstatus_clear(const reg_def&, unsigned) {
+    set_reg(ATTNSTATUS, 4, 0);
+    if (intx_level_) {
+        pending_ = 0;
+        deliver_pending();
+    }
 }
 
 }  // namespace ioatsim::models

@@ -11,6 +11,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +23,8 @@ struct ioat_config {
     uint8_t cbver = 0x30;
     uint8_t xfercap = 20;         // log2 bytes per descriptor (1 MiB, ioat-hardware.md §1.2)
     uint8_t chancnt = 1;
-    uint32_t dmacapability = 0;   // copy only on the spine; fill/xor/pq bits when modelled
+    // FILL, XOR and PQ, the operations modelled; the 5520's own value is unpublished.
+    uint32_t dmacapability = ioat::DMACAP_FILL | ioat::DMACAP_XOR | ioat::DMACAP_PQ;
     ioat_timing timing;
 };
 
@@ -48,6 +50,8 @@ public:
     void reset_channel(unsigned chan) { reset_regs(int(chan)); }
     // A channel asks for its interrupt; at most one per arm (the channel tracks arming).
     void raise_interrupt(unsigned chan);
+    // The legacy INTx line, for whoever routes it (level-triggered).
+    void set_intx(std::function<void(bool)> f) { intx_ = std::move(f); }
     // Current simulated time of the caller plus an annotation, in ps, for traces.
     static uint64_t stamp(const sc_core::sc_time& extra = sc_core::SC_ZERO_TIME);
 
@@ -82,6 +86,8 @@ private:
     void wr_dmacount(const reg_def&, unsigned);
     void wr_msix(const reg_def&, unsigned);
     void deliver_pending();
+    void coalesce_expired();
+    void send_message(uint64_t addr, uint32_t data, const char* kind);
 
     std::string bdf_;
     ioat_config cfg_;
@@ -91,6 +97,9 @@ private:
     std::vector<reg_inst> regs_;
     std::vector<std::unique_ptr<ioat_channel>> chans_;
     uint32_t pending_ = 0;              // channels whose interrupt waits for a mask/enable
+    bool coalescing_ = false, intx_level_ = false;
+    sc_core::sc_event coalesce_ev_;
+    std::function<void(bool)> intx_;
 };
 
 }  // namespace ioatsim::models

@@ -14,7 +14,7 @@ constexpr unsigned VENDOR_ID = 0x00, DEVICE_ID = 0x02, COMMAND = 0x04, STATUS = 
                    CAP_PTR = 0x34, INT_LINE = 0x3C, INT_PIN = 0x3D;
 constexpr uint16_t CMD_MEM = 0x0002, CMD_MASTER = 0x0004, CMD_INTX_DISABLE = 0x0400;
 constexpr uint16_t STATUS_CAP_LIST = 0x0010;
-constexpr uint8_t CAP_PM = 0x01, CAP_EXP = 0x10, CAP_MSIX = 0x11;
+constexpr uint8_t CAP_PM = 0x01, CAP_MSI = 0x05, CAP_EXP = 0x10, CAP_MSIX = 0x11;
 }  // namespace pci_reg
 
 struct bar_hit { int bar; uint64_t offset; };
