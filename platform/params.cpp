@@ -9,12 +9,15 @@ namespace ioatsim {
 const std::vector<param_def>& param_table() {
     static const std::vector<param_def> t = {
         {"sockets", param_kind::integer, "1", "preset"},
-        {"cpus", param_kind::integer, "2", "preset"},
-        {"dram.size_mib", param_kind::integer, "3072", "preset (below the 3 GiB MMIO hole)"},
+        {"cores_per_socket", param_kind::integer, "2", "preset"},
+        {"dram.size_mib", param_kind::integer, "3072", "preset: per node (node 0 stops at the 3 GiB MMIO hole)"},
         {"dram.latency", param_kind::time, "160 ns", "AnandTech X7560 local DRAM (timing-defaults.md 1.2)"},
+        {"numa.hop_latency", param_kind::time, "64 ns", "derived: SOSP'13 Westmere-EX DRAM 1 hop 231 ns - local 167 ns"},
         {"ioh.count", param_kind::integer, "1", "preset"},
-        {"ioh.ioat_functions", param_kind::integer, "1", "preset; 8 on the 5520/7500 IOH"},
+        {"ioh.ioat_functions", param_kind::integer, "8", "5520/7500 IOH: device 0x16 functions 0-7"},
+        {"ioh.root_ports", param_kind::integer, "2", "preset"},
         {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate"},
+        {"pcie.completion_timeout", param_kind::time, "50 ms", "PCIe default range 50 us-50 ms, upper end; estimate"},
         {"ioat.cbver", param_kind::integer, "0x30", "5520/7500 IOH: CB3.0 (ioat-hardware.md 1.1)"},
         {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)"},
         {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)"},

@@ -2,13 +2,14 @@
 
 #include "models/cpu/cpu.h"
 #include "models/fabric/router.h"
-#include "models/ioat/ioat_function.h"
+#include "models/ioh/hotplug_controller.h"
+#include "models/ioh/ioh.h"
 #include "models/memory/dram.h"
-#include "models/pcie/root_complex.h"
 #include "sw/clients/dmatest.h"
 #include "sw/dmaengine/dmaengine.h"
 #include "sw/drivers/ioat/ioatdma.h"
 #include "sw/kernel/kernel.h"
+#include "sw/pci/ioh_hotplug.h"
 #include "sw/pci/pci.h"
 
 namespace ioatsim {
@@ -17,66 +18,86 @@ using sc_core::sc_time;
 
 static sc_time ps(uint64_t t) { return sc_time::from_value(t); }
 
-// TBG0-3 then TBG4-7 (ioat-hardware.md §1.2).
-static uint16_t ioat_device_id(unsigned fn) {
-    static const uint16_t ids[] = {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342A, 0x342B, 0x342C};
-    return ids[fn % 8];
+static void need(bool ok, const params& p, const std::string& what) {
+    if (!ok) throw input_error(source_pos{p.preset_file, 0, 0}, what);
 }
 
 platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
-    unsigned ncpu = unsigned(p.integer("cpus"));
-    if (ncpu < 1 || ncpu > 256) throw input_error(source_pos{p.preset_file, 0, 0}, "cpus: must be 1..256");
-    unsigned nfn = unsigned(p.integer("ioh.ioat_functions"));
-    if (nfn < 1 || nfn > 8) throw input_error(source_pos{p.preset_file, 0, 0}, "ioh.ioat_functions: must be 1..8");
-    uint64_t dram_size = std::min<uint64_t>(uint64_t(p.integer("dram.size_mib")) << 20, address_map::dram_max);
+    unsigned sockets = unsigned(p.integer("sockets")), cores = unsigned(p.integer("cores_per_socket"));
+    unsigned niohs = unsigned(p.integer("ioh.count"));
+    need(sockets >= 1 && sockets <= 8, p, "sockets: must be 1..8");
+    need(cores >= 1 && cores <= 16, p, "cores_per_socket: must be 1..16");
+    need(niohs >= 1 && niohs <= 4, p, "ioh.count: must be 1..4");
+    need(p.integer("ioh.ioat_functions") <= 8, p, "ioh.ioat_functions: must be 0..8");
+    need(p.integer("ioh.root_ports") <= 8, p, "ioh.root_ports: must be 0..8");
+    uint64_t node_size = uint64_t(p.integer("dram.size_mib")) << 20;
+    need(node_size >= (64ull << 20), p, "dram.size_mib: at least 64 per node");
 
-    router_ = std::make_unique<router>("system");
-    dram_ = std::make_unique<dram>("dram0", address_map::dram_base, dram_size,
-                                   dram_timing{ps(p.time_ps("dram.latency"))});
+    router_ = std::make_unique<router>("qpi", ps(p.time_ps("numa.hop_latency")));
+    unsigned port = 0;
+    for (unsigned n = 0; n < sockets; ++n) {
+        uint64_t size = n ? node_size : std::min(node_size, address_map::low_dram_max);
+        drams_.push_back(std::make_unique<dram>(("dram" + std::to_string(n)).c_str(), address_map::dram_base(n),
+                                                size, dram_timing{ps(p.time_ps("dram.latency"))}));
+        router_->isock.bind(drams_.back()->tsock);
+        router_->map(address_map::dram_base(n), size, port++, "dram" + std::to_string(n), int(n));
+    }
+
+    ioh_config hc;
+    hc.ioat_functions = unsigned(p.integer("ioh.ioat_functions"));
+    hc.root_ports = unsigned(p.integer("ioh.root_ports"));
+    hc.rc.cfg_latency = ps(p.time_ps("pcie.cfg_latency"));
+    hc.rc.completion_timeout = ps(p.time_ps("pcie.completion_timeout"));
+    hc.ioat.cbver = uint8_t(p.integer("ioat.cbver"));
+    hc.ioat.xfercap = uint8_t(p.integer("ioat.xfercap"));
+    hc.ioat.dmacapability = uint32_t(p.integer("ioat.dmacapability"));
+    hc.ioat.timing.reg_access = ps(p.time_ps("ioat.reg_access"));
+    hc.ioat.timing.desc_overhead = ps(p.time_ps("ioat.desc_overhead"));
+    hc.ioat.timing.bandwidth_gbps = p.real("ioat.bandwidth_gbps");
+    hc.ioat.timing.completion_write = ps(p.time_ps("ioat.completion_write"));
+    hc.ioat.timing.start_latency = ps(p.time_ps("ioat.start_latency"));
+    hc.ioat.timing.reset_latency = ps(p.time_ps("ioat.reset_latency"));
+    for (unsigned i = 0; i < niohs; ++i) {
+        unsigned buses = 256 / niohs;
+        hc.index = i;
+        hc.bus_lo = uint8_t(i * buses);
+        hc.bus_hi = uint8_t(i * buses + buses - 1);
+        hc.ecam_base = address_map::ecam_base + (uint64_t(hc.bus_lo) << 20);
+        hc.mmio_size = address_map::mmio_size / niohs;
+        hc.mmio_base = address_map::mmio_base + i * hc.mmio_size;
+        hc.node = i * sockets / niohs;  // each IOH's QPI port sits near its share of sockets
+        iohs_.push_back(std::make_unique<models::ioh>(("ioh" + std::to_string(i)).c_str(), hc));
+        models::ioh& h = *iohs_.back();
+        router_->isock.bind(h.rc().tsock);
+        router_->map(hc.mmio_base, hc.mmio_size, port, "ioh" + std::to_string(i) + " mmio", int(hc.node));
+        router_->map(hc.ecam_base, h.rc().ecam_size(), port++, "ioh" + std::to_string(i) + " ecam", int(hc.node));
+        h.rc().fabric.bind(router_->tsock);
+        firmware_assign_bars(h);
+    }
+
     msi_ = std::make_unique<msi_bus>("msi");
-    rc_ = std::make_unique<root_complex>("ioh0_rc", 0x00, address_map::ecam_base, address_map::mmio_base,
-                                         address_map::mmio_size,
-                                         root_complex_timing{ps(p.time_ps("pcie.cfg_latency"))});
-    // Router ports: 0 DRAM, 1 ECAM + MMIO of the IOH, 2 interrupt messages.
-    router_->isock.bind(dram_->tsock);
-    router_->isock.bind(rc_->tsock);
     router_->isock.bind(msi_->tsock);
-    router_->map(address_map::dram_base, dram_size, 0, "dram0");
-    router_->map(address_map::mmio_base, address_map::mmio_size, 1, "ioh0 mmio");
-    router_->map(address_map::ecam_base, rc_->ecam_size(), 1, "ioh0 ecam");
-    router_->map(msi_bus::base, msi_bus::size, 2, "msi");
-    rc_->fabric.bind(router_->tsock);
+    router_->map(msi_bus::base, msi_bus::size, port++, "msi");
+    hpc_ = std::make_unique<hotplug_controller>(
+        "ioh_hotplug", niohs,
+        [this](unsigned i, bool on) { on ? iohs_[i]->power_on() : iohs_[i]->power_off(); },
+        [this](unsigned i) {
+            return (iohs_[i]->present() ? hpc::STATUS_PRESENT | hpc::STATUS_LINK : 0u) |
+                   (iohs_[i]->powered() ? hpc::STATUS_POWERED : 0u);
+        });
+    router_->isock.bind(hpc_->tsock);
+    router_->map(hpc::BASE, hpc::SIZE, port++, "ioh hotplug");
+    hpc_->msi.bind(router_->tsock);
 
-    for (unsigned i = 0; i < ncpu; ++i) {
-        cpus_.push_back(std::make_unique<models::cpu>(("cpu" + std::to_string(i)).c_str(), i, i, 0));
-        cpus_.back()->isock.bind(router_->tsock);
-        msi_->attach(*cpus_.back());
-    }
+    for (unsigned s = 0; s < sockets; ++s)
+        for (unsigned c = 0; c < cores; ++c) {
+            unsigned i = unsigned(cpus_.size());
+            cpus_.push_back(std::make_unique<models::cpu>(("cpu" + std::to_string(i)).c_str(), i, s << 4 | c, s));
+            cpus_.back()->isock.bind(router_->tsock);
+            msi_->attach(*cpus_.back());
+        }
 
-    ioat_config ic;
-    ic.cbver = uint8_t(p.integer("ioat.cbver"));
-    ic.xfercap = uint8_t(p.integer("ioat.xfercap"));
-    ic.dmacapability = uint32_t(p.integer("ioat.dmacapability"));
-    ic.timing.reg_access = ps(p.time_ps("ioat.reg_access"));
-    ic.timing.desc_overhead = ps(p.time_ps("ioat.desc_overhead"));
-    ic.timing.bandwidth_gbps = p.real("ioat.bandwidth_gbps");
-    ic.timing.completion_write = ps(p.time_ps("ioat.completion_write"));
-    ic.timing.start_latency = ps(p.time_ps("ioat.start_latency"));
-    ic.timing.reset_latency = ps(p.time_ps("ioat.reset_latency"));
-    for (unsigned f = 0; f < nfn; ++f) {
-        ic.device_id = ioat_device_id(f);
-        char bdf[16];
-        std::snprintf(bdf, sizeof bdf, "0000:00:16.%u", f);
-        ioat_.push_back(std::make_unique<ioat_function>(("ioh0_ioat" + std::to_string(f)).c_str(), bdf, ic));
-        rc_->attach(0x16, uint8_t(f), *ioat_.back());
-        rc_->bar_out.bind(ioat_.back()->bar0);
-        ioat_.back()->dma.bind(rc_->upstream);
-    }
-
-    if (sc.os == "none") {
-        firmware_assign_bars();
-        return;
-    }
+    if (sc.os == "none") return;
     std::vector<models::cpu*> raw;
     for (auto& c : cpus_) raw.push_back(c.get());
     sw::kernel_config kc;
@@ -84,12 +105,15 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.memcpy_gbps = p.real("cpu.memcpy_gbps");
     kc.byte_loop_gbps = p.real("cpu.byte_loop_gbps");
     kc.ram_base = 16ull << 20;
-    kc.ram_size = dram_size - kc.ram_base;
+    kc.ram_size = drams_[0]->size() - kc.ram_base;
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
-    pci_ = std::make_unique<sw::pci_subsys>(
-        *kernel_, std::vector<sw::pci_subsys::host_bridge>{
-                      {0x00, address_map::ecam_base, address_map::mmio_base, address_map::mmio_size}});
+    std::vector<sw::pci_subsys::host_bridge> bridges;
+    for (auto& h : iohs_)
+        bridges.push_back({h->cfg().bus_lo, h->cfg().bus_hi, h->cfg().ecam_base, h->cfg().mmio_base,
+                           h->cfg().mmio_size, h->cfg().node});
+    pci_ = std::make_unique<sw::pci_subsys>(*kernel_, bridges);
     dma_ = std::make_unique<sw::dmaengine>(*kernel_);
+    hotplug_ = std::make_unique<sw::ioh_hotplug>(*kernel_, *pci_, hpc::BASE);
     if (sc.dmatest.enabled) {
         sw::dmatest_params dp;
         dp.threads_per_chan = sc.dmatest.threads_per_chan;
@@ -104,11 +128,11 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
 
 platform::~platform() = default;
 
-// With no OS the firmware leaves every function decoding, as a BIOS would.
-void platform::firmware_assign_bars() {
-    uint64_t at = address_map::mmio_base;
-    for (auto& f : ioat_) {
-        config_space& cs = f->config();
+// The BIOS places every BAR in its IOH's window and enables decode and mastering.
+void platform::firmware_assign_bars(models::ioh& h) {
+    uint64_t at = h.cfg().mmio_base;
+    for (unsigned i = 0; i < h.ioat_count(); ++i) {
+        config_space& cs = h.ioat(i).config();
         cs.write(pci_reg::BAR0, 4, uint32_t(at));
         cs.write(pci_reg::BAR0 + 4, 4, uint32_t(at >> 32));
         cs.write(pci_reg::COMMAND, 2, pci_reg::CMD_MEM | pci_reg::CMD_MASTER);
@@ -121,21 +145,87 @@ void platform::boot() {
     kernel_->kthread_run("init", 0, [this] {
         kernel_->printk("Linux version 3.4.0-ioatsim (simulated)");
         pci_->scan();
+        hotplug_->init();
         sw::ioat_init_module(*kernel_, *pci_, *dma_);
         if (dmatest_) dmatest_->init();
     });
 }
 
 pci_function_if* platform::find_function(const std::string& bdf) {
-    for (auto& f : ioat_)
-        if (f->bdf() == bdf) return f.get();
+    for (auto& h : iohs_)
+        if (auto* f = h->find(bdf)) return f;
     return nullptr;
 }
 
-bool platform::in_memory(uint64_t addr, uint64_t len) const {
-    return addr >= dram_->base() && len <= dram_->size() && addr - dram_->base() <= dram_->size() - len;
+unsigned platform::ioat_count() const {
+    unsigned n = 0;
+    for (auto& h : iohs_) n += h->ioat_count();
+    return n;
 }
 
-bool platform::software_idle() const { return !kernel_ || kernel_->live_tasks() == 0; }
+ioat_function& platform::ioat(unsigned i) {
+    for (auto& h : iohs_) {
+        if (i < h->ioat_count()) return h->ioat(i);
+        i -= h->ioat_count();
+    }
+    throw std::out_of_range("no such IOAT function");
+}
+
+dram* platform::node_of(uint64_t addr, uint64_t len) const {
+    for (auto& d : drams_)
+        if (addr >= d->base() && len <= d->size() && addr - d->base() <= d->size() - len) return d.get();
+    return nullptr;
+}
+
+bool platform::in_memory(uint64_t addr, uint64_t len) const { return node_of(addr, len) != nullptr; }
+void platform::mem_peek(uint64_t addr, void* dst, uint64_t len) { node_of(addr, len)->peek(addr, dst, len); }
+void platform::mem_poke(uint64_t addr, const void* src, uint64_t len) { node_of(addr, len)->poke(addr, src, len); }
+
+// A sysfs write by root: a short-lived task on an online CPU.
+void platform::run_as_root(const std::string& what, std::function<void()> fn) {
+    unsigned cpu = 0;
+    while (cpu + 1 < cpus_.size() && !kernel_->cpu_online(cpu)) ++cpu;
+    kernel_->kthread_run(what, cpu, std::move(fn));
+}
+
+void platform::ioh_remove(unsigned n, bool surprise) {
+    models::ioh& h = *iohs_.at(n);
+    if (!h.present()) return;
+    if (surprise) {
+        h.link_down();  // at this instant; the OS hears of it afterwards
+        hpc_->presence_changed(n);
+    } else if (kernel_) {
+        hpc_->eject_request(n);  // the OS removes the devices, then ejects (powers off)
+    } else {
+        h.power_off();
+    }
+}
+
+void platform::ioh_add(unsigned n) {
+    models::ioh& h = *iohs_.at(n);
+    if (h.present()) return;
+    h.power_off();  // a fresh device: whatever was there is reset
+    h.power_on();
+    if (kernel_) hpc_->presence_changed(n);
+}
+
+void platform::cpu_set_online(unsigned n, bool online) {
+    if (!kernel_) {
+        cpus_.at(n)->set_online(online);
+        return;
+    }
+    run_as_root(online ? "cpu_up" : "cpu_down", [this, n, online] {
+        int rc = online ? kernel_->cpu_up(n) : kernel_->cpu_down(n);
+        if (rc < 0) kernel_->printk(sw::strfmt("bash: echo %d > /sys/devices/system/cpu/cpu%u/online: error %d", online, n, rc));
+    });
+}
+
+void platform::pci_unbind(const std::string& bdf) {
+    run_as_root("unbind", [this, bdf] { pci_->unbind(bdf); });
+}
+
+void platform::pci_bind(const std::string& bdf) {
+    run_as_root("bind", [this, bdf] { pci_->bind(bdf); });
+}
 
 }  // namespace ioatsim

@@ -5,26 +5,29 @@
 #include "platform/params.h"
 #include "platform/scenario.h"
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ioatsim::models {
-class cpu; class dram; class router; class msi_bus; class root_complex; class ioat_function;
-class pci_function_if;
+class cpu; class dram; class router; class msi_bus; class ioh; class ioat_function;
+class pci_function_if; class hotplug_controller;
 }
 namespace ioatsim::sw {
-class kernel; class pci_subsys; class dmaengine; class dmatest;
+class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug;
 }
 
 namespace ioatsim {
 
-// The system address map of one IOH machine (below 4 GiB, as a BIOS lays it out).
+// The system address map, as the BIOS of a Nehalem/Westmere machine lays it out.
 struct address_map {
-    static constexpr uint64_t dram_base = 0;
-    static constexpr uint64_t dram_max = 0xC0000000;   // 3 GiB, then the MMIO hole
-    static constexpr uint64_t mmio_base = 0xD0000000;  // BARs
-    static constexpr uint64_t mmio_size = 0x10000000;
-    static constexpr uint64_t ecam_base = 0xE0000000;  // bus 0 configuration space
+    static constexpr uint64_t low_dram_max = 0xC0000000;   // node 0 below the 3 GiB hole
+    static constexpr uint64_t node_stride = 64ull << 30;   // node n >= 1 at n * 64 GiB
+    static constexpr uint64_t mmio_base = 0xC0000000;      // BAR windows, split among IOHs
+    static constexpr uint64_t mmio_size = 0x20000000;
+    static constexpr uint64_t ecam_base = 0xE0000000;      // segment 0, buses 0-255
+    static uint64_t dram_base(unsigned node) { return node ? node * node_stride : 0; }
 };
 
 class platform {
@@ -32,32 +35,48 @@ public:
     platform(const scenario& sc, const params& p);
     ~platform();
 
-    // Called once the simulation is about to start; spawns the boot task.
-    void boot();
-    bool software_idle() const;
+    void boot();  // spawns the boot task (no-op without an OS)
 
-    models::dram& memory() { return *dram_; }
+    unsigned cpu_count() const { return unsigned(cpus_.size()); }
     models::cpu& cpu(unsigned i) { return *cpus_.at(i); }
+    unsigned ioh_count() const { return unsigned(iohs_.size()); }
+    models::ioh& ioh(unsigned i) { return *iohs_.at(i); }
     models::pci_function_if* find_function(const std::string& bdf);
+    unsigned ioat_count() const;
+    models::ioat_function& ioat(unsigned i);  // over all IOHs, in bus order
+
     bool in_memory(uint64_t addr, uint64_t len) const;
-    models::ioat_function& ioat(unsigned i) { return *ioat_.at(i); }
-    unsigned ioat_count() const { return unsigned(ioat_.size()); }
+    void mem_peek(uint64_t addr, void* dst, uint64_t len);
+    void mem_poke(uint64_t addr, const void* src, uint64_t len);
+
     sw::kernel* kernel() { return kernel_.get(); }
+    sw::pci_subsys* pci() { return pci_.get(); }
+
+    // Timeline events. With an OS the software takes part as Linux would; without
+    // one they change the hardware only.
+    void ioh_remove(unsigned n, bool surprise);
+    void ioh_add(unsigned n);
+    void cpu_set_online(unsigned n, bool online);
+    void pci_unbind(const std::string& bdf);
+    void pci_bind(const std::string& bdf);
 
 private:
-    void firmware_assign_bars();
+    void firmware_assign_bars(models::ioh& h);
+    models::dram* node_of(uint64_t addr, uint64_t len) const;
+    void run_as_root(const std::string& what, std::function<void()> fn);
 
     const scenario& sc_;
     const params& p_;
     std::vector<std::unique_ptr<models::cpu>> cpus_;
     std::unique_ptr<models::router> router_;
-    std::unique_ptr<models::dram> dram_;
+    std::vector<std::unique_ptr<models::dram>> drams_;
     std::unique_ptr<models::msi_bus> msi_;
-    std::unique_ptr<models::root_complex> rc_;
-    std::vector<std::unique_ptr<models::ioat_function>> ioat_;
+    std::vector<std::unique_ptr<models::ioh>> iohs_;
+    std::unique_ptr<models::hotplug_controller> hpc_;
     std::unique_ptr<sw::kernel> kernel_;
     std::unique_ptr<sw::pci_subsys> pci_;
     std::unique_ptr<sw::dmaengine> dma_;
+    std::unique_ptr<sw::ioh_hotplug> hotplug_;
     std::unique_ptr<sw::dmatest> dmatest_;
 };
 

@@ -86,7 +86,15 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
             throw input_error(e.pos, "expect: unknown counter \"" + e.counter + "\" (known: " + known + ")");
         }
 
-    if (plat.kernel()) plat.kernel()->set_idle_callback([] { sc_core::sc_stop(); });
+    // With an OS the run ends early once the timeline is over and software is idle;
+    // hardware alone runs to `until`.
+    if (sw::kernel* k = plat.kernel()) {
+        auto maybe_stop = [k, &tl] {
+            if (tl.done() && k->idle()) sc_core::sc_stop();
+        };
+        k->set_idle_callback(maybe_stop);
+        tl.on_done(maybe_stop);
+    }
     plat.boot();
     tl.start();
     sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));

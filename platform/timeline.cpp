@@ -3,7 +3,6 @@
 
 #include "models/core/report.h"
 #include "models/cpu/cpu.h"
-#include "models/memory/dram.h"
 #include "models/pcie/root_complex.h"
 #include "platform/platform.h"
 
@@ -26,6 +25,8 @@ struct timeline::step {
     uint64_t offset = 0, width = 4, value = 0, addr = 0, len = 0, equals = 0, bar = 0;
     bool has_expect = false, has_equals = false;
     uint64_t expect = 0, mask = ~0ull;
+    unsigned index = 0;          // ioh or cpu number
+    bool surprise = false;
     std::vector<uint8_t> bytes;  // mem.write data, or mem.expect image / fill pattern
 };
 
@@ -126,19 +127,19 @@ void do_mmio_read(timeline::step& s, platform& p, std::vector<check_outcome>& o)
 void do_mmio_write(timeline::step& s, platform& p, std::vector<check_outcome>& o) { io(s, p, o, true, bar_addr(s)); }
 
 void do_mem_write(timeline::step& s, platform& p, std::vector<check_outcome>&) {
-    p.memory().poke(s.addr, s.bytes.data(), s.bytes.size());
+    p.mem_poke(s.addr, s.bytes.data(), s.bytes.size());
 }
 
 void do_mem_fill(timeline::step& s, platform& p, std::vector<check_outcome>&) {
     std::vector<uint8_t> buf(s.len);
     for (uint64_t i = 0; i < s.len; ++i) buf[i] = s.bytes[i % s.bytes.size()];
-    p.memory().poke(s.addr, buf.data(), buf.size());
+    p.mem_poke(s.addr, buf.data(), buf.size());
 }
 
 void do_mem_expect(timeline::step& s, platform& p, std::vector<check_outcome>& out) {
     std::vector<uint8_t> got(s.len), want(s.len);
-    p.memory().peek(s.addr, got.data(), s.len);
-    if (s.has_equals) p.memory().peek(s.equals, want.data(), s.len);
+    p.mem_peek(s.addr, got.data(), s.len);
+    if (s.has_equals) p.mem_peek(s.equals, want.data(), s.len);
     else for (uint64_t i = 0; i < s.len; ++i) want[i] = s.bytes[i % s.bytes.size()];
     uint64_t first = s.len;
     for (uint64_t i = 0; i < s.len && first == s.len; ++i)
@@ -158,6 +159,13 @@ void do_mem_expect(timeline::step& s, platform& p, std::vector<check_outcome>& o
     out.push_back({ok, o.str(), msg});
 }
 
+void do_ioh_remove(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.ioh_remove(s.index, s.surprise); }
+void do_ioh_add(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.ioh_add(s.index); }
+void do_cpu_offline(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.cpu_set_online(s.index, false); }
+void do_cpu_online(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.cpu_set_online(s.index, true); }
+void do_pci_unbind(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.pci_unbind(s.device); }
+void do_pci_bind(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.pci_bind(s.device); }
+
 const std::vector<action_def>& actions() {
     static const std::vector<action_def> t = {
         {"cfg.read", {"device", "offset", "width", "expect", "mask"}, do_cfg_read},
@@ -167,6 +175,12 @@ const std::vector<action_def>& actions() {
         {"mem.write", {"addr", "bytes", "u32", "u64"}, do_mem_write},
         {"mem.fill", {"addr", "len", "pattern"}, do_mem_fill},
         {"mem.expect", {"addr", "len", "pattern", "bytes", "u32", "u64", "equals"}, do_mem_expect},
+        {"ioh.remove", {"ioh", "mode"}, do_ioh_remove},
+        {"ioh.add", {"ioh"}, do_ioh_add},
+        {"cpu.offline", {"cpu"}, do_cpu_offline},
+        {"cpu.online", {"cpu"}, do_cpu_online},
+        {"pci.unbind", {"device"}, do_pci_unbind},
+        {"pci.bind", {"device"}, do_pci_bind},
     };
     return t;
 }
@@ -231,6 +245,18 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             else if (key == "addr") s.addr = to_u64(v, key, at);
             else if (key == "len") s.len = to_u64(v, key, at);
             else if (key == "equals") { s.equals = to_u64(v, key, at); s.has_equals = true; }
+            else if (key == "ioh" || key == "cpu") {
+                s.index = unsigned(to_u64(v, key, at));
+                unsigned limit = key == "ioh" ? plat.ioh_count() : plat.cpu_count();
+                if (s.index >= limit)
+                    throw input_error(at, key + ": " + std::to_string(s.index) + " does not exist (this platform has " +
+                                              std::to_string(limit) + ")");
+            } else if (key == "mode") {
+                std::string m = v.IsScalar() ? v.Scalar() : "";
+                if (m != "orderly" && m != "surprise")
+                    throw input_error(at, "mode: expected orderly or surprise, got \"" + m + "\"");
+                s.surprise = m == "surprise";
+            }
             else if (key == "bytes") s.bytes = hex_bytes(v.IsScalar() ? v.Scalar() : "", key, at);
             else if (key == "u32") s.bytes = words(v, 4, key, at);
             else if (key == "u64") s.bytes = words(v, 8, key, at);
@@ -248,7 +274,15 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             if (!seen.count(k)) throw input_error(a.pos, a.action + ": missing key \"" + k + "\"");
         };
         bool is_cfg = a.action.rfind("cfg", 0) == 0, is_mmio = a.action.rfind("mmio", 0) == 0;
-        if (is_cfg || is_mmio) {
+        bool is_mem = a.action.rfind("mem", 0) == 0;
+        if (a.action.rfind("ioh", 0) == 0) {
+            need("ioh");
+        } else if (a.action.rfind("cpu", 0) == 0) {
+            need("cpu");
+        } else if (a.action.rfind("pci", 0) == 0) {
+            need("device");
+            if (sc.os == "none") throw input_error(a.pos, a.action + ": needs an OS (software.os: linux)");
+        } else if (is_cfg || is_mmio) {
             need("device");
             need("offset");
             if (a.action.find("write") != std::string::npos) need("value");
@@ -257,7 +291,7 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             uint64_t limit = is_cfg ? 4096 : 16384;
             if (s.offset + s.width > limit) throw input_error(a.pos, a.action + ": offset outside the space");
             if (s.bar != 0) throw input_error(a.pos, a.action + ": this function has only BAR0");
-        } else {
+        } else if (is_mem) {
             need("addr");
             int data = int(seen.count("bytes") + seen.count("u32") + seen.count("u64") + seen.count("pattern") +
                            seen.count("equals"));
@@ -278,6 +312,7 @@ timeline::~timeline() = default;
 
 void timeline::start() {
     if (steps_.empty()) return;
+    done_ = false;
     sc_core::sc_spawn([this] { run(); }, "timeline");
 }
 
@@ -289,6 +324,8 @@ void timeline::run() {
         for (auto& d : actions())
             if (s.action == d.name) d.run(s, plat_, outcomes_);
     }
+    done_ = true;
+    if (on_done_) on_done_();
 }
 
 }  // namespace ioatsim

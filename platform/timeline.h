@@ -6,6 +6,7 @@
 #include "platform/scenario.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ public:
     timeline(const scenario& sc, platform& plat);  // throws input_error
     ~timeline();
     void start();  // before sc_start
+    bool done() const { return done_; }
+    void on_done(std::function<void()> fn) { on_done_ = std::move(fn); }
     const std::vector<check_outcome>& outcomes() const { return outcomes_; }
 
 private:
@@ -32,6 +35,8 @@ private:
     platform& plat_;
     std::vector<step> steps_;
     std::vector<check_outcome> outcomes_;
+    bool done_ = true;
+    std::function<void()> on_done_;
 };
 
 }  // namespace ioatsim

@@ -1,6 +1,7 @@
 #include "models/cpu/cpu.h"
 
 #include "models/core/report.h"
+#include "models/core/request.h"
 
 #include <cstring>
 
@@ -26,6 +27,10 @@ bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time
     tlm::tlm_generic_payload gp;
     uint64_t v = 0;
     prepare(gp, false, addr, reinterpret_cast<uint8_t*>(&v), len);
+    request_ext who;
+    who.requester = uint16_t(index_);
+    who.node = node_;
+    request_scope scope(gp, who);
     isock->b_transport(gp, delay);
     if (!gp.is_response_ok()) {
         value = len == 8 ? ~0ull : ((1ull << (8 * len)) - 1);
@@ -38,6 +43,10 @@ bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time
 bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay) {
     tlm::tlm_generic_payload gp;
     prepare(gp, true, addr, reinterpret_cast<uint8_t*>(&value), len);
+    request_ext who;
+    who.requester = uint16_t(index_);
+    who.node = node_;
+    request_scope scope(gp, who);
     isock->b_transport(gp, delay);
     return gp.is_response_ok();
 }
@@ -95,13 +104,19 @@ void cpu::mem_write(uint64_t addr, const void* src, uint64_t len) {
 }
 
 void cpu::deliver(uint8_t vector) {
-    sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), name(), "irq",
-                       json_obj().set("vector", unsigned(vector)));
+    uint64_t t = uint64_t(sc_core::sc_time_stamp().value());
+    if (!online_) {
+        ++sim_report().counter("irq.to_offline_cpu");
+        sim_report().trace(t, name(), "irq.offline", json_obj().set("vector", unsigned(vector)));
+        return;
+    }
+    sim_report().trace(t, name(), "irq", json_obj().set("vector", unsigned(vector)));
     if (irq_) irq_(vector);
 }
 
 msi_bus::msi_bus(sc_core::sc_module_name name) : sc_module(name), tsock("tsock") {
     tsock.register_b_transport(this, &msi_bus::b_transport);
+    sim_report().declare("irq.to_offline_cpu");
 }
 
 void msi_bus::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

@@ -32,8 +32,10 @@ public:
     void mem_read(uint64_t addr, void* dst, uint64_t len);
     void mem_write(uint64_t addr, const void* src, uint64_t len);
 
-    // Local APIC: an interrupt message for this CPU.
+    // Local APIC: an interrupt message for this CPU. An offline CPU accepts none.
     void deliver(uint8_t vector);
+    void set_online(bool on) { online_ = on; }
+    bool online() const { return online_; }
     void set_interrupt_handler(std::function<void(uint8_t)> h) { irq_ = std::move(h); }
 
 private:
@@ -42,6 +44,7 @@ private:
     void slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len);
 
     unsigned index_, apic_id_, node_;
+    bool online_ = true;
     std::vector<tlm::tlm_dmi> dmi_;
     std::function<void(uint8_t)> irq_;
 };

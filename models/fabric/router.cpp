@@ -1,19 +1,22 @@
 #include "models/fabric/router.h"
 
+#include "models/core/request.h"
+
 namespace ioatsim::models {
 
-router::router(sc_core::sc_module_name name) : sc_module(name), tsock("tsock"), isock("isock") {
+router::router(sc_core::sc_module_name name, sc_core::sc_time hop_latency)
+    : sc_module(name), tsock("tsock"), isock("isock"), hop_(hop_latency) {
     tsock.register_b_transport(this, &router::b_transport);
     tsock.register_transport_dbg(this, &router::transport_dbg);
     tsock.register_get_direct_mem_ptr(this, &router::get_direct_mem_ptr);
     isock.register_invalidate_direct_mem_ptr(this, &router::invalidate);
 }
 
-void router::map(uint64_t base, uint64_t size, unsigned port, const std::string& what) {
+void router::map(uint64_t base, uint64_t size, unsigned port, const std::string& what, int node) {
     for (auto& w : map_)
         if (base < w.base + w.size && w.base < base + size)
             SC_REPORT_FATAL("ioatsim/router", ("window " + what + " overlaps " + w.what).c_str());
-    map_.push_back({base, size, port, what});
+    map_.push_back({base, size, port, what, node});
 }
 
 const router::window* router::decode(uint64_t addr, uint64_t len) const {
@@ -24,6 +27,7 @@ const router::window* router::decode(uint64_t addr, uint64_t len) const {
 
 void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     if (auto* w = decode(gp.get_address(), gp.get_data_length())) {
+        if (auto* r = requester_of(gp)) delay += hop_ * double(hops(r->node, w->node));
         isock[w->port]->b_transport(gp, delay);
         return;
     }

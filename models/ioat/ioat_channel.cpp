@@ -13,8 +13,7 @@ using sc_core::SC_ZERO_TIME;
 using ioat_ops::fault;
 
 namespace {
-fault transfer(tlm_utils::simple_initiator_socket<ioat_function>& s, bool write, uint64_t addr,
-               uint8_t* buf, uint64_t len, sc_time& delay) {
+fault transfer(ioat_function& fn, bool write, uint64_t addr, uint8_t* buf, uint64_t len, sc_time& delay) {
     tlm::tlm_generic_payload gp;
     gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     gp.set_address(addr);
@@ -22,7 +21,7 @@ fault transfer(tlm_utils::simple_initiator_socket<ioat_function>& s, bool write,
     gp.set_data_length(unsigned(len));
     gp.set_streaming_width(unsigned(len));
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    s->b_transport(gp, delay);
+    fn.dma_transport(gp, delay);
     if (gp.is_response_ok()) return fault::none;
     return gp.get_response_status() == tlm::TLM_ADDRESS_ERROR_RESPONSE ? fault::address : fault::data;
 }
@@ -35,7 +34,7 @@ public:
     explicit port(ioat_channel& c) : c_(c) {}
     fault read(uint64_t addr, uint8_t* buf, uint64_t len) override {
         sc_time ignored = SC_ZERO_TIME;  // streaming time is charged per byte
-        return transfer(c_.fn_.dma, false, addr, buf, len, ignored);
+        return transfer(c_.fn_, false, addr, buf, len, ignored);
     }
     fault write(uint64_t addr, const uint8_t* buf, uint64_t len) override {
         writes.push_back({addr, std::vector<uint8_t>(buf, buf + len)});
@@ -58,7 +57,7 @@ uint16_t ioat_channel::available() const { return started_ ? uint16_t(dmacount()
 void ioat_channel::dmacount_written() {
     if (!started_ && !errored_) {
         // The first doorbell after reset starts at CHAINADDR.
-        started_ = true;
+        started_ = chain_fetch_ = true;
         next_ = fn_.reg(base_ + CHAINADDR, 8);
         count_ = 0;
     }
@@ -70,11 +69,9 @@ void ioat_channel::command(uint8_t cmd) {
     if (!cmd) return;
     if (std::bitset<8>(cmd).count() > 1 || (cmd & CHANCMD_APPEND)) {
         // One command at a time; APPEND belongs to the CB1 list model, not the ring.
-        fn_.set_reg(base_ + CHANERR, 4, fn_.reg(base_ + CHANERR, 4) | CHANERR_CHANCMD);
-        state_ = HALTED;
-        errored_ = true;
+        // An error like any other: error completion and interrupt as CHANCTRL says.
         fn_.set_reg(base_ + CHANCMD, 1, 0);
-        sim_report().trace(ioat_function::stamp(), name(), "halt", json_obj().set("chanerr", hex(CHANERR_CHANCMD)));
+        halt(CHANERR_CHANCMD, 0);
         kick_.notify(SC_ZERO_TIME);
         return;
     }
@@ -83,7 +80,7 @@ void ioat_channel::command(uint8_t cmd) {
     if (cmd & CHANCMD_SUSPEND) suspend_req_ = true;
     if ((cmd & CHANCMD_RESUME) && state_ == SUSPENDED) state_ = available() ? ACTIVE : DONE;
     if ((cmd & CHANCMD_START) && !errored_ && state_ != ACTIVE) {
-        started_ = true;
+        started_ = chain_fetch_ = true;
         next_ = fn_.reg(base_ + CHAINADDR, 8);
         count_ = 0;
     }
@@ -113,7 +110,7 @@ void ioat_channel::run() {
         }
         if (started_ && state_ == HALTED && !errored_) {
             wait(t.start_latency);  // leaving reset after the first doorbell or START
-            if (reset_req_ || abort_req_) continue;
+            if (reset_req_ || abort_req_ || errored_) continue;  // errored: a CHANCMD error meanwhile
             state_ = DONE;
         }
         if (!available() || state_ == SUSPENDED || errored_) {
@@ -140,7 +137,7 @@ bool ioat_channel::supported(uint8_t op) const {
 bool ioat_channel::fetch(uint64_t addr, uint8_t* frame, bool first, sc_time& delay) {
     uint32_t err = 0;
     if (addr & 0x3f) err = first ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_DESC_ALIGN;
-    else if (transfer(fn_.dma, false, addr, frame, 64, delay) != fault::none)
+    else if (transfer(fn_, false, addr, frame, 64, delay) != fault::none)
         err = first ? CHANERR_CHAIN_ADDR : CHANERR_NEXT_ADDR;
     if (err) halt(err, addr);
     return !err;
@@ -153,7 +150,7 @@ bool ioat_channel::process(bool burst_start) {
     uint64_t addr = next_;
     uint8_t raw[128] = {};
     sc_time fetch_time = SC_ZERO_TIME;
-    if (!fetch(addr, raw, count_ == 0, fetch_time)) return false;
+    if (!fetch(addr, raw, chain_fetch_, fetch_time)) return false;
     fn_.set_reg(base_ + CDAR, 8, addr);
     descriptor d = decode_descriptor(raw);
     uint64_t max_len = 1ull << fn_.cfg().xfercap;
@@ -185,7 +182,7 @@ bool ioat_channel::process(bool burst_start) {
     sc_time end = sc_core::sc_time_stamp() + busy;
     while (sc_core::sc_time_stamp() < end) {
         wait(end - sc_core::sc_time_stamp(), kick_);
-        if (reset_req_ || abort_req_) return false;  // the descriptor is dropped
+        if (reset_req_ || abort_req_ || errored_) return false;  // the descriptor is dropped
     }
     if (!commit(mem.writes)) return false;
     bytes_ += r.bytes_written;
@@ -199,7 +196,7 @@ bool ioat_channel::commit(const std::vector<write_back>& writes) {
     for (auto& w : writes) {
         sc_time posted = SC_ZERO_TIME;
         std::vector<uint8_t> data = w.data;
-        fault f = transfer(fn_.dma, true, w.addr, data.data(), data.size(), posted);
+        fault f = transfer(fn_, true, w.addr, data.data(), data.size(), posted);
         if (f != fault::none) {
             halt(f == fault::address ? CHANERR_DEST_ADDR : CHANERR_WRITE_DATA, w.addr);
             return false;
@@ -214,6 +211,7 @@ bool ioat_channel::commit(const std::vector<write_back>& writes) {
 void ioat_channel::complete(uint64_t addr, const descriptor& d, unsigned frames, uint32_t val) {
     completed_ = addr & CHANSTS_ADDR_MASK;
     count_ = uint16_t(count_ + frames);
+    chain_fetch_ = false;
     ++desc_done_;
     sim_report().trace(ioat_function::stamp(), name(), "desc",
                        json_obj().set("addr", hex(addr)).set("op", unsigned(d.op()))
@@ -239,11 +237,12 @@ void ioat_channel::write_completion() {
     uint64_t cmp = fn_.reg(base_ + CHANCMP, 8);
     uint64_t sts = chansts();
     sc_time posted = SC_ZERO_TIME;
-    if ((cmp & 0x7) || transfer(fn_.dma, true, cmp, reinterpret_cast<uint8_t*>(&sts), 8, posted) != fault::none) {
+    if ((cmp & 0x7) || transfer(fn_, true, cmp, reinterpret_cast<uint8_t*>(&sts), 8, posted) != fault::none) {
         fn_.set_reg(base_ + CHANERR, 4, fn_.reg(base_ + CHANERR, 4) | CHANERR_COMPL_ADDR);
         state_ = HALTED;
         errored_ = true;
         sim_report().trace(ioat_function::stamp(), name(), "halt", json_obj().set("chanerr", hex(CHANERR_COMPL_ADDR)));
+        if (fn_.reg(base_ + CHANCTRL, 2) & CHANCTRL_ERR_INT_EN) interrupt(true);
         return;
     }
     if (sc_core::sc_get_current_process_handle().proc_kind() == sc_core::SC_THREAD_PROC_)
@@ -269,8 +268,14 @@ void ioat_channel::halt(uint32_t chanerr, uint64_t addr) {
     if (ctrl & CHANCTRL_ERR_INT_EN) interrupt(true);
 }
 
+// Power gone: whatever was in flight is lost, as after a reset.
+void ioat_channel::power_loss() {
+    reset_req_ = true;
+    kick_.notify(sc_core::SC_ZERO_TIME);
+}
+
 void ioat_channel::do_reset() {
-    reset_req_ = abort_req_ = suspend_req_ = started_ = armed_ = errored_ = false;
+    reset_req_ = abort_req_ = suspend_req_ = started_ = armed_ = errored_ = chain_fetch_ = false;
     state_ = HALTED;
     completed_ = next_ = 0;
     count_ = 0;

@@ -41,6 +41,7 @@ public:
     void dmacount_written();
     void command(uint8_t cmd);
     void rearm() { armed_ = true; }
+    void power_loss();
     uint64_t chansts() const { return completed_ | state_; }
     bool armed() const { return armed_; }
 
@@ -74,6 +75,7 @@ private:
     uint64_t next_ = 0;             // the next descriptor to fetch
     uint16_t count_ = 0;            // descriptors taken from the ring since start
     bool started_ = false, armed_ = false, errored_ = false;
+    bool chain_fetch_ = false;      // the next fetch is at CHAINADDR (count_ wraps, so not count_ == 0)
     bool suspend_req_ = false, reset_req_ = false, abort_req_ = false;
     uint64_t desc_done_ = 0, bytes_ = 0;
 };

@@ -1,6 +1,9 @@
 #include "models/ioat/ioat_function.h"
 
 #include "models/core/report.h"
+#include "models/core/request.h"
+
+#include <cstdio>
 
 #include <cstring>
 
@@ -52,6 +55,9 @@ ioat_function::ioat_function(sc_core::sc_module_name name, const std::string& bd
     : sc_module(name), bar0("bar0"), dma("dma"), bdf_(bdf), cfg_(cfg),
       cfg_space_(0x8086, cfg.device_id, 0x088000, 0x13),
       bar_(BAR0_SIZE, 0), owner_(BAR0_SIZE, -1) {
+    unsigned dom = 0, bus = 0, dev = 0, fn = 0;
+    std::sscanf(bdf.c_str(), "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
+    requester_id_ = uint16_t(bus << 8 | dev << 3 | fn);
     bar0.register_b_transport(this, &ioat_function::b_transport);
     bar0.register_transport_dbg(this, &ioat_function::transport_dbg);
     SC_HAS_PROCESS(ioat_function);
@@ -117,6 +123,27 @@ uint64_t ioat_function::stamp(const sc_core::sc_time& extra) {
 }
 
 void ioat_function::config_written(unsigned off, unsigned len) { deliver_pending(); }
+
+void ioat_function::dma_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    request_ext who;
+    who.kind = request_ext::dma;
+    who.requester = requester_id_;
+    who.node = cfg_.node;
+    request_scope scope(gp, who);
+    dma->b_transport(gp, delay);
+}
+
+void ioat_function::power_off() {
+    for (auto& c : chans_) c->power_loss();
+}
+
+void ioat_function::power_on() {
+    cfg_space_.reset();
+    reset_regs(-1);
+    for (unsigned c = 0; c < chans_.size(); ++c) reset_regs(int(c));
+    pending_ = 0;
+    coalescing_ = intx_level_ = false;
+}
 
 void ioat_function::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     access(gp, false);
@@ -239,7 +266,7 @@ void ioat_function::send_message(uint64_t addr, uint32_t data, const char* kind)
     gp.set_data_length(4);
     gp.set_streaming_width(4);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    dma->b_transport(gp, d);
+    dma_transport(gp, d);
     sim_report().trace(stamp(), name(), kind,
                        json_obj().set("addr", hex(addr)).set("data", hex(data)).set("ok", gp.is_response_ok()));
 }

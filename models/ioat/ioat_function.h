@@ -23,6 +23,7 @@ struct ioat_config {
     uint8_t cbver = 0x30;
     uint8_t xfercap = 20;         // log2 bytes per descriptor (1 MiB, ioat-hardware.md §1.2)
     uint8_t chancnt = 1;
+    unsigned node = 0;            // NUMA node of the IOH, carried on its DMA requests
     // FILL, XOR and PQ, the operations modelled; the 5520's own value is unpublished.
     uint32_t dmacapability = ioat::DMACAP_FILL | ioat::DMACAP_XOR | ioat::DMACAP_PQ;
     ioat_timing timing;
@@ -48,6 +49,11 @@ public:
     void set_reg(unsigned off, unsigned width, uint64_t v);
 
     void reset_channel(unsigned chan) { reset_regs(int(chan)); }
+    // A DMA or message request from this function, tagged with its requester ID.
+    void dma_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    // Power lost (channels drop their work) and restored (registers at reset values).
+    void power_off();
+    void power_on();
     // A channel asks for its interrupt; at most one per arm (the channel tracks arming).
     void raise_interrupt(unsigned chan);
     // The legacy INTx line, for whoever routes it (level-triggered).
@@ -90,6 +96,7 @@ private:
     void send_message(uint64_t addr, uint32_t data, const char* kind);
 
     std::string bdf_;
+    uint16_t requester_id_ = 0;  // bus << 8 | devfn
     ioat_config cfg_;
     config_space cfg_space_;
     std::vector<uint8_t> bar_;          // BAR0 backing bytes

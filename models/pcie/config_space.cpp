@@ -5,22 +5,39 @@
 namespace ioatsim::models {
 using namespace pci_reg;
 
-config_space::config_space(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision) {
-    set(VENDOR_ID, 2, vendor, 0);
-    set(DEVICE_ID, 2, device, 0);
-    set(COMMAND, 2, 0, CMD_MEM | CMD_MASTER | CMD_INTX_DISABLE);
-    set(REVISION, 1, revision, 0);
-    set(CLASS, 3, class_code, 0);
-    set(INT_LINE, 1, 0, 0xff);
-    set(INT_PIN, 1, 1, 0);  // INTA
+config_space::config_space(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision,
+                           uint8_t header_type) {
+    define(VENDOR_ID, 2, vendor, 0);
+    define(DEVICE_ID, 2, device, 0);
+    define(COMMAND, 2, 0, CMD_MEM | CMD_MASTER | CMD_INTX_DISABLE);
+    define(STATUS, 2, 0, 0, 0xf900);  // error bits are write-one-to-clear
+    define(REVISION, 1, revision, 0);
+    define(CLASS, 3, class_code, 0);
+    define(HEADER_TYPE, 1, header_type, 0);
+    define(INT_LINE, 1, 0, 0xff);
+    define(INT_PIN, 1, 1, 0);  // INTA
+    if (header_type == 1) {
+        define(PRIMARY_BUS, 3, 0, 0xffffff);
+        define(MEMORY_BASE, 4, 0, 0xfff0fff0);
+        define(BRIDGE_CONTROL, 2, 0, 0x0fff);
+    }
+}
+
+void config_space::define(unsigned off, unsigned len, uint32_t value, uint32_t writable, uint32_t w1c) {
+    for (unsigned i = 0; i < len; ++i) {
+        data_[off + i] = uint8_t(value >> (8 * i));
+        wmask_[off + i] = uint8_t(writable >> (8 * i));
+        w1c_[off + i] = uint8_t(w1c >> (8 * i));
+    }
     reset_ = data_;
 }
 
-void config_space::set(unsigned off, unsigned len, uint32_t v, uint32_t writable) {
-    for (unsigned i = 0; i < len; ++i) {
-        data_[off + i] = uint8_t(v >> (8 * i));
-        wmask_[off + i] = uint8_t(writable >> (8 * i));
-    }
+void config_space::set_bits(unsigned off, unsigned len, uint32_t bits) {
+    for (unsigned i = 0; i < len; ++i) data_[off + i] |= uint8_t(bits >> (8 * i));
+}
+
+void config_space::clear_bits(unsigned off, unsigned len, uint32_t bits) {
+    for (unsigned i = 0; i < len; ++i) data_[off + i] &= uint8_t(~(bits >> (8 * i)));
 }
 
 void config_space::add_bar64(int index, uint64_t bytes) {
@@ -28,27 +45,31 @@ void config_space::add_bar64(int index, uint64_t bytes) {
         throw std::invalid_argument("bad 64-bit BAR");
     bar_size_[index] = bytes;
     uint64_t mask = ~(bytes - 1);
-    set(BAR0 + 4 * index, 4, 0x4 /* 64-bit memory */, uint32_t(mask) & ~0xfu);
-    set(BAR0 + 4 * index + 4, 4, 0, uint32_t(mask >> 32));
-    reset_ = data_;
+    define(BAR0 + 4 * index, 4, 0x4 /* 64-bit memory */, uint32_t(mask) & ~0xfu);
+    define(BAR0 + 4 * index + 4, 4, 0, uint32_t(mask >> 32));
 }
 
-unsigned config_space::add_cap(uint8_t id, std::initializer_list<uint8_t> body,
-                               std::initializer_list<uint8_t> wmask) {
+unsigned config_space::add_cap(uint8_t id, unsigned length) {
     unsigned off = next_cap_;
-    if (off + 2 + body.size() > 0x100) throw std::length_error("capability list full");
+    if (off + length > 0x100) throw std::length_error("capability list full");
     data_[off] = id;
     data_[off + 1] = 0;
-    unsigned i = off + 2;
-    for (uint8_t b : body) data_[i++] = b;
-    i = off + 2;
-    for (uint8_t m : wmask) wmask_[i++] = m;
     if (last_cap_) data_[last_cap_ + 1] = uint8_t(off);
     else data_[CAP_PTR] = uint8_t(off);
     data_[STATUS] |= STATUS_CAP_LIST;
     last_cap_ = off;
-    next_cap_ = (off + 2 + unsigned(body.size()) + 3) & ~3u;
+    next_cap_ = (off + length + 3) & ~3u;
     reset_ = data_;
+    return off;
+}
+
+unsigned config_space::add_cap(uint8_t id, std::initializer_list<uint8_t> body,
+                               std::initializer_list<uint8_t> wmask) {
+    unsigned off = add_cap(id, 2 + unsigned(body.size()));
+    unsigned i = off + 2;
+    for (uint8_t b : body) define(i++, 1, b, 0);
+    i = off + 2;
+    for (uint8_t m : wmask) wmask_[i++] = m;
     return off;
 }
 
@@ -60,8 +81,9 @@ uint32_t config_space::read(unsigned off, unsigned len) const {
 
 void config_space::write(unsigned off, unsigned len, uint32_t value) {
     for (unsigned i = 0; i < len && off + i < size; ++i) {
-        uint8_t m = wmask_[off + i];
-        data_[off + i] = uint8_t((data_[off + i] & ~m) | (uint8_t(value >> (8 * i)) & m));
+        uint8_t m = wmask_[off + i], v = uint8_t(value >> (8 * i));
+        data_[off + i] = uint8_t((data_[off + i] & ~m) | (v & m));
+        data_[off + i] &= uint8_t(~(v & w1c_[off + i]));
     }
 }
 

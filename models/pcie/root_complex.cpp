@@ -1,45 +1,62 @@
 #include "models/pcie/root_complex.h"
 
 #include "models/core/report.h"
+#include "models/core/request.h"
 
 #include <cstring>
 
 namespace ioatsim::models {
 
-root_complex::root_complex(sc_core::sc_module_name name, uint8_t bus, uint64_t ecam_base,
-                           uint64_t mmio_base, uint64_t mmio_size, root_complex_timing t)
+root_complex::root_complex(sc_core::sc_module_name name, uint8_t bus_lo, uint8_t bus_hi,
+                           uint64_t ecam_base, uint64_t mmio_base, uint64_t mmio_size,
+                           root_complex_timing t)
     : sc_module(name), tsock("tsock"), bar_out("bar_out"), upstream("upstream"), fabric("fabric"),
-      bus_(bus), ecam_base_(ecam_base), mmio_base_(mmio_base), mmio_size_(mmio_size), t_(t) {
+      bus_lo_(bus_lo), bus_hi_(bus_hi), ecam_base_(ecam_base), mmio_base_(mmio_base),
+      mmio_size_(mmio_size), t_(t) {
     tsock.register_b_transport(this, &root_complex::b_transport);
     tsock.register_transport_dbg(this, &root_complex::transport_dbg);
     upstream.register_b_transport(this, &root_complex::up_b_transport);
     upstream.register_transport_dbg(this, &root_complex::up_transport_dbg);
+    for (const char* c : {"pcie.unsupported_requests", "pcie.posted_dropped", "pcie.dma_dropped",
+                          "pcie.completion_timeouts"})
+        sim_report().declare(c);
 }
 
-void root_complex::attach(uint8_t dev, uint8_t fn, pci_function_if& f) {
-    slots_.push_back({dev, fn, &f});
+uint64_t root_complex::now_ps(const sc_core::sc_time& extra) const {
+    return uint64_t((sc_core::sc_time_stamp() + extra).value());
 }
 
-root_complex::slot* root_complex::find(uint8_t dev, uint8_t fn) {
+void root_complex::attach(uint8_t bus, uint8_t dev, uint8_t fn, pci_function_if& f) {
+    slots_.push_back({bus, dev, fn, &f, f.bar_count() ? bar_ports_++ : -1});
+}
+
+root_complex::slot* root_complex::find(uint8_t bus, uint8_t dev, uint8_t fn) {
     for (auto& s : slots_)
-        if (s.dev == dev && s.fn == fn) return &s;
+        if (s.bus == bus && s.dev == dev && s.fn == fn) return &s;
     return nullptr;
 }
 
-// ECAM: offset bits [19:15] device, [14:12] function, [11:0] register.
+void root_complex::set_present(bool present) {
+    if (present == present_) return;
+    present_ = present;
+    sim_report().trace(now_ps(), name(), present ? "link.up" : "link.down");
+    if (!present) removed_ev_.notify();
+}
+
+// ECAM: offset bits [27:20] bus, [19:15] device, [14:12] function, [11:0] register.
 // No function there: reads complete as all-ones, writes are dropped (master abort).
 void root_complex::config_access(tlm::tlm_generic_payload& gp) {
     uint64_t off = gp.get_address() - ecam_base_;
     unsigned len = gp.get_data_length();
     unsigned reg = off & 0xfff;
-    uint8_t dev = (off >> 15) & 0x1f, fn = (off >> 12) & 7;
+    uint8_t bus = uint8_t(bus_lo_ + (off >> 20)), dev = (off >> 15) & 0x1f, fn = (off >> 12) & 7;
     uint8_t* data = gp.get_data_ptr();
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
     if ((len != 1 && len != 2 && len != 4) || (reg & (len - 1))) {
         gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
         return;
     }
-    slot* s = find(dev, fn);
+    slot* s = find(bus, dev, fn);
     if (gp.is_read()) {
         uint32_t v = s ? s->f->config().read(reg, len) : 0xffffffffu;
         std::memcpy(data, &v, len);
@@ -51,58 +68,90 @@ void root_complex::config_access(tlm::tlm_generic_payload& gp) {
     }
 }
 
-void root_complex::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+bool root_complex::route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay) {
     uint64_t a = gp.get_address();
     if (a >= ecam_base_ && a - ecam_base_ < ecam_size()) {
         config_access(gp);
-        delay += t_.cfg_latency;
-        return;
+        if (delay) *delay += t_.cfg_latency;
+        return true;
     }
-    for (unsigned i = 0; i < slots_.size(); ++i) {
-        if (auto hit = slots_[i].f->config().decode(a, gp.get_data_length())) {
+    for (auto& s : slots_) {
+        if (s.bar_port < 0) continue;
+        if (auto hit = s.f->config().decode(a, gp.get_data_length())) {
             gp.set_address(hit->offset);
-            bar_out[i]->b_transport(gp, delay);
+            if (delay) bar_out[s.bar_port]->b_transport(gp, *delay);
+            else bar_out[s.bar_port]->transport_dbg(gp);
             gp.set_address(a);
-            return;
+            return true;
         }
     }
-    // Unclaimed MMIO: Unsupported Request; the CPU sees all-ones.
+    return false;
+}
+
+void root_complex::unsupported(tlm::tlm_generic_payload& gp, const char* why) {
+    ++sim_report().counter(gp.is_write() ? "pcie.posted_dropped" : "pcie.unsupported_requests");
+    if (gp.is_read()) std::memset(gp.get_data_ptr(), 0xff, gp.get_data_length());
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    const request_ext* r = requester_of(gp);
+    sim_report().trace(now_ps(), name(), why,
+                       json_obj().set("addr", hex(gp.get_address())).set("write", gp.is_write())
+                                 .set("by", r ? r->who() : std::string("?")));
+}
+
+void root_complex::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    if (!present_) return unsupported(gp, "ur.removed");
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    if (!route(gp, &d)) {
+        // Unclaimed MMIO: Unsupported Request; the CPU sees all-ones.
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    if (gp.is_write()) {
+        delay += d;  // posted: the requester does not wait
+        return;
+    }
+    // A read's completion travels back; a removal in the meantime loses it and the
+    // requester waits for its completion timeout.
+    wait(d, removed_ev_);
+    if (!present_) {
+        wait(t_.completion_timeout);
+        ++sim_report().counter("pcie.completion_timeouts");
+        std::memset(gp.get_data_ptr(), 0xff, gp.get_data_length());
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        sim_report().trace(now_ps(), name(), "completion_timeout", json_obj().set("addr", hex(gp.get_address())));
+    }
 }
 
 unsigned root_complex::transport_dbg(tlm::tlm_generic_payload& gp) {
-    sc_core::sc_time d;
-    uint64_t a = gp.get_address();
-    if (a >= ecam_base_ && a - ecam_base_ < ecam_size()) {
-        config_access(gp);
-        return gp.is_response_ok() ? gp.get_data_length() : 0;
+    if (!present_ || !route(gp, nullptr)) {
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return 0;
     }
-    for (unsigned i = 0; i < slots_.size(); ++i) {
-        if (auto hit = slots_[i].f->config().decode(a, gp.get_data_length())) {
-            gp.set_address(hit->offset);
-            unsigned n = bar_out[i]->transport_dbg(gp);
-            gp.set_address(a);
-            return n;
-        }
-    }
-    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return 0;
+    return gp.is_response_ok() ? gp.get_data_length() : 0;
 }
 
-// A function's memory request: only with Bus Master Enable, as the spec requires.
+// A function's memory request: dropped when the link is down, and only with Bus
+// Master Enable, as the spec requires.
 void root_complex::up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    const request_ext* r = requester_of(gp);
+    std::string who = r ? r->who() : slots_.at(port).f->bdf();
+    if (!present_) {
+        ++sim_report().counter("pcie.dma_dropped");
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        sim_report().trace(now_ps(delay), name(), "dma.dropped",
+                           json_obj().set("by", who).set("addr", hex(gp.get_address())).set("write", gp.is_write()));
+        return;
+    }
     if (port < int(slots_.size()) && !slots_[port].f->config().bus_master()) {
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-        sim_report().trace(uint64_t((sc_core::sc_time_stamp() + delay).value()),
-                           name(), "dma.blocked",
-                           json_obj().set("dev", slots_[port].f->bdf()).set("addr", hex(gp.get_address())));
+        sim_report().trace(now_ps(delay), name(), "dma.blocked", json_obj().set("by", who).set("addr", hex(gp.get_address())));
         return;
     }
     fabric->b_transport(gp, delay);
 }
 
 unsigned root_complex::up_transport_dbg(int, tlm::tlm_generic_payload& gp) {
-    return fabric->transport_dbg(gp);
+    return present_ ? fabric->transport_dbg(gp) : 0;
 }
 
 }  // namespace ioatsim::models

@@ -1,6 +1,9 @@
-// PCIe root complex of an IOH: ECAM configuration space, the MMIO window that
-// decodes BARs to functions, and the upstream path carrying functions' DMA and
-// MSI writes into the system fabric.
+// PCIe root complex of one IOH: ECAM configuration space for its bus range, the
+// MMIO window that decodes BARs to functions, and the upstream path carrying
+// functions' DMA and MSI writes into the system fabric. Its presence is a state:
+// a removed root complex answers all-ones (Unsupported Request), drops posted
+// writes and upstream DMA, and fails requests in flight at the instant of removal
+// after the completion timeout.
 #pragma once
 #include "models/pcie/config_space.h"
 
@@ -16,19 +19,23 @@
 
 namespace ioatsim::models {
 
-// What the root complex needs of a function besides its BAR socket.
+// What the root complex needs of a function besides its sockets.
 class pci_function_if {
 public:
     virtual ~pci_function_if() = default;
     virtual config_space& config() = 0;
     virtual void config_written(unsigned off, unsigned len) {}  // side effects (MSI-X enable, ...)
     virtual std::string bdf() const = 0;
+    virtual int bar_count() const { return 1; }  // a BAR socket to bind to bar_out
 };
 
 struct root_complex_timing {
-    // Config and MMIO requests through the root complex: an estimate of a few
-    // internal hops; no published figure for the 5520/7500.
+    // Config requests through the root complex: an estimate of a few internal hops;
+    // no published figure for the 5520/7500.
     sc_core::sc_time cfg_latency{100, sc_core::SC_NS};
+    // PCIe completion timeout for a request whose completer vanished: the spec's
+    // default range is 50 us to 50 ms; the upper end [estimate for this IOH].
+    sc_core::sc_time completion_timeout{50, sc_core::SC_MS};
 };
 
 class root_complex : public sc_core::sc_module {
@@ -38,32 +45,42 @@ public:
     tlm_utils::multi_passthrough_target_socket<root_complex> upstream;     // functions' DMA / MSI
     tlm_utils::simple_initiator_socket<root_complex> fabric;               // to the system router
 
-    root_complex(sc_core::sc_module_name name, uint8_t bus, uint64_t ecam_base,
+    root_complex(sc_core::sc_module_name name, uint8_t bus_lo, uint8_t bus_hi, uint64_t ecam_base,
                  uint64_t mmio_base, uint64_t mmio_size, root_complex_timing t = {});
 
-    // Attaches a function at bus:dev.fn; its BAR socket must be bound to bar_out
-    // in the same order as attach calls.
-    void attach(uint8_t dev, uint8_t fn, pci_function_if& f);
+    // Attaches a function at bus:dev.fn. Bind its upstream initiator to `upstream`
+    // and, when it has a BAR, its BAR socket to `bar_out`, in attach order.
+    void attach(uint8_t bus, uint8_t dev, uint8_t fn, pci_function_if& f);
 
-    uint64_t ecam_base() const { return ecam_base_; }
-    uint64_t ecam_size() const { return 1ull << 20; }  // one bus
+    uint64_t ecam_base() const { return ecam_base_; }  // of bus_lo
+    uint64_t ecam_size() const { return uint64_t(bus_hi_ - bus_lo_ + 1) << 20; }
     uint64_t mmio_base() const { return mmio_base_; }
     uint64_t mmio_size() const { return mmio_size_; }
-    uint8_t bus() const { return bus_; }
+    uint8_t bus() const { return bus_lo_; }
+
+    // Link state of the whole IOH: down = removed.
+    void set_present(bool present);
+    bool present() const { return present_; }
 
 private:
-    struct slot { uint8_t dev, fn; pci_function_if* f; };
-    slot* find(uint8_t dev, uint8_t fn);
+    struct slot { uint8_t bus, dev, fn; pci_function_if* f; int bar_port; };
+    slot* find(uint8_t bus, uint8_t dev, uint8_t fn);
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);
+    bool route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay);  // false: nobody claimed it
     void config_access(tlm::tlm_generic_payload& gp);
+    void unsupported(tlm::tlm_generic_payload& gp, const char* why);
     void up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned up_transport_dbg(int port, tlm::tlm_generic_payload& gp);
+    uint64_t now_ps(const sc_core::sc_time& extra = sc_core::SC_ZERO_TIME) const;
 
-    uint8_t bus_;
+    uint8_t bus_lo_, bus_hi_;
     uint64_t ecam_base_, mmio_base_, mmio_size_;
     root_complex_timing t_;
     std::vector<slot> slots_;
+    int bar_ports_ = 0;
+    bool present_ = true;
+    sc_core::sc_event removed_ev_;
 };
 
 }  // namespace ioatsim::models

@@ -2,6 +2,7 @@
 #include "sw/kernel/kernel.h"
 
 #include "models/cpu/cpu.h"
+#include "sw/kernel/kernel_impl.h"
 
 #include <systemc>
 
@@ -21,37 +22,10 @@ std::string strfmt(const char* fmt, ...) {
     return buf;
 }
 
-static sc_time ps(ktime_t t) { return sc_time::from_value(t); }
-static ktime_t stamp() { return ktime_t(sc_core::sc_time_stamp().value()); }
 
-struct wait_queue::impl { sc_core::sc_event ev; };
 wait_queue::wait_queue() : p_(new impl) {}
 wait_queue::~wait_queue() = default;
 void wait_queue::wake_up_all() { p_->ev.notify(); }
-
-struct context {
-    std::string name;
-    unsigned cpu;
-    bool irq;
-    ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
-};
-
-struct cpu_rt {
-    context* owner = nullptr;   // the task running here; non-preemptive between tasks
-    sc_core::sc_event freed;
-    ktime_t stolen = 0;         // interrupt time the running task has not yet paid
-    std::unique_ptr<context> irq_ctx;
-    std::deque<uint8_t> pending;
-    sc_core::sc_event irq_ev;
-    std::map<int, std::pair<std::string, std::function<void()>>> handlers;
-    std::deque<tasklet*> tasklets;
-    int next_vector = 0x30;
-};
-
-struct kernel::impl {
-    std::deque<cpu_rt> cpus;  // sc_event is not movable
-    std::deque<context> tasks;
-};
 
 // Interrupt entry and exit on a Nehalem-class core [estimate].
 static constexpr ktime_t IRQ_OVERHEAD = 500 * NSEC;
@@ -69,22 +43,58 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
 
 kernel::~kernel() = default;
 
-void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn) {
+void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon) {
     p_->tasks.push_back(context{name, cpu % nr_cpus(), false});
     context* ctx = &p_->tasks.back();
-    ++live_tasks_;
-    sc_core::sc_spawn([this, ctx, fn = std::move(fn)] {
-        cpu_rt& c = p_->cpus[ctx->cpu];
-        while (c.owner) wait(c.freed);
-        c.owner = ctx;
+    if (!daemon) ++live_tasks_;
+    sc_core::sc_spawn([this, ctx, daemon, fn = std::move(fn)] {
+        acquire(ctx);
         current_ = ctx;
         fn();
         current_ = ctx;
         sync();
-        c.owner = nullptr;
-        c.freed.notify();
-        if (--live_tasks_ == 0 && on_idle_) on_idle_();
+        release(ctx);
+        if (!daemon) task_done();
     }, ("task_" + name).c_str());
+}
+
+void kernel::task_done() {
+    --live_tasks_;
+    check_idle();
+}
+
+// Idle: no task alive, no work queued, no interrupt or tasklet waiting to run.
+bool kernel::idle() const {
+    if (live_tasks_) return false;
+    for (auto& c : p_->cpus)
+        if (!c.pending.empty() || !c.tasklets.empty()) return false;
+    return true;
+}
+
+void kernel::check_idle() {
+    if (on_idle_ && idle()) on_idle_();
+}
+
+// Takes the task's CPU, moving the task first if that CPU went offline.
+void kernel::acquire(context* ctx) {
+    for (;;) {
+        cpu_rt& c = p_->cpus[ctx->cpu];
+        if (!c.online) {
+            ctx->cpu = fallback_cpu(ctx->cpu);
+            continue;
+        }
+        if (!c.owner) {
+            c.owner = ctx;
+            return;
+        }
+        wait(c.freed);
+    }
+}
+
+void kernel::release(context* ctx) {
+    cpu_rt& c = p_->cpus[ctx->cpu];
+    if (c.owner == ctx) c.owner = nullptr;
+    c.freed.notify();
 }
 
 unsigned kernel::smp_processor_id() const { return current_ ? current_->cpu : 0; }
@@ -99,6 +109,10 @@ void kernel::sync() {
     ktime_t t = ctx->offset;
     ctx->offset = 0;
     wait(ps(t));
+    if (!ctx->irq && !p_->cpus[ctx->cpu].online) {  // its CPU went down meanwhile
+        release(ctx);
+        acquire(ctx);
+    }
     current_ = ctx;
 }
 
@@ -119,12 +133,9 @@ void kernel::block(const std::function<void()>& do_wait) {
     context* ctx = current_;
     sync();
     if (ctx && !ctx->irq) {
-        cpu_rt& c = p_->cpus[ctx->cpu];
-        c.owner = nullptr;
-        c.freed.notify();
+        release(ctx);
         do_wait();
-        while (c.owner) wait(c.freed);
-        c.owner = ctx;
+        acquire(ctx);
     } else {
         do_wait();
     }
@@ -183,10 +194,11 @@ void kernel::mutex_unlock(mutex& m) {
     m.wq_.wake_up_all();
 }
 
-int kernel::request_irq(unsigned cpu, const std::string& name, std::function<void()> handler) {
+int kernel::request_irq(unsigned cpu, const std::string& name, std::function<void()> handler,
+                        std::function<void(unsigned, int)> retarget) {
     cpu_rt& c = p_->cpus.at(cpu);
     int v = c.next_vector++;
-    c.handlers[v] = {name, std::move(handler)};
+    c.handlers[v] = {name, std::move(handler), std::move(retarget)};
     return v;
 }
 
@@ -225,7 +237,7 @@ void kernel::irq_thread(unsigned cpu) {
             auto it = c.handlers.find(v);
             if (it == c.handlers.end()) printk("do_IRQ: " + std::to_string(cpu) + "." +
                                                std::to_string(v) + " No irq handler for vector");
-            else it->second.second();
+            else it->second.handler();
             current_ = ctx;
         }
         while (!c.tasklets.empty()) {
@@ -237,6 +249,7 @@ void kernel::irq_thread(unsigned cpu) {
         }
         sync();
         if (c.owner) c.stolen += stamp() - start;
+        check_idle();
     }
 }
 
@@ -303,6 +316,35 @@ uint64_t kernel::phys_in_use() const {
     uint64_t n = 0;
     for (auto& [a, s] : used_) n += s;
     return n;
+}
+
+struct kernel::workqueue {
+    std::string name;
+    std::deque<std::function<void()>> items;
+    wait_queue wq;
+};
+
+kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cpu) {
+    workqueues_.push_back(std::make_unique<workqueue>());
+    workqueue* w = workqueues_.back().get();
+    w->name = name;
+    // A daemon: an idle worker does not keep the run alive, a busy one does.
+    kthread_run(name, cpu, [this, w] {
+        for (;;) {
+            while (w->items.empty()) block([&] { wait(w->wq.get().ev); });
+            auto fn = std::move(w->items.front());
+            w->items.pop_front();
+            fn();
+            task_done();
+        }
+    }, true);
+    return w;
+}
+
+void kernel::queue_work(workqueue* w, std::function<void()> fn) {
+    ++live_tasks_;
+    w->items.push_back(std::move(fn));
+    w->wq.wake_up_all();
 }
 
 void kernel::printk(const std::string& text) { sim_report().log(now(), text); }

@@ -95,9 +95,11 @@ public:
     unsigned nr_cpus() const { return unsigned(cpus_.size()); }
 
     // Tasks. kthread_run may be called before the simulation starts or from a task.
-    void kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn);
+    // A daemon (a worker that waits for work forever) does not count as live.
+    void kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon = false);
     unsigned live_tasks() const { return live_tasks_; }
-    // Called when the last task exits: nothing is left for software to do.
+    bool idle() const;
+    // Called whenever software becomes idle (see idle()).
     void set_idle_callback(std::function<void()> fn) { on_idle_ = std::move(fn); }
     unsigned smp_processor_id() const;
     std::string current_name() const;
@@ -122,10 +124,27 @@ public:
 
     // Interrupts: a vector on a CPU, its handler run in that CPU's interrupt context;
     // tasklets run there after the handler, as softirqs do on interrupt exit.
-    int request_irq(unsigned cpu, const std::string& name, std::function<void()> handler);
+    // `retarget(cpu, vector)` reprograms the interrupt's source when the CPU goes
+    // offline and the interrupt moves (MSI address and data).
+    int request_irq(unsigned cpu, const std::string& name, std::function<void()> handler,
+                    std::function<void(unsigned, int)> retarget = {});
     void free_irq(unsigned cpu, int vector);
     void tasklet_schedule(tasklet& t);
     uint64_t msi_address(unsigned cpu) const;  // the APIC address of a CPU
+
+    // Single-threaded workqueues: items run in order on a worker task.
+    struct workqueue;
+    workqueue* create_workqueue(const std::string& name, unsigned cpu);
+    void queue_work(workqueue* w, std::function<void()> fn);
+
+    // CPU hotplug (from a task on another CPU): tasks move, interrupts move with
+    // their sources reprogrammed, notifiers run; an offline CPU runs nothing and
+    // accepts no interrupt.
+    bool cpu_online(unsigned cpu) const;
+    unsigned num_online_cpus() const;
+    int cpu_down(unsigned cpu);
+    int cpu_up(unsigned cpu);
+    void register_cpu_notifier(std::function<void(unsigned cpu, bool online)> fn);
 
     // Uncached MMIO and configuration cycles through the current CPU. A failed
     // access reads all-ones, like a PC.
@@ -163,6 +182,11 @@ public:
 private:
     void sync();
     void block(const std::function<void()>& do_wait);
+    void acquire(context* ctx);
+    void release(context* ctx);
+    void task_done();
+    void check_idle();
+    unsigned fallback_cpu(unsigned dead) const;
     void deliver(unsigned cpu, uint8_t vector);
     void irq_thread(unsigned cpu);
 
@@ -172,6 +196,7 @@ private:
     context* current_ = nullptr;
     unsigned live_tasks_ = 0;
     std::function<void()> on_idle_;
+    std::vector<std::unique_ptr<workqueue>> workqueues_;
     std::map<uint64_t, uint64_t> free_;   // address -> size
     std::map<uint64_t, uint64_t> used_;   // address -> size
 };

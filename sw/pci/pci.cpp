@@ -1,12 +1,14 @@
 #include "sw/pci/pci.h"
 
+#include <algorithm>
+
 namespace ioatsim::sw {
 
 namespace {
 constexpr unsigned VENDOR = 0x00, COMMAND = 0x04, STATUS = 0x06, CLASS_REV = 0x08,
                    HEADER_TYPE = 0x0E, BAR0 = 0x10, CAP_PTR = 0x34;
 constexpr uint16_t CMD_MEM = 0x2, CMD_MASTER = 0x4;
-constexpr uint8_t CAP_MSIX = 0x11;
+constexpr uint8_t CAP_MSI = 0x05, CAP_MSIX = 0x11;
 // Config access and BAR programming are plain code around the config cycles.
 constexpr ktime_t CFG_CODE_COST = 50 * NSEC;  // [estimate]
 }  // namespace
@@ -18,8 +20,18 @@ pci_subsys::pci_subsys(kernel& k, std::vector<host_bridge> bridges)
 
 pci_dev* pci_subsys::find(const std::string& name) {
     for (auto& d : devs_)
-        if (d->name == name) return d.get();
+        if (!d->removed && d->name == name) return d.get();
     return nullptr;
+}
+
+std::vector<pci_dev*> pci_subsys::devices() const {
+    std::vector<pci_dev*> v;
+    for (auto& d : devs_)
+        if (!d->removed) v.push_back(d.get());
+    std::stable_sort(v.begin(), v.end(), [](pci_dev* a, pci_dev* b) {
+        return (a->bus << 8 | a->devfn) < (b->bus << 8 | b->devfn);
+    });
+    return v;
 }
 
 uint32_t pci_subsys::read_config(pci_dev& d, unsigned off, unsigned len) {
@@ -33,21 +45,34 @@ void pci_subsys::write_config(pci_dev& d, unsigned off, unsigned len, uint32_t v
 }
 
 void pci_subsys::scan() {
-    for (auto& hb : bridges_) {
-        k_.printk(strfmt("PCI host bridge to bus %04x:%02x", 0, hb.bus));
-        for (uint8_t dev = 0; dev < 32; ++dev) {
-            uint64_t base = hb.ecam_base + (uint64_t(dev) << 15);
-            if (uint16_t(k_.mmio_read(base + VENDOR, 2)) == 0xffff) continue;
-            bool multi = k_.mmio_read(base + HEADER_TYPE, 1) & 0x80;
-            for (uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) probe_function(hb, dev, fn);
-        }
-    }
+    for (unsigned b = 0; b < bridges_.size(); ++b) scan_bridge(b);
 }
 
-void pci_subsys::probe_function(host_bridge& hb, uint8_t dev, uint8_t fn) {
+void pci_subsys::scan_bridge(unsigned b) {
+    host_bridge& hb = bridges_.at(b);
+    k_.printk(strfmt("PCI host bridge to bus %04x:%02x", 0, hb.bus_lo));
+    bool any = false;
+    for (auto& d : devs_) any = any || (!d->removed && d->bridge == b);
+    if (!any) next_mmio_[b] = hb.mmio_base;
+    size_t first_new = devs_.size();
+    for (uint8_t dev = 0; dev < 32; ++dev) {
+        uint64_t base = hb.ecam_base + (uint64_t(dev) << 15);
+        if (uint16_t(k_.mmio_read(base + VENDOR, 2)) == 0xffff) continue;
+        bool multi = k_.mmio_read(base + HEADER_TYPE, 1) & 0x80;
+        for (uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) probe_function(b, dev, fn);
+    }
+    for (size_t i = first_new; i < devs_.size(); ++i) bind_any(*devs_[i]);
+}
+
+void pci_subsys::probe_function(unsigned b, uint8_t dev, uint8_t fn) {
+    host_bridge& hb = bridges_[b];
+    std::string name = strfmt("%04x:%02x:%02x.%u", 0, hb.bus_lo, dev, fn);
+    if (find(name)) return;  // already known (a rescan)
     auto d = std::make_unique<pci_dev>();
-    d->bus = hb.bus;
+    d->bus = hb.bus_lo;
     d->devfn = uint8_t(dev << 3 | fn);
+    d->bridge = b;
+    d->node = hb.node;
     d->cfg_base = hb.ecam_base + (uint64_t(dev) << 15) + (uint64_t(fn) << 12);
     uint32_t id = read_config(*d, VENDOR, 4);
     if ((id & 0xffff) == 0xffff) return;
@@ -56,53 +81,58 @@ void pci_subsys::probe_function(host_bridge& hb, uint8_t dev, uint8_t fn) {
     uint32_t cr = read_config(*d, CLASS_REV, 4);
     d->revision = uint8_t(cr);
     d->class_code = cr >> 8;
-    d->name = strfmt("%04x:%02x:%02x.%u", d->domain, d->bus, dev, fn);
-    uint8_t htype = uint8_t(read_config(*d, HEADER_TYPE, 1)) & 0x7f;
-    log(*d, strfmt("[%04x:%04x] type %02x class 0x%06x", d->vendor, d->device, htype, d->class_code));
-    size_bars(*d, hb);
+    d->name = name;
+    d->header_type = uint8_t(read_config(*d, HEADER_TYPE, 1)) & 0x7f;
+    log(*d, strfmt("[%04x:%04x] type %02x class 0x%06x", d->vendor, d->device, d->header_type, d->class_code));
+    if (d->header_type == 0) size_bars(*d, b);
     devs_.push_back(std::move(d));
 }
 
-// Sizing: write all-ones, read back the mask, restore; then place each BAR at the
-// next naturally aligned address of the bridge's window.
-void pci_subsys::size_bars(pci_dev& d, host_bridge& hb) {
-    size_t bi = &hb - bridges_.data();
+// Sizing: write all-ones, read back the mask, restore. A BAR firmware placed inside
+// the bridge's window is kept; an unassigned one gets the next aligned address.
+void pci_subsys::size_bars(pci_dev& d, unsigned b) {
+    host_bridge& hb = bridges_[b];
     uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
     write_config(d, COMMAND, 2, cmd & ~CMD_MEM);  // no decode while sizing
-    for (int b = 0; b < 6; ++b) {
-        unsigned reg = BAR0 + 4 * b;
+    for (int i = 0; i < 6; ++i) {
+        unsigned reg = BAR0 + 4 * i;
         uint32_t orig = read_config(d, reg, 4);
         write_config(d, reg, 4, 0xffffffff);
         uint32_t lo = read_config(d, reg, 4);
         write_config(d, reg, 4, orig);
         if (!lo || (lo & 1)) continue;  // absent, or I/O space
         bool is64 = ((lo >> 1) & 3) == 2;
-        uint64_t mask = lo & ~0xfull;
-        uint64_t orig_hi = 0;
+        uint64_t mask = lo & ~0xfull, at = orig & ~0xfull;
         if (is64) {
-            orig_hi = read_config(d, reg + 4, 4);
+            uint32_t orig_hi = read_config(d, reg + 4, 4);
             write_config(d, reg + 4, 4, 0xffffffff);
             mask |= uint64_t(read_config(d, reg + 4, 4)) << 32;
-            write_config(d, reg + 4, 4, uint32_t(orig_hi));
+            write_config(d, reg + 4, 4, orig_hi);
+            at |= uint64_t(orig_hi) << 32;
         } else {
             mask |= 0xffffffff00000000ull;
         }
         uint64_t size = ~mask + 1;
-        uint64_t at = (next_mmio_[bi] + size - 1) & ~(size - 1);
-        if (at + size > hb.mmio_base + hb.mmio_size) {
-            log(d, strfmt("BAR %d: no space for [mem size 0x%llx]", b, (unsigned long long)size));
-            if (is64) ++b;
-            continue;
-        }
-        next_mmio_[bi] = at + size;
         const char* kind = is64 ? " 64bit" : "";
         log(d, strfmt("reg 0x%x: [mem 0x%08llx-0x%08llx%s]", reg, (unsigned long long)at,
                       (unsigned long long)(at + size - 1), kind));
-        write_config(d, reg, 4, uint32_t(at));
-        if (is64) write_config(d, reg + 4, 4, uint32_t(at >> 32));
-        d.resource_start[b] = at;
-        d.resource_len[b] = size;
-        if (is64) ++b;
+        bool placed = at >= hb.mmio_base && at + size <= hb.mmio_base + hb.mmio_size;
+        if (!placed) {
+            at = (next_mmio_[b] + size - 1) & ~(size - 1);
+            if (at + size > hb.mmio_base + hb.mmio_size) {
+                log(d, strfmt("BAR %d: can't assign mem (size 0x%llx)", i, (unsigned long long)size));
+                if (is64) ++i;
+                continue;
+            }
+            write_config(d, reg, 4, uint32_t(at));
+            if (is64) write_config(d, reg + 4, 4, uint32_t(at >> 32));
+            log(d, strfmt("BAR %d: assigned [mem 0x%08llx-0x%08llx%s]", i, (unsigned long long)at,
+                          (unsigned long long)(at + size - 1), kind));
+        }
+        next_mmio_[b] = std::max(next_mmio_[b], at + size);
+        d.resource_start[i] = at;
+        d.resource_len[i] = size;
+        if (is64) ++i;
     }
     write_config(d, COMMAND, 2, cmd);
 }
@@ -110,7 +140,12 @@ void pci_subsys::size_bars(pci_dev& d, host_bridge& hb) {
 void pci_subsys::register_driver(pci_driver& drv) {
     drivers_.push_back(&drv);
     for (auto& d : devs_)
-        if (!d->driver) bind(*d, drv);
+        if (!d->removed && !d->driver) bind(*d, drv);
+}
+
+void pci_subsys::bind_any(pci_dev& d) {
+    for (pci_driver* drv : drivers_)
+        if (!d.driver && bind(d, *drv)) return;
 }
 
 bool pci_subsys::bind(pci_dev& d, pci_driver& drv) {
@@ -126,6 +161,39 @@ bool pci_subsys::bind(pci_dev& d, pci_driver& drv) {
         return true;
     }
     return false;
+}
+
+int pci_subsys::unbind(const std::string& name) {
+    pci_dev* d = find(name);
+    if (!d || !d->driver) return -19;  // -ENODEV
+    pci_driver* drv = d->driver;
+    if (drv->remove) drv->remove(*d);
+    d->driver = nullptr;
+    d->drvdata = nullptr;
+    return 0;
+}
+
+int pci_subsys::bind(const std::string& name) {
+    pci_dev* d = find(name);
+    if (!d) return -19;
+    if (d->driver) return -16;  // -EBUSY
+    bind_any(*d);
+    return d->driver ? 0 : -19;
+}
+
+// pci_stop_and_remove_bus_device: the driver lets go, then the device leaves.
+void pci_subsys::remove_device(pci_dev& d) {
+    if (d.driver) unbind(d.name);
+    d.removed = true;
+}
+
+void pci_subsys::remove_bridge(unsigned b) {
+    std::vector<pci_dev*> mine;
+    for (pci_dev* d : devices())
+        if (d->bridge == b) mine.push_back(d);
+    for (auto it = mine.rbegin(); it != mine.rend(); ++it) remove_device(**it);
+    k_.printk(strfmt("pci_bus %04x:%02x: busn_res: [bus %02x-%02x] is released", 0, bridges_[b].bus_lo,
+                     bridges_[b].bus_lo, bridges_[b].bus_hi));
 }
 
 int pci_subsys::enable_device(pci_dev& d) {
@@ -161,30 +229,49 @@ int pci_subsys::enable_msix(pci_dev& d, unsigned cpu, const std::string& name,
     if (!cap) return -22;  // -EINVAL
     uint32_t table = read_config(d, cap + 4, 4);
     unsigned bir = table & 7;
-    uint64_t entry = d.resource_start[bir] + (table & ~7u);
     if (!d.resource_start[bir]) return -12;  // -ENOMEM: table BAR not assigned
+    uint64_t entry = d.resource_start[bir] + (table & ~7u);
     uint16_t mc = uint16_t(read_config(d, cap + 2, 2));
     write_config(d, cap + 2, 2, mc | 0xc000);  // enable with the function masked while programming
-    int vector = k_.request_irq(cpu, name, std::move(handler));
-    k_.writel(uint32_t(k_.msi_address(cpu)), entry + 0);
-    k_.writel(uint32_t(k_.msi_address(cpu) >> 32), entry + 4);
-    k_.writel(uint32_t(vector), entry + 8);
-    k_.writel(0, entry + 12);                   // unmask the vector
+    pci_dev* dev = &d;
+    auto program = [this, dev, entry](unsigned to_cpu, int vector) {
+        k_.writel(1, entry + 12);  // mask while the message changes
+        k_.writel(uint32_t(k_.msi_address(to_cpu)), entry + 0);
+        k_.writel(uint32_t(k_.msi_address(to_cpu) >> 32), entry + 4);
+        k_.writel(uint32_t(vector), entry + 8);
+        k_.writel(0, entry + 12);
+        dev->irq_cpu = to_cpu;
+        dev->msix_vector = vector;
+    };
+    int vector = k_.request_irq(cpu, name, std::move(handler), program);
+    program(cpu, vector);
     write_config(d, cap + 2, 2, (mc | 0x8000) & ~0x4000);
     d.msix_enabled = true;
-    d.irq_cpu = cpu;
-    d.msix_vector = vector;
     return 0;
 }
 
 void pci_subsys::disable_msix(pci_dev& d) {
+    if (!d.msix_enabled) return;
     unsigned cap = find_capability(d, CAP_MSIX);
-    if (!cap || !d.msix_enabled) return;
-    uint16_t mc = uint16_t(read_config(d, cap + 2, 2));
-    write_config(d, cap + 2, 2, mc & ~0x8000);
+    if (cap) write_config(d, cap + 2, 2, uint16_t(read_config(d, cap + 2, 2)) & ~0x8000);
     k_.free_irq(d.irq_cpu, d.msix_vector);
     d.msix_enabled = false;
     d.msix_vector = -1;
+}
+
+int pci_subsys::enable_msi(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler) {
+    unsigned cap = find_capability(d, CAP_MSI);
+    if (!cap) return -22;
+    auto program = [this, &d, cap](unsigned to_cpu, int vector) {
+        write_config(d, cap + 4, 4, uint32_t(k_.msi_address(to_cpu)));
+        write_config(d, cap + 8, 4, uint32_t(k_.msi_address(to_cpu) >> 32));
+        write_config(d, cap + 12, 2, uint32_t(vector));
+        d.irq_cpu = to_cpu;
+    };
+    int vector = k_.request_irq(cpu, name, std::move(handler), program);
+    program(cpu, vector);
+    write_config(d, cap + 2, 2, read_config(d, cap + 2, 2) | 1);
+    return 0;
 }
 
 }  // namespace ioatsim::sw

@@ -1,5 +1,7 @@
-// The simulated PCI core: enumeration through configuration cycles, BAR sizing and
-// assignment, MSI-X set-up, and binding drivers by ID, logging as Linux does.
+// The simulated PCI core: enumeration through configuration cycles under every
+// host bridge, BAR sizing and assignment (keeping what firmware assigned, as Linux
+// does), MSI-X set-up, binding drivers by ID, and removal: unbind, bind, removing
+// a whole host bridge's devices and rescanning it. Logs as Linux does.
 #pragma once
 #include "sw/kernel/kernel.h"
 
@@ -18,7 +20,9 @@ struct pci_dev {
     uint8_t bus = 0, devfn = 0;
     uint16_t vendor = 0, device = 0;
     uint32_t class_code = 0;
-    uint8_t revision = 0;
+    uint8_t revision = 0, header_type = 0;
+    unsigned bridge = 0;            // index of the host bridge above it
+    unsigned node = 0;              // NUMA node of that host bridge
     uint64_t cfg_base = 0;          // ECAM address of this function
     uint64_t resource_start[6] = {}, resource_len[6] = {};
     std::string name;               // "0000:00:16.0"
@@ -27,6 +31,7 @@ struct pci_dev {
     bool msix_enabled = false;
     unsigned irq_cpu = 0;
     int msix_vector = -1;           // kernel vector of entry 0
+    bool removed = false;           // gone from the bus; kept so old pointers stay valid
 };
 
 struct pci_device_id { uint16_t vendor, device; };
@@ -40,13 +45,23 @@ struct pci_driver {
 
 class pci_subsys {
 public:
-    struct host_bridge { uint8_t bus; uint64_t ecam_base, mmio_base, mmio_size; };
+    struct host_bridge {
+        uint8_t bus_lo, bus_hi;
+        uint64_t ecam_base;   // of bus_lo
+        uint64_t mmio_base, mmio_size;
+        unsigned node;
+    };
 
     pci_subsys(kernel& k, std::vector<host_bridge> bridges);
 
-    void scan();                          // enumerate every bridge's bus, assign BARs
-    void register_driver(pci_driver& drv);  // and bind it to every matching device
-    const std::vector<std::unique_ptr<pci_dev>>& devices() const { return devs_; }
+    void scan();                                // every host bridge, at boot
+    void scan_bridge(unsigned b);               // enumerate, assign, bind what is new
+    void remove_bridge(unsigned b);             // remove every device below it, last first
+    void register_driver(pci_driver& drv);      // and bind it to every matching device
+    int unbind(const std::string& name);        // sysfs driver/unbind
+    int bind(const std::string& name);          // sysfs drivers_probe
+    const std::vector<host_bridge>& bridges() const { return bridges_; }
+    std::vector<pci_dev*> devices() const;      // present ones, in bus order
     pci_dev* find(const std::string& name);
 
     uint32_t read_config(pci_dev& d, unsigned off, unsigned len);
@@ -54,20 +69,24 @@ public:
     int enable_device(pci_dev& d);
     void set_master(pci_dev& d);
     unsigned find_capability(pci_dev& d, uint8_t id);
-    // One MSI-X vector (entry 0) targeting `cpu`; returns 0 or -errno.
+    // One MSI-X vector (entry 0) targeting `cpu`; returns 0 or -errno. The entry is
+    // reprogrammed if the CPU goes offline.
     int enable_msix(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
     void disable_msix(pci_dev& d);
+    int enable_msi(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
 
 private:
-    void probe_function(host_bridge& hb, uint8_t dev, uint8_t fn);
-    void size_bars(pci_dev& d, host_bridge& hb);
+    void probe_function(unsigned b, uint8_t dev, uint8_t fn);
+    void size_bars(pci_dev& d, unsigned b);
     bool bind(pci_dev& d, pci_driver& drv);
+    void bind_any(pci_dev& d);
+    void remove_device(pci_dev& d);
     void log(pci_dev& d, const std::string& text) { k_.dev_printk("pci", d.name, text); }
 
     kernel& k_;
     std::vector<host_bridge> bridges_;
     std::vector<uint64_t> next_mmio_;
-    std::vector<std::unique_ptr<pci_dev>> devs_;
+    std::vector<std::unique_ptr<pci_dev>> devs_;  // every device ever seen
     std::vector<pci_driver*> drivers_;
 };
 

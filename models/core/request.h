@@ -1,0 +1,39 @@
+// Who issued a transaction: carried on every request through the fabric so the
+// interconnect can charge NUMA distance and the trace can name the requester.
+#pragma once
+#include <tlm>
+
+#include <cstdint>
+#include <string>
+
+namespace ioatsim::models {
+
+struct request_ext : tlm::tlm_extension<request_ext> {
+    enum kind_t : uint8_t { cpu, dma, msi } kind = cpu;
+    uint16_t requester = 0;  // CPU number, or the function's requester ID (bus << 8 | devfn)
+    unsigned node = 0;       // NUMA node of the requester
+
+    tlm::tlm_extension_base* clone() const override { return new request_ext(*this); }
+    void copy_from(const tlm::tlm_extension_base& e) override {
+        *this = static_cast<const request_ext&>(e);
+    }
+    std::string who() const;  // "cpu3", "0000:80:16.7"
+};
+
+// Attaches a stack-owned extension for the duration of one transport call.
+class request_scope {
+public:
+    request_scope(tlm::tlm_generic_payload& gp, request_ext& ext) : gp_(gp), prev_(gp.get_extension<request_ext>()) {
+        gp_.set_extension(&ext);
+    }
+    ~request_scope() { gp_.set_extension(prev_); }
+private:
+    tlm::tlm_generic_payload& gp_;
+    request_ext* prev_;
+};
+
+inline const request_ext* requester_of(const tlm::tlm_generic_payload& gp) {
+    return gp.get_extension<request_ext>();
+}
+
+}  // namespace ioatsim::models

@@ -1,0 +1,80 @@
+#include "models/ioh/ioh.h"
+
+#include "models/core/report.h"
+
+#include <cstdio>
+
+namespace ioatsim::models {
+
+uint16_t ioat_device_id(unsigned fn) {
+    static const uint16_t ids[] = {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342A, 0x342B, 0x342C};
+    return ids[fn % 8];
+}
+
+static std::string bdf(uint8_t bus, unsigned dev, unsigned fn) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0000:%02x:%02x.%u", bus, dev & 0x1f, fn & 7);
+    return b;
+}
+
+// Root ports 1 and 3 of the 5520/7500 (device IDs 0x3408 and 0x340A) come first;
+// more ports take the following device numbers.
+static unsigned port_device(unsigned i) { return i == 0 ? 1 : i + 2; }
+
+ioh::ioh(sc_core::sc_module_name name, const ioh_config& cfg)
+    : sc_module(name), cfg_(cfg),
+      rc_("rc", cfg.bus_lo, cfg.bus_hi, cfg.ecam_base, cfg.mmio_base, cfg.mmio_size, cfg.rc) {
+    for (unsigned f = 0; f < cfg.ioat_functions; ++f) {
+        ioat_config ic = cfg.ioat;
+        ic.device_id = ioat_device_id(f);
+        ic.node = cfg.node;
+        ioat_.push_back(std::make_unique<ioat_function>(("ioat" + std::to_string(f)).c_str(),
+                                                        bdf(cfg.bus_lo, 0x16, f), ic));
+        if (cfg.ioat_functions > 1)  // device 0x16 is multi-function
+            ioat_.back()->config().define(pci_reg::HEADER_TYPE, 1, 0x80, 0);
+        rc_.attach(cfg.bus_lo, 0x16, uint8_t(f), *ioat_.back());
+        rc_.bar_out.bind(ioat_.back()->bar0);
+        ioat_.back()->dma.bind(rc_.upstream);
+    }
+    for (unsigned p = 0; p < cfg.root_ports; ++p) {
+        unsigned dev = port_device(p);
+        ports_.push_back(std::make_unique<root_port>(("port" + std::to_string(dev)).c_str(),
+                                                     bdf(cfg.bus_lo, dev, 0), uint16_t(0x3407 + dev),
+                                                     cfg.index * 16 + dev));
+        rc_.attach(cfg.bus_lo, uint8_t(dev), 0, *ports_.back());
+        ports_.back()->msi_out.bind(rc_.upstream);
+    }
+}
+
+pci_function_if* ioh::find(const std::string& name) {
+    for (auto* f : functions())
+        if (f->bdf() == name) return f;
+    return nullptr;
+}
+
+std::vector<pci_function_if*> ioh::functions() {
+    std::vector<pci_function_if*> v;
+    for (auto& p : ports_) v.push_back(p.get());
+    for (auto& f : ioat_) v.push_back(f.get());
+    return v;
+}
+
+void ioh::power_off() {
+    rc_.set_present(false);
+    if (!powered_) return;
+    powered_ = false;
+    for (auto& f : ioat_) f->power_off();
+    sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), name(), "power.off");
+}
+
+void ioh::power_on() {
+    if (!powered_) {
+        powered_ = true;
+        for (auto& f : ioat_) f->power_on();
+        for (auto& p : ports_) p->power_on_reset();
+        sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), name(), "power.on");
+    }
+    rc_.set_present(true);
+}
+
+}  // namespace ioatsim::models

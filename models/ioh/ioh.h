@@ -1,0 +1,60 @@
+// One I/O hub: its root complex, the eight IOAT functions at device 0x16 and its
+// root ports. Presence is a state the platform changes: the link can go down
+// (surprise removal), power can be cut and restored (a fresh device, registers at
+// reset values).
+#pragma once
+#include "models/ioat/ioat_function.h"
+#include "models/pcie/root_complex.h"
+#include "models/pcie/root_port.h"
+
+#include <systemc>
+
+#include <memory>
+#include <vector>
+
+namespace ioatsim::models {
+
+struct ioh_config {
+    unsigned index = 0;
+    uint8_t bus_lo = 0x00, bus_hi = 0x7f;
+    uint64_t ecam_base = 0, mmio_base = 0, mmio_size = 0;
+    unsigned node = 0;               // NUMA node the IOH's QPI port attaches to
+    unsigned ioat_functions = 8;
+    unsigned root_ports = 0;
+    ioat_config ioat;
+    root_complex_timing rc;
+};
+
+class ioh : public sc_core::sc_module {
+public:
+    ioh(sc_core::sc_module_name name, const ioh_config& cfg);
+
+    const ioh_config& cfg() const { return cfg_; }
+    root_complex& rc() { return rc_; }
+    unsigned ioat_count() const { return unsigned(ioat_.size()); }
+    ioat_function& ioat(unsigned i) { return *ioat_.at(i); }
+    root_port& port(unsigned i) { return *ports_.at(i); }
+    unsigned port_count() const { return unsigned(ports_.size()); }
+    pci_function_if* find(const std::string& bdf);
+    std::vector<pci_function_if*> functions();
+
+    // Link down: the IOH is unreachable but its engines keep whatever state they had.
+    void link_down() { rc_.set_present(false); }
+    // Power off (after an orderly eject, or the physical removal) and back on.
+    void power_off();
+    void power_on();
+    bool present() const { return rc_.present(); }
+    bool powered() const { return powered_; }
+
+private:
+    ioh_config cfg_;
+    root_complex rc_;
+    std::vector<std::unique_ptr<ioat_function>> ioat_;
+    std::vector<std::unique_ptr<root_port>> ports_;
+    bool powered_ = true;
+};
+
+// Device IDs of the QuickData functions: TBG0-3 then TBG4-7 (ioat-hardware.md §1.2).
+uint16_t ioat_device_id(unsigned fn);
+
+}  // namespace ioatsim::models

@@ -1,0 +1,49 @@
+// The kernel's private state, shared by its source files (SystemC lives here).
+#pragma once
+#include "sw/kernel/kernel.h"
+
+#include <systemc>
+
+#include <deque>
+#include <map>
+
+namespace ioatsim::sw {
+
+struct wait_queue::impl { sc_core::sc_event ev; };
+
+struct context {
+    std::string name;
+    unsigned cpu;
+    bool irq;
+    ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
+};
+
+struct irq_desc {
+    std::string name;
+    std::function<void()> handler;
+    std::function<void(unsigned, int)> retarget;  // reprograms the source for a new CPU/vector
+};
+
+struct cpu_rt {
+    bool online = true;
+    context* owner = nullptr;   // the task running here; non-preemptive between tasks
+    sc_core::sc_event freed;
+    ktime_t stolen = 0;         // interrupt time the running task has not yet paid
+    std::unique_ptr<context> irq_ctx;
+    std::deque<uint8_t> pending;
+    sc_core::sc_event irq_ev;
+    std::map<int, irq_desc> handlers;
+    std::deque<tasklet*> tasklets;
+    int next_vector = 0x30;
+};
+
+struct kernel::impl {
+    std::deque<cpu_rt> cpus;  // sc_event is not movable
+    std::deque<context> tasks;
+    std::vector<std::function<void(unsigned, bool)>> cpu_notifiers;
+};
+
+inline sc_core::sc_time ps(ktime_t t) { return sc_core::sc_time::from_value(t); }
+inline ktime_t stamp() { return ktime_t(sc_core::sc_time_stamp().value()); }
+
+}  // namespace ioatsim::sw

@@ -1,0 +1,31 @@
+// IOH hot-plug for the OS, in the role of the ACPI container/host-bridge hot-plug
+// code: an eject request removes every device below the IOH's host bridge, then
+// ejects it; a surprise removal is cleaned up after the fact; a hot-add rescans.
+// The controller's address comes from the platform's ACPI description.
+#pragma once
+#include "sw/kernel/kernel.h"
+#include "sw/pci/pci.h"
+
+#include <functional>
+
+namespace ioatsim::sw {
+
+class ioh_hotplug {
+public:
+    ioh_hotplug(kernel& k, pci_subsys& pci, uint64_t base);
+    void init();  // from a task: interrupt, enable
+    // Called when an IOH's devices have all been removed (for removal latency).
+    void on_removed(std::function<void(unsigned ioh)> fn) { removed_ = std::move(fn); }
+
+private:
+    void handle();  // on the kacpi_hotplug worker
+    std::string acpi_name(unsigned i) const { return strfmt("PNP0A08:%02x", i); }
+
+    kernel& k_;
+    pci_subsys& pci_;
+    uint64_t base_;
+    kernel::workqueue* wq_ = nullptr;
+    std::function<void(unsigned)> removed_;
+};
+
+}  // namespace ioatsim::sw
