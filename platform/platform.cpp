@@ -206,7 +206,8 @@ void platform::ioh_add(unsigned n) {
     if (h.present()) return;
     h.power_off();  // a fresh device: whatever was there is reset
     h.power_on();
-    if (kernel_) hpc_->presence_changed(n);
+    if (kernel_) hpc_->presence_changed(n);  // Linux assigns the BARs when it rescans
+    else firmware_assign_bars(h);          // with no OS, firmware does, as at boot
 }
 
 void platform::cpu_set_online(unsigned n, bool online) {

@@ -2,6 +2,7 @@
 // 1 when one fails, 2 on bad input or usage.
 #include "platform/runner.h"
 #include "platform/scenario.h"
+#include "tools/lspci.h"
 
 #include <boost/program_options.hpp>
 #include <systemc>
@@ -12,6 +13,7 @@ namespace po = boost::program_options;
 
 static const char* usage =
     "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet]\n"
+    "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
     "       ioatsim --help | --version\n";
 
 static int cmd_run(const std::vector<std::string>& args) {
@@ -42,6 +44,32 @@ static int cmd_run(const std::vector<std::string>& args) {
 // SystemC prints its banner before sc_main runs; only the environment stops it.
 static const int banner_off = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
 
+static int cmd_lspci(const std::vector<std::string>& args) {
+    po::options_description opts("lspci options");
+    opts.add_options()
+        ("preset", po::value<std::string>()->value_name("NAME"), "a platform preset")
+        ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
+        ("scenario", po::value<std::string>(), "scenario file");
+    po::positional_options_description pos;
+    pos.add("scenario", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("preset") == vm.count("scenario"))
+        throw po::error("give either --preset NAME or a scenario file");
+    std::vector<std::string> sets;
+    if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+    ioatsim::scenario sc = vm.count("preset")
+        ? ioatsim::parse_scenario("name: lspci\n", "--preset", [&] {
+              auto s = sets;
+              s.insert(s.begin(), "platform.preset=" + vm["preset"].as<std::string>());
+              return s;
+          }())
+        : ioatsim::load_scenario(vm["scenario"].as<std::string>(), sets);
+    ioatsim::lspci(sc, std::cout);
+    return 0;
+}
+
 int sc_main(int argc, char** argv) {
     // SystemC's banner and reports would pollute the outputs users diff.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
@@ -63,6 +91,7 @@ int sc_main(int argc, char** argv) {
             return 0;
         }
         if (args[0] == "run") return cmd_run({args.begin() + 1, args.end()});
+        if (args[0] == "lspci") return cmd_lspci({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
         return 2;
     } catch (const ioatsim::input_error& e) {

@@ -253,20 +253,25 @@ void kernel::irq_thread(unsigned cpu) {
     }
 }
 
+// The fabric may wait inside a transaction (a read's completion), letting other
+// contexts run: the caller's context is restored afterwards.
 uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
     sync();  // the device must see the access at the task's time
     context* ctx = current_;
     sc_time d = sc_core::SC_ZERO_TIME;
     uint64_t v = 0;
     cpus_[smp_processor_id()]->io_read(addr, len, v, d);
+    current_ = ctx;
     if (ctx) ctx->offset += ktime_t(d.value());  // an uncached read stalls the CPU
     return v;
 }
 
 void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {
     sync();
+    context* ctx = current_;
     sc_time d = sc_core::SC_ZERO_TIME;  // posted: the CPU does not wait
     cpus_[smp_processor_id()]->io_write(addr, len, v, d);
+    current_ = ctx;
 }
 
 void kernel::mem_read(uint64_t pa, void* dst, uint64_t len) {
