@@ -11,6 +11,7 @@
 #include "sw/kernel/kernel.h"
 #include "sw/pci/ioh_hotplug.h"
 #include "sw/pci/pci.h"
+#include "sw/pci/pciehp.h"
 
 namespace ioatsim {
 using namespace models;
@@ -146,6 +147,7 @@ void platform::boot() {
         kernel_->printk("Linux version 3.4.0-ioatsim (simulated)");
         pci_->scan();
         hotplug_->init();
+        sw::pcieport_init_module(*kernel_, *pci_);
         sw::ioat_init_module(*kernel_, *pci_, *dma_);
         if (dmatest_) dmatest_->init();
     });

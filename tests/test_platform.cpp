@@ -138,3 +138,20 @@ TEST_CASE("an offline CPU accepts no interrupt and its tasks move") {
     CHECK(ran_on != 3);
     CHECK(ran_on < 12);
 }
+
+TEST_CASE("pciehp reports the slot's attention button and card presence") {
+    booted b("name: t\nplatform: {preset: westmere-ep-2s}\n");
+    b.plat.boot();
+    sc_core::sc_spawn([&] {
+        sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
+        b.plat.ioh(0).port(0).press_attention_button();
+        sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
+        b.plat.ioh(0).port(1).set_presence(true);
+    });
+    sc_core::sc_start(sc_core::sc_time(5, sc_core::SC_MS));
+    std::string log;
+    for (auto& l : sim_report().log_lines()) log += l + "\n";
+    CHECK(log.find("pciehp 0000:00:01.0:pcie04: Button pressed on Slot(1)") != std::string::npos);
+    CHECK(log.find("pciehp 0000:00:03.0:pcie04: Card present on Slot(3)") != std::string::npos);
+    CHECK(log.find("Button pressed on Slot(3)") == std::string::npos);
+}
