@@ -18,7 +18,7 @@ const F::reg_def F::global_regs[] = {
     {"XFERCAP", XFERCAP, 1, 0, 0, 0, nullptr, nullptr, nullptr},
     {"GENCTRL", GENCTRL, 1, 0x01, 0, 0, nullptr, nullptr, nullptr},
     {"INTRCTRL", INTRCTRL, 1, INTRCTRL_MASTER_INT_EN | INTRCTRL_MSIX_VECTOR_CONTROL, 0, 0,
-     &F::rd_intrctrl, nullptr, nullptr},
+     &F::rd_intrctrl, nullptr, &F::wr_msix},  // enabling delivers what is pending
     {"ATTNSTATUS", ATTNSTATUS, 4, 0, 0, 0, nullptr, &F::rd_attnstatus_clear, nullptr},
     {"CBVER", CBVER, 1, 0, 0, 0, nullptr, nullptr, nullptr},
     {"PERPORTOFFSET", PERPORTOFFSET, 2, 0, 0, CHAN_STRIDE, nullptr, nullptr, nullptr},
@@ -237,6 +237,8 @@ void ioat_function::wr_chancmd(const reg_def&, unsigned c) {
 
 void ioat_function::wr_dmacount(const reg_def&, unsigned c) { chans_[c]->dmacount_written(); }
 
+// Any change to how interrupts are delivered (MSI-X table, INTRCTRL) may release
+// one that is pending.
 void ioat_function::wr_msix(const reg_def&, unsigned) { deliver_pending(); }
 
 // INTRDELAY[13:0] holds an interrupt back that many microseconds so that later

@@ -1,0 +1,1176 @@
+// Every software-visible register of the IOAT function, its interrupts, the channel
+// state machine, each operation and each error software can provoke, all through
+// the sockets: a fake initiator drives BAR0 (and config space, as firmware would),
+// DMA goes to real DRAM models, MSI/MSI-X writes and the INTx line are recorded.
+// Facts: shared/reference/ioat-hardware.md §2-§8.
+#include "models/fabric/router.h"
+#include "models/ioat/descriptor.h"
+#include "models/ioat/ioat_function.h"
+#include "models/ioat/ops.h"
+#include "models/memory/dram.h"
+
+#include <doctest/doctest.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cstring>
+#include <functional>
+#include <vector>
+
+using namespace ioatsim;
+using namespace ioatsim::models;
+using namespace ioatsim::ioat;
+using sc_core::sc_time;
+using sc_core::SC_NS;
+using sc_core::SC_US;
+
+namespace {
+
+constexpr uint64_t RING = 0x10000, RING2 = 0x18000, CMP = 0x20000, SRC = 0x100000,
+                   DST = 0x200000;
+constexpr uint64_t HI = 0x100000000ull;   // a second DRAM window above 4 GiB
+constexpr uint64_t BAD = 0x80000000ull;   // decoded by nothing
+constexpr uint64_t SENT = ~0ull;          // "never written" marker (status 7 is no state)
+constexpr uint64_t MSIX_ADDR = 0xFEE01000, MSI_ADDR = 0xFEE02000;
+
+struct message { sc_time t; uint64_t addr; uint32_t data; };
+
+struct msi_catcher : sc_core::sc_module {
+    tlm_utils::simple_target_socket<msi_catcher> tsock{"tsock"};
+    std::vector<message> got;
+    explicit msi_catcher(sc_core::sc_module_name n) : sc_module(n) {
+        tsock.register_b_transport(this, &msi_catcher::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) {
+        uint32_t v = 0;
+        std::memcpy(&v, gp.get_data_ptr(), 4);
+        got.push_back({sc_core::sc_time_stamp() + d, gp.get_address(), v});
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+};
+
+// Fake initiator plus the function, DRAM at 0 and at 4 GiB, and the MSI window.
+struct bench : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<bench> isock{"isock"};
+    router bus{"bus"};
+    dram mem{"mem", 0, 64 << 20};
+    dram hi{"hi", HI, 1 << 20};
+    msi_catcher msi{"msi"};
+    ioat_function fn;
+    std::vector<bool> intx;  // every change of the INTx level
+    std::function<void(bench&)> body;
+
+    bench(sc_core::sc_module_name n, const ioat_config& cfg)
+        : sc_module(n), fn("ioat", "0000:00:16.0", cfg) {
+        isock.bind(fn.bar0);
+        fn.dma.bind(bus.tsock);
+        bus.isock.bind(mem.tsock);
+        bus.isock.bind(msi.tsock);
+        bus.isock.bind(hi.tsock);
+        bus.map(0, 64 << 20, 0, "mem");
+        bus.map(0xFEE00000, 0x100000, 1, "msi");
+        bus.map(HI, 1 << 20, 2, "hi");
+        fn.config().write(0x04, 2, 0x6);  // memory decode and bus master
+        fn.set_intx([this](bool level) { intx.push_back(level); });
+        SC_HAS_PROCESS(bench);
+        SC_THREAD(run);
+    }
+    void run() {
+        body(*this);
+        sc_core::sc_stop();
+    }
+    uint64_t rd(unsigned off, unsigned len) {
+        uint64_t v = 0;
+        tlm::tlm_generic_payload gp;
+        gp.set_command(tlm::TLM_READ_COMMAND);
+        gp.set_address(off);
+        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
+        gp.set_data_length(len);
+        gp.set_streaming_width(len);
+        sc_time d = sc_core::SC_ZERO_TIME;
+        isock->b_transport(gp, d);
+        wait(d);
+        return v;
+    }
+    void wr(unsigned off, unsigned len, uint64_t v) {
+        tlm::tlm_generic_payload gp;
+        gp.set_command(tlm::TLM_WRITE_COMMAND);
+        gp.set_address(off);
+        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
+        gp.set_data_length(len);
+        gp.set_streaming_width(len);
+        sc_time d = sc_core::SC_ZERO_TIME;
+        isock->b_transport(gp, d);
+        wait(d);
+    }
+    void cfg_wr(unsigned off, unsigned len, uint32_t v) {  // as the root complex does
+        fn.config().write(off, len, v);
+        fn.config_written(off, len);
+    }
+    dram& at(uint64_t a) { return a >= HI ? hi : mem; }
+    void put(uint64_t a, const void* p, uint64_t n) { at(a).poke(a, p, n); }
+    void desc(uint64_t a, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst, uint64_t next) {
+        descriptor d{size, ctl, src, dst, next, 0, 0, 0, 0};
+        put(a, &d, sizeof d);
+    }
+    uint64_t word(uint64_t a) {
+        uint64_t v = 0;
+        at(a).peek(a, &v, 8);
+        return v;
+    }
+    void set_word(uint64_t a, uint64_t v) { put(a, &v, 8); }
+    std::vector<uint8_t> block(uint64_t a, uint64_t n) {
+        std::vector<uint8_t> v(n);
+        at(a).peek(a, v.data(), n);
+        return v;
+    }
+    void pattern(uint64_t a, uint64_t n, uint8_t seed) {
+        std::vector<uint8_t> v(n);
+        for (uint64_t i = 0; i < n; ++i) v[i] = uint8_t(seed + i * 13 + (i >> 8));
+        put(a, v.data(), n);
+    }
+    void memset(uint64_t a, uint64_t n, uint8_t c) {
+        std::vector<uint8_t> v(n, c);
+        put(a, v.data(), n);
+    }
+    unsigned ch(unsigned reg) const { return chan_base(0) + reg; }
+    uint8_t status() { return uint8_t(rd(ch(CHANSTS), 8) & CHANSTS_STATUS); }
+    uint32_t chanerr() { return uint32_t(rd(ch(CHANERR), 4)); }
+};
+
+void run_bench(std::function<void(bench&)> body, const ioat_config& cfg = ioat_config{}) {
+    bench b("tb", cfg);
+    b.body = std::move(body);
+    sc_core::sc_start();
+}
+
+void wait_us(double us) { sc_core::wait(sc_time(us, SC_US)); }
+
+// MSI-X as the driver sets it up: vector 0 unmasked, MSI-X and master enable.
+void enable_msix(bench& b) {
+    unsigned cap = b.fn.config().find_cap(pci_reg::CAP_MSIX);
+    b.wr(MSIX_TABLE, 8, MSIX_ADDR);
+    b.wr(MSIX_TABLE + 8, 4, 0x41);
+    b.wr(MSIX_TABLE + 12, 4, 0);
+    b.cfg_wr(cap + 2, 2, 0x8000);
+    b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN | INTRCTRL_MSIX_VECTOR_CONTROL);
+}
+
+// CHANCTRL, CHANCMP and CHAINADDR as the driver writes them (32-bit halves); the
+// completion word is marked so a write to it can be seen.
+void program(bench& b, uint64_t chain, uint16_t ctrl = CHANCTRL_RUN, uint64_t cmp = CMP) {
+    b.wr(b.ch(CHANCTRL), 2, ctrl);
+    b.wr(b.ch(CHANCMP), 4, uint32_t(cmp));
+    b.wr(b.ch(CHANCMP) + 4, 4, cmp >> 32);
+    b.wr(b.ch(CHAINADDR), 4, uint32_t(chain));
+    b.wr(b.ch(CHAINADDR) + 4, 4, chain >> 32);
+    uint64_t aligned = cmp & ~7ull;
+    if (aligned < (64u << 20) - 16 || (aligned >= HI && aligned < HI + (1 << 20) - 16)) {
+        b.set_word(aligned, SENT);
+        b.set_word(aligned + 8, SENT);
+    }
+}
+
+void start(bench& b, uint64_t chain, uint16_t count, uint16_t ctrl = CHANCTRL_RUN) {
+    program(b, chain, ctrl);
+    b.wr(b.ch(DMACOUNT), 2, count);
+}
+
+// The error contract: CHANSTS HALTED naming the last completed descriptor, CHANERR
+// exactly `bit`, the error completion (ERR_COMPLETION_EN is in CHANCTRL_RUN) and one
+// error interrupt (ERR_INT_EN and INT_REARM are in CHANCTRL_RUN).
+void check_halted_by(bench& b, uint32_t bit, uint64_t last) {
+    uint64_t sts = b.rd(b.ch(CHANSTS), 8);
+    CHECK((sts & CHANSTS_STATUS) == HALTED);
+    CHECK((sts & CHANSTS_ADDR_MASK) == last);
+    CHECK(b.chanerr() == bit);
+    CHECK(b.word(CMP) == (last | HALTED));
+    CHECK(b.msi.got.size() == 1);
+}
+
+// A good 64-byte copy at RING, the descriptor under test at RING+64, and a good copy
+// at RING+128 that must never run because the channel halts before it.
+void run_second_faulty(bench& b, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst) {
+    enable_msix(b);
+    b.pattern(SRC, 0x1000, 1);
+    b.memset(DST + 0x2000, 64, 0xEE);
+    b.desc(RING, 64, 0, SRC, DST, RING + 64);
+    b.desc(RING + 64, size, ctl, src, dst, RING + 128);
+    b.desc(RING + 128, 64, 0, SRC, DST + 0x2000, RING + 192);
+    start(b, RING, 3);
+    wait_us(20);
+    CHECK(b.fn.chan(0).descriptors_done() == 1);
+    CHECK(b.block(DST + 0x2000, 64) == std::vector<uint8_t>(64, 0xEE));
+}
+
+// Textbook GF(2^8) multiply (polynomial 0x11d), independent of the model's tables.
+uint8_t slow_mul(uint8_t a, uint8_t b) {
+    unsigned r = 0, x = a;
+    for (; b; b >>= 1, x <<= 1) {
+        if (x & 0x100) x ^= 0x11d;
+        if (b & 1) r ^= x;
+    }
+    return uint8_t(r);
+}
+
+uint32_t op_ctl(uint8_t op, uint32_t bits = 0) { return uint32_t(op) << DESC_OP_SHIFT | bits; }
+uint32_t src_cnt(unsigned nsrc) { return (nsrc - 2) << ioat_ops::SRC_CNT_SHIFT; }
+void put64(std::vector<uint8_t>& f, unsigned off, uint64_t v) { std::memcpy(&f[off], &v, 8); }
+void put32(std::vector<uint8_t>& f, unsigned off, uint32_t v) { std::memcpy(&f[off], &v, 4); }
+
+constexpr uint32_t OP_LEN = 4100;  // crosses the engine's 4 KiB working chunk
+uint64_t src_at(unsigned i) { return SRC + 0x10000 * uint64_t(i); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- global registers
+
+TEST_CASE("global: identity registers read their reset values and ignore writes") {
+    run_bench([](bench& b) {
+        struct { unsigned off, width; uint64_t value; } ro[] = {
+            {CHANCNT, 1, 1}, {XFERCAP, 1, 20}, {CBVER, 1, 0x30}, {PERPORTOFFSET, 2, 0x80},
+            {DEVICE_STATUS, 2, 0}, {DMACAPABILITY, 4, DMACAP_FILL | DMACAP_XOR | DMACAP_PQ},
+            {DCAOFFSET, 2, 0},
+        };
+        for (auto& r : ro) {
+            CAPTURE(r.off);
+            CHECK(b.rd(r.off, r.width) == r.value);
+            b.wr(r.off, r.width, ~r.value & ((1ull << (8 * r.width)) - 1));
+            CHECK(b.rd(r.off, r.width) == r.value);
+            b.wr(r.off, r.width, 0x5555555555555555ull & ((1ull << (8 * r.width)) - 1));
+            CHECK(b.rd(r.off, r.width) == r.value);
+        }
+        // A 32-bit read of 0x00 covers CHANCNT, XFERCAP, GENCTRL and INTRCTRL at once.
+        CHECK(b.rd(0x00, 4) == (1u | 20u << 8));
+    });
+}
+
+TEST_CASE("global: DMACAPABILITY reports the configured operations") {
+    ioat_config cfg;
+    cfg.dmacapability = DMACAP_XOR | DMACAP_PQ;
+    cfg.xfercap = 16;
+    run_bench([](bench& b) {
+        CHECK(b.rd(DMACAPABILITY, 4) == (DMACAP_XOR | DMACAP_PQ));
+        CHECK(b.rd(XFERCAP, 1) == 16);
+    }, cfg);
+}
+
+TEST_CASE("global: GENCTRL bit 0 is writable, INTRDELAY [13:0] writable and bit 15 read-only set") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(GENCTRL, 1) == 0);
+        b.wr(GENCTRL, 1, 0xff);
+        CHECK(b.rd(GENCTRL, 1) == 0x01);
+        b.wr(GENCTRL, 1, 0x00);
+        CHECK(b.rd(GENCTRL, 1) == 0x00);
+
+        CHECK(b.rd(INTRDELAY, 2) == 0x8000);  // coalescing supported, no delay
+        b.wr(INTRDELAY, 2, 0xffff);
+        CHECK(b.rd(INTRDELAY, 2) == 0xbfff);  // bit 14 reserved, bit 15 stays
+        b.wr(INTRDELAY, 2, 0x0000);
+        CHECK(b.rd(INTRDELAY, 2) == 0x8000);  // bit 15 cannot be cleared
+        b.wr(INTRDELAY, 2, 0x1234);
+        CHECK(b.rd(INTRDELAY, 2) == 0x9234);
+        b.wr(INTRDELAY + 1, 1, 0x00);         // byte write of the high half
+        CHECK(b.rd(INTRDELAY, 2) == 0x8034);
+    });
+}
+
+TEST_CASE("global: INTRCTRL writable bits, INT_STATUS/INT derived, ATTNSTATUS read-to-clear") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(INTRCTRL, 1) == 0);
+        CHECK(b.rd(ATTNSTATUS, 4) == 0);
+        b.wr(INTRCTRL, 1, 0xff);
+        CHECK(b.rd(INTRCTRL, 1) == (INTRCTRL_MASTER_INT_EN | INTRCTRL_MSIX_VECTOR_CONTROL));
+        b.wr(INTRCTRL, 1, 0x00);
+        CHECK(b.rd(INTRCTRL, 1) == 0);
+        b.wr(ATTNSTATUS, 4, 0xffffffff);  // read-only
+        CHECK(b.rd(ATTNSTATUS, 4) == 0);
+
+        // A channel interrupt with the master enable off: status only, no message.
+        b.desc(RING, 1, DESC_NULL | DESC_INT_EN, 0, 0, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        CHECK(b.msi.got.empty());
+        CHECK(b.intx.empty());
+        CHECK(b.rd(INTRCTRL, 1) == INTRCTRL_INT_STATUS);
+        b.wr(INTRCTRL, 1, INTRCTRL_INT_STATUS | INTRCTRL_INT);  // derived bits ignore writes
+        CHECK(b.rd(INTRCTRL, 1) == INTRCTRL_INT_STATUS);
+        b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN);
+        CHECK(b.rd(INTRCTRL, 1) == (INTRCTRL_MASTER_INT_EN | INTRCTRL_INT_STATUS | INTRCTRL_INT));
+        CHECK(b.rd(ATTNSTATUS, 4) == 1);
+        CHECK(b.rd(ATTNSTATUS, 4) == 0);  // the read cleared it
+        CHECK(b.rd(INTRCTRL, 1) == INTRCTRL_MASTER_INT_EN);
+        b.wr(INTRCTRL, 1, 0);
+        CHECK(b.rd(INTRCTRL, 1) == 0);
+    });
+}
+
+// ---------------------------------------------------------------- channel registers
+
+TEST_CASE("channel: CHANCTRL writable bits, INT_REARM does not stick, CHANNEL_IN_USE read-sets") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == 0);                  // first read: free, now taken
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == CHANCTRL_IN_USE);    // second read: in use
+        b.wr(b.ch(CHANCTRL), 2, 0);                           // release
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == 0);
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == CHANCTRL_IN_USE);
+
+        CHECK_FALSE(b.fn.chan(0).armed());
+        b.wr(b.ch(CHANCTRL), 2, 0xffff);
+        // Bits 1, 6, 7, 10, 11 are reserved; INT_REARM arms and reads back 0.
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == 0xf33c);
+        CHECK(b.fn.chan(0).armed());
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_ERR_INT_EN | CHANCTRL_IN_USE);
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == (CHANCTRL_ERR_INT_EN | CHANCTRL_IN_USE));
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);  // IN_USE written 0: released
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == (CHANCTRL_RUN & ~CHANCTRL_INT_REARM));
+        CHECK(b.rd(b.ch(CHANCTRL), 2) ==
+              ((CHANCTRL_RUN & ~CHANCTRL_INT_REARM) | CHANCTRL_IN_USE));
+        b.wr(b.ch(CHANCTRL) + 1, 1, 0xf3);  // byte write of the high half
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == 0xf31c);
+    });
+}
+
+TEST_CASE("channel: DMA_COMP, CHANSTS and CDAR are read-only, address registers are 64-bit") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(b.ch(DMA_COMP), 2) == 0x0002);
+        b.wr(b.ch(DMA_COMP), 2, 0xffff);
+        CHECK(b.rd(b.ch(DMA_COMP), 2) == 0x0002);
+
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+        b.wr(b.ch(CHANSTS), 8, 0x123440ull | DONE);
+        b.wr(b.ch(CHANSTS), 4, 0x5540);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+
+        CHECK(b.rd(b.ch(CDAR), 8) == 0);
+        b.wr(b.ch(CDAR), 8, 0x1234567840ull);
+        b.wr(b.ch(CDAR) + 4, 4, 0x99);
+        CHECK(b.rd(b.ch(CDAR), 8) == 0);
+
+        for (unsigned reg : {CHAINADDR, CHANCMP}) {
+            CAPTURE(reg);
+            CHECK(b.rd(b.ch(reg), 8) == 0);
+            b.wr(b.ch(reg), 8, 0xfedcba9876543210ull);
+            CHECK(b.rd(b.ch(reg), 8) == 0xfedcba9876543210ull);
+            b.wr(b.ch(reg) + 4, 4, 0x00000001);  // high half alone
+            CHECK(b.rd(b.ch(reg), 8) == 0x0000000176543210ull);
+            b.wr(b.ch(reg), 4, 0x00002000);      // low half alone
+            CHECK(b.rd(b.ch(reg), 4) == 0x00002000);
+            CHECK(b.rd(b.ch(reg) + 4, 4) == 0x00000001);
+        }
+        for (unsigned reg : {CHANERR_MASK, DCACTRL}) {
+            CAPTURE(reg);
+            CHECK(b.rd(b.ch(reg), 4) == 0);
+            b.wr(b.ch(reg), 4, 0xffffffff);
+            CHECK(b.rd(b.ch(reg), 4) == 0xffffffff);
+            b.wr(b.ch(reg), 4, 0x00010000);
+            CHECK(b.rd(b.ch(reg), 4) == 0x00010000);
+        }
+        CHECK(b.rd(b.ch(DMACOUNT), 2) == 0);
+        CHECK(b.chanerr() == 0);  // none of this was an error
+    });
+}
+
+TEST_CASE("channel: CHANSTS reads the same as one 64-bit or two 32-bit halves above 4 GiB") {
+    run_bench([](bench& b) {
+        uint64_t ring = HI + 0x1000, cmp = HI + 0x8000;
+        b.pattern(SRC, 256, 7);
+        b.desc(ring, 1, DESC_NULL, 0, 0, ring + 64);
+        b.desc(ring + 64, 256, DESC_COMPL_WRITE, SRC, HI + 0x10000, ring + 128);
+        program(b, ring, CHANCTRL_RUN, cmp);
+        CHECK(b.rd(b.ch(CHAINADDR), 8) == ring);
+        CHECK(b.rd(b.ch(CHANCMP), 8) == cmp);
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        CHECK(b.rd(b.ch(DMACOUNT), 2) == 2);
+        wait_us(10);
+        uint64_t sts = b.rd(b.ch(CHANSTS), 8);
+        CHECK(sts == ((ring + 64) | DONE));
+        CHECK(b.rd(b.ch(CHANSTS), 4) == uint32_t((ring + 64) | DONE));
+        CHECK(b.rd(b.ch(CHANSTS) + 4, 4) == ((ring + 64) >> 32));
+        CHECK(b.word(cmp) == sts);
+        CHECK(b.rd(b.ch(CDAR), 8) == ring + 64);
+        CHECK(b.block(HI + 0x10000, 256) == b.block(SRC, 256));
+    });
+}
+
+TEST_CASE("channel: CHANCMD reads 0 after a command, RESET reads 1 until done, reserved bits do nothing") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        b.wr(b.ch(CHANCMD), 1, 0x40);  // bits 7:6 reserved: no command, no error
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_SUSPEND);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        wait_us(1);
+        CHECK(b.status() == HALTED);  // SUSPEND does not take a halted channel anywhere
+        CHECK(b.chanerr() == 0);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESET);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == CHANCMD_RESET);
+        wait_us(0.5);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == CHANCMD_RESET);
+        wait_us(1);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+    });
+}
+
+TEST_CASE("channel: RESET restores every channel register and leaves the global block alone") {
+    run_bench([](bench& b) {
+        b.wr(GENCTRL, 1, 1);
+        b.wr(INTRDELAY, 2, 7);
+        b.wr(b.ch(CHANERR_MASK), 4, 0x00030000);
+        b.wr(b.ch(DCACTRL), 4, 0xffffffff);
+        b.desc(RING, 0, 0, SRC, DST, RING + 64);  // length error: sets CHANERR and CDAR
+        start(b, RING, 1, CHANCTRL_RUN | 0xf000);
+        wait_us(5);
+        REQUIRE(b.status() == HALTED);
+        REQUIRE(b.chanerr() == CHANERR_LEN);
+        CHECK(b.rd(b.ch(CDAR), 8) == RING);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESET);
+        wait_us(5);
+        CHECK(b.rd(b.ch(CHANCTRL), 2) == 0);
+        CHECK(b.rd(b.ch(DMA_COMP), 2) == 2);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        CHECK(b.rd(b.ch(DMACOUNT), 2) == 0);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+        CHECK(b.rd(b.ch(CHAINADDR), 8) == 0);
+        CHECK(b.rd(b.ch(CHANCMP), 8) == 0);
+        CHECK(b.rd(b.ch(CDAR), 8) == 0);
+        CHECK(b.chanerr() == 0);
+        CHECK(b.rd(b.ch(CHANERR_MASK), 4) == 0);
+        CHECK(b.rd(b.ch(DCACTRL), 4) == 0);
+        CHECK_FALSE(b.fn.chan(0).armed());
+        CHECK(b.rd(GENCTRL, 1) == 1);
+        CHECK(b.rd(INTRDELAY, 2) == 0x8007);
+    });
+}
+
+TEST_CASE("channel: CHANERR is write-1-to-clear and software cannot set it") {
+    run_bench([](bench& b) {
+        b.wr(b.ch(CHANERR), 4, 0xffffffff);
+        CHECK(b.chanerr() == 0);
+        b.desc(RING, 0, 0, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_START | CHANCMD_RESUME);  // adds a CHANCMD error
+        REQUIRE(b.chanerr() == (CHANERR_LEN | CHANERR_CHANCMD));
+        b.wr(b.ch(CHANERR), 4, 0);
+        CHECK(b.chanerr() == (CHANERR_LEN | CHANERR_CHANCMD));
+        b.wr(b.ch(CHANERR), 4, ~(CHANERR_LEN | CHANERR_CHANCMD));  // only clear bits
+        CHECK(b.chanerr() == (CHANERR_LEN | CHANERR_CHANCMD));
+        b.wr(b.ch(CHANERR), 4, CHANERR_CHANCMD);
+        CHECK(b.chanerr() == CHANERR_LEN);
+        b.wr(b.ch(CHANERR) + 1, 1, CHANERR_LEN >> 8);  // byte write of bits 15:8
+        CHECK(b.chanerr() == 0);
+        CHECK(b.status() == HALTED);  // clearing the record does not restart the channel
+    });
+}
+
+// ---------------------------------------------------------------- interrupts
+
+TEST_CASE("MSI-X: a masked vector sets its pending bit, unmasking delivers the message") {
+    run_bench([](bench& b) {
+        unsigned cap = b.fn.config().find_cap(pci_reg::CAP_MSIX);
+        REQUIRE(cap != 0);
+        CHECK(b.rd(MSIX_TABLE + 12, 4) == 1);  // vector masked at reset
+        b.wr(MSIX_TABLE, 4, MSIX_ADDR | 3);    // the low two address bits are reserved
+        CHECK(b.rd(MSIX_TABLE, 4) == MSIX_ADDR);
+        b.wr(MSIX_TABLE + 8, 4, 0x41);
+        b.wr(MSIX_TABLE + 12, 4, 0xffffffff);
+        CHECK(b.rd(MSIX_TABLE + 12, 4) == 1);
+        b.cfg_wr(cap + 2, 2, 0x8000);
+        b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN | INTRCTRL_MSIX_VECTOR_CONTROL);
+        CHECK(b.rd(MSIX_PBA, 8) == 0);
+        b.desc(RING, 1, DESC_NULL | DESC_INT_EN | DESC_COMPL_WRITE, 0, 0, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.word(CMP) == (RING | DONE));
+        CHECK(b.msi.got.empty());
+        CHECK(b.rd(MSIX_PBA, 8) == 1);
+        b.wr(MSIX_PBA, 8, 0);  // the PBA is read-only
+        CHECK(b.rd(MSIX_PBA, 8) == 1);
+        b.wr(MSIX_TABLE + 12, 4, 0);
+        REQUIRE(b.msi.got.size() == 1);
+        CHECK(b.msi.got[0].addr == MSIX_ADDR);
+        CHECK(b.msi.got[0].data == 0x41);
+        CHECK(b.rd(MSIX_PBA, 8) == 0);
+        CHECK(b.intx.empty());
+        wait_us(5);
+        CHECK(b.msi.got.size() == 1);
+    });
+}
+
+TEST_CASE("MSI: with MSI enabled and MSI-X disabled the message goes to the MSI address") {
+    run_bench([](bench& b) {
+        unsigned cap = b.fn.config().find_cap(pci_reg::CAP_MSI);
+        REQUIRE(cap != 0);
+        b.cfg_wr(cap + 4, 4, MSI_ADDR);
+        b.cfg_wr(cap + 8, 4, 0);
+        b.cfg_wr(cap + 12, 2, 0x55);
+        b.cfg_wr(cap + 2, 2, 0x0001);
+        // An MSI-X table entry that would be used if MSI-X were the enabled one.
+        b.wr(MSIX_TABLE, 8, MSIX_ADDR);
+        b.wr(MSIX_TABLE + 12, 4, 0);
+        b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN);
+        b.desc(RING, 1, DESC_NULL | DESC_INT_EN, 0, 0, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.msi.got.size() == 1);
+        CHECK(b.msi.got[0].addr == MSI_ADDR);
+        CHECK(b.msi.got[0].data == 0x55);
+        CHECK(b.intx.empty());
+        CHECK(b.rd(ATTNSTATUS, 4) == 1);
+    });
+}
+
+TEST_CASE("INTx: asserted when neither MSI nor MSI-X is enabled, dropped when ATTNSTATUS is read") {
+    run_bench([](bench& b) {
+        b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN);
+        b.desc(RING, 1, DESC_NULL | DESC_INT_EN, 0, 0, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        CHECK(b.msi.got.empty());
+        REQUIRE(b.intx == std::vector<bool>{true});
+        // The shared handler: INTRCTRL shows the interrupt, ATTNSTATUS names the channel.
+        CHECK(b.rd(INTRCTRL, 1) == (INTRCTRL_MASTER_INT_EN | INTRCTRL_INT_STATUS | INTRCTRL_INT));
+        CHECK(b.intx == std::vector<bool>{true});  // reading INTRCTRL does not drop it
+        CHECK(b.rd(ATTNSTATUS, 4) == 1);
+        CHECK(b.intx == (std::vector<bool>{true, false}));
+        CHECK(b.rd(INTRCTRL, 1) == INTRCTRL_MASTER_INT_EN);
+        // Re-armed, the next completion asserts the line again.
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);
+        b.desc(RING + 64, 1, DESC_NULL | DESC_INT_EN, 0, 0, RING + 128);
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        wait_us(5);
+        CHECK(b.intx == (std::vector<bool>{true, false, true}));
+    });
+}
+
+TEST_CASE("interrupts: int_en raises at most one message per arm") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        for (int i = 0; i < 4; ++i)
+            b.desc(RING + 64 * i, 1, DESC_NULL | DESC_INT_EN, 0, 0, RING + 64 * (i + 1));
+        start(b, RING, 3);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 3);
+        CHECK(b.msi.got.size() == 1);
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);
+        b.wr(b.ch(DMACOUNT), 2, 4);
+        wait_us(10);
+        CHECK(b.msi.got.size() == 2);
+    });
+}
+
+TEST_CASE("INTRDELAY: two completions inside the delay give one message INTRDELAY us after the first") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.wr(INTRDELAY, 2, 10);  // 10 us
+        for (int i = 0; i < 3; ++i)
+            b.desc(RING + 64 * i, 64, DESC_INT_EN | DESC_COMPL_WRITE, SRC, DST + 64 * i,
+                   RING + 64 * (i + 1));
+        start(b, RING, 1);
+        while (b.word(CMP) != (RING | DONE)) sc_core::wait(sc_time(10, SC_NS));
+        sc_time first = sc_core::sc_time_stamp();  // interrupt raised with the completion
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);      // re-arm, second completion
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        while (b.word(CMP) != ((RING + 64) | DONE)) sc_core::wait(sc_time(10, SC_NS));
+        CHECK(sc_core::sc_time_stamp() - first < sc_time(5, SC_US));
+        sc_core::wait(first + sc_time(9, SC_US) - sc_core::sc_time_stamp());
+        CHECK(b.msi.got.empty());  // still held back
+        sc_core::wait(sc_time(6, SC_US));
+        REQUIRE(b.msi.got.size() == 1);
+        double after_us = (b.msi.got[0].t - first).to_seconds() * 1e6;
+        CHECK(after_us == doctest::Approx(10.0).epsilon(0.02));
+        // A later completion opens a new window.
+        b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);
+        b.wr(b.ch(DMACOUNT), 2, 3);
+        while (b.word(CMP) != ((RING + 128) | DONE)) sc_core::wait(sc_time(10, SC_NS));
+        sc_time third = sc_core::sc_time_stamp();
+        sc_core::wait(sc_time(12, SC_US));
+        REQUIRE(b.msi.got.size() == 2);
+        CHECK((b.msi.got[1].t - third).to_seconds() * 1e6 == doctest::Approx(10.0).epsilon(0.02));
+    });
+}
+
+// ---------------------------------------------------------------- channel states
+
+TEST_CASE("state: power-on HALTED, first DMACOUNT -> ACTIVE -> DONE") {
+    run_bench([](bench& b) {
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+        b.pattern(SRC, 65536, 3);
+        b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);  // about 13 us
+        start(b, RING, 1);
+        CHECK(b.status() == HALTED);  // the start takes about 1 us
+        wait_us(5);
+        CHECK(b.status() == ACTIVE);
+        CHECK(b.word(CMP) == SENT);
+        wait_us(20);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == (RING | DONE));
+        CHECK(b.word(CMP) == (RING | DONE));
+        CHECK(b.block(DST, 65536) == b.block(SRC, 65536));
+    });
+}
+
+TEST_CASE("state: START with nothing to do goes to DONE, then DMACOUNT runs from CHAINADDR") {
+    run_bench([](bench& b) {
+        b.desc(RING, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 64);
+        program(b, RING);
+        wait_us(2);
+        CHECK(b.status() == HALTED);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_START);
+        wait_us(5);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == DONE);
+        CHECK(b.chanerr() == 0);
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        CHECK(b.word(CMP) == SENT);
+        b.wr(b.ch(DMACOUNT), 2, 1);
+        wait_us(5);
+        CHECK(b.word(CMP) == (RING | DONE));
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+    });
+}
+
+TEST_CASE("state: SUSPEND while ACTIVE stops at the descriptor boundary, RESUME finishes") {
+    run_bench([](bench& b) {
+        b.pattern(SRC, 65536, 9);
+        b.memset(DST, 4 * 0x10000, 0xCC);
+        for (int i = 0; i < 4; ++i)
+            b.desc(RING + 64 * i, 65536, DESC_COMPL_WRITE, SRC, DST + 0x10000 * i, RING + 64 * (i + 1));
+        start(b, RING, 4);
+        wait_us(5);  // inside the first descriptor (1 us start + 13.6 us)
+        REQUIRE(b.status() == ACTIVE);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_SUSPEND);
+        CHECK(b.status() == ACTIVE);  // the descriptor in flight finishes
+        wait_us(30);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == (RING | SUSPENDED));
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        CHECK(b.block(DST, 65536) == b.block(SRC, 65536));
+        CHECK(b.block(DST + 0x10000, 65536) == std::vector<uint8_t>(65536, 0xCC));
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESUME);
+        wait_us(1);
+        CHECK(b.status() == ACTIVE);
+        wait_us(60);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == ((RING + 192) | DONE));
+        CHECK(b.fn.chan(0).descriptors_done() == 4);
+        CHECK(b.block(DST + 0x30000, 65536) == b.block(SRC, 65536));
+        CHECK(b.chanerr() == 0);
+    });
+}
+
+TEST_CASE("state: SUSPEND while DONE -> SUSPENDED, a doorbell waits for RESUME") {
+    run_bench([](bench& b) {
+        b.desc(RING, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 64);
+        b.desc(RING + 64, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 128);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.rd(b.ch(CHANSTS), 8) == (RING | DONE));
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_SUSPEND);
+        wait_us(1);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == (RING | SUSPENDED));
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        wait_us(5);
+        CHECK(b.status() == SUSPENDED);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESUME);
+        wait_us(5);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == ((RING + 64) | DONE));
+        CHECK(b.fn.chan(0).descriptors_done() == 2);
+        // RESUME with nothing suspended changes nothing.
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESUME);
+        wait_us(1);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == ((RING + 64) | DONE));
+    });
+}
+
+TEST_CASE("state: ABORT mid-descriptor drops it, HALTED without CHANERR, CHAINADDR+DMACOUNT restarts") {
+    run_bench([](bench& b) {
+        b.pattern(SRC, 65536, 5);
+        b.memset(DST, 65536, 0xCC);
+        b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.status() == ACTIVE);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_ABORT);
+        wait_us(2);
+        CHECK(b.status() == HALTED);
+        CHECK(b.chanerr() == 0);
+        wait_us(20);  // well past the time the descriptor would have ended
+        CHECK(b.status() == HALTED);
+        CHECK(b.block(DST, 65536) == std::vector<uint8_t>(65536, 0xCC));
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        CHECK(b.word(CMP) == SENT);
+
+        b.pattern(SRC + 0x20000, 512, 77);
+        b.desc(RING2, 512, DESC_COMPL_WRITE, SRC + 0x20000, DST + 0x20000, RING2 + 64);
+        b.wr(b.ch(CHAINADDR), 8, RING2);
+        b.wr(b.ch(DMACOUNT), 2, 1);
+        wait_us(5);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == (RING2 | DONE));
+        CHECK(b.word(CMP) == (RING2 | DONE));
+        CHECK(b.block(DST + 0x20000, 512) == b.block(SRC + 0x20000, 512));
+        CHECK(b.block(DST, 65536) == std::vector<uint8_t>(65536, 0xCC));  // not resumed
+        CHECK(b.chanerr() == 0);
+    });
+}
+
+TEST_CASE("state: RESET mid-descriptor drops it and leaves the channel HALTED and reset") {
+    run_bench([](bench& b) {
+        b.pattern(SRC, 65536, 5);
+        b.memset(DST, 65536, 0xCC);
+        b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.status() == ACTIVE);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_RESET);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == CHANCMD_RESET);
+        wait_us(3);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+        CHECK(b.chanerr() == 0);
+        CHECK(b.rd(b.ch(CHAINADDR), 8) == 0);
+        wait_us(20);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == HALTED);
+        CHECK(b.block(DST, 65536) == std::vector<uint8_t>(65536, 0xCC));
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        CHECK(b.word(CMP) == SENT);
+        // The driver's start sequence works again after the reset.
+        b.desc(RING2, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING2 + 64);
+        start(b, RING2, 1);
+        wait_us(5);
+        CHECK(b.word(CMP) == (RING2 | DONE));
+    });
+}
+
+TEST_CASE("DMACOUNT wraps at 16 bits: the count continues past 0xFFFF") {
+    run_bench([](bench& b) {
+        // A ring of 16 null descriptors; 0xFFF0 of them bring the count near the top.
+        for (int i = 0; i < 16; ++i)
+            b.desc(RING + 64 * i, 1, DESC_NULL, 0, 0, RING + 64 * ((i + 1) % 16));
+        enable_msix(b);
+        start(b, RING, 0xFFF0);
+        CHECK(b.rd(b.ch(DMACOUNT), 2) == 0xFFF0);
+        for (int i = 0; i < 100 && b.fn.chan(0).descriptors_done() < 0xFFF0; ++i) wait_us(1000);
+        REQUIRE(b.fn.chan(0).descriptors_done() == 0xFFF0);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == ((RING + 15 * 64) | DONE));
+        // 0xFFF0 -> 0x0008 hands over 24 more; the 17th fetch after the wrap follows
+        // a bad `next`, which is a next-descriptor error, not a chain-address one.
+        b.desc(RING + 15 * 64, 1, DESC_NULL, 0, 0, BAD);
+        b.wr(b.ch(DMACOUNT), 2, 0x0008);
+        wait_us(50);
+        CHECK(b.fn.chan(0).descriptors_done() == 0xFFF0 + 16);
+        check_halted_by(b, CHANERR_NEXT_ADDR, RING + 15 * 64);
+    });
+}
+
+// ---------------------------------------------------------------- operations
+
+TEST_CASE("op FILL: byte i of the destination is pattern byte i % 8, nothing beyond") {
+    run_bench([](bench& b) {
+        const uint64_t pat = 0x0123456789abcdefull;
+        b.memset(DST, 2048, 0xCC);
+        b.desc(RING, 1001, op_ctl(OP_FILL, DESC_COMPL_WRITE), pat, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        CHECK(b.word(CMP) == (RING | DONE));
+        auto d = b.block(DST, 2048);
+        bool ok = true;
+        for (unsigned i = 0; i < 1001; ++i) ok &= d[i] == uint8_t(pat >> (8 * (i % 8)));
+        CHECK(ok);
+        CHECK(std::vector<uint8_t>(d.begin() + 1001, d.end()) == std::vector<uint8_t>(1047, 0xCC));
+        CHECK(b.fn.chan(0).bytes_moved() == 1001);
+    });
+}
+
+TEST_CASE("op XOR with 7 sources uses the extension frame and continues after it") {
+    run_bench([](bench& b) {
+        const unsigned n = 7;
+        static const unsigned off[] = {0x08, 0x20, 0x28, 0x30, 0x38, 0x40, 0x48, 0x50};
+        std::vector<uint8_t> f(128);
+        put32(f, 0, OP_LEN);
+        put32(f, 4, op_ctl(OP_XOR, src_cnt(n) | DESC_COMPL_WRITE));
+        put64(f, 0x10, DST);
+        put64(f, 0x18, RING + 64);       // the extension frame
+        put64(f, 0x40 + 0x18, RING + 128);  // the extension frame's next
+        for (unsigned i = 0; i < n; ++i) {
+            put64(f, off[i], src_at(i));
+            b.pattern(src_at(i), OP_LEN, uint8_t(i * 31 + 1));
+        }
+        b.put(RING, f.data(), f.size());
+        b.desc(RING + 128, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 192);
+        start(b, RING, 3);
+        wait_us(10);
+        std::vector<uint8_t> want(OP_LEN, 0);
+        for (unsigned i = 0; i < n; ++i) {
+            auto s = b.block(src_at(i), OP_LEN);
+            for (unsigned k = 0; k < OP_LEN; ++k) want[k] ^= s[k];
+        }
+        CHECK(b.block(DST, OP_LEN) == want);
+        CHECK(b.fn.chan(0).descriptors_done() == 2);
+        CHECK(b.word(CMP) == ((RING + 128) | DONE));
+        CHECK(b.chanerr() == 0);
+    });
+}
+
+namespace {
+// XOR_VAL of 3 sources against P at DST, followed by a null descriptor.
+void xor_val_ring(bench& b, bool corrupt) {
+    const unsigned n = 3;
+    std::vector<uint8_t> p(OP_LEN, 0);
+    for (unsigned i = 0; i < n; ++i) {
+        b.pattern(src_at(i), OP_LEN, uint8_t(i * 17 + 2));
+        auto s = b.block(src_at(i), OP_LEN);
+        for (unsigned k = 0; k < OP_LEN; ++k) p[k] ^= s[k];
+    }
+    if (corrupt) p[4097] ^= 0x10;
+    b.put(DST, p.data(), p.size());
+    std::vector<uint8_t> f(64);
+    put32(f, 0, OP_LEN);
+    put32(f, 4, op_ctl(OP_XOR_VAL, src_cnt(n) | DESC_COMPL_WRITE));
+    put64(f, 0x08, src_at(0));
+    put64(f, 0x10, DST);
+    put64(f, 0x18, RING + 64);
+    put64(f, 0x20, src_at(1));
+    put64(f, 0x28, src_at(2));
+    b.put(RING, f.data(), f.size());
+    b.desc(RING + 64, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 128);
+}
+}  // namespace
+
+TEST_CASE("op XOR_VAL: a P mismatch sets CHANERR bit 16 and halts after the descriptor") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        xor_val_ring(b, true);
+        auto before = b.block(DST, OP_LEN);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);  // the null descriptor never ran
+        check_halted_by(b, CHANERR_XOR_P, RING);
+        CHECK(b.block(DST, OP_LEN) == before);  // validation writes nothing
+    });
+}
+
+TEST_CASE("op XOR_VAL: a match leaves CHANERR clear and the ring runs on") {
+    run_bench([](bench& b) {
+        xor_val_ring(b, false);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.chanerr() == 0);
+        CHECK(b.fn.chan(0).descriptors_done() == 2);
+        CHECK(b.word(CMP) == ((RING + 64) | DONE));
+    });
+}
+
+TEST_CASE("op XOR_VAL: with bit 16 in CHANERR_MASK a P mismatch does not halt") {
+    run_bench([](bench& b) {
+        xor_val_ring(b, true);
+        b.wr(b.ch(CHANERR_MASK), 4, CHANERR_XOR_P);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 2);
+        CHECK(b.rd(b.ch(CHANSTS), 8) == ((RING + 64) | DONE));
+        CHECK(b.word(CMP) == ((RING + 64) | DONE));
+    });
+}
+
+namespace {
+// A PQ or PQ_VAL frame pair for n sources (hw.h ioat_pq_descriptor + extension).
+std::vector<uint8_t> pq_frames(uint8_t op, unsigned n, const uint8_t* coef, uint64_t p, uint64_t q,
+                               uint64_t next) {
+    static const unsigned off[] = {0x08, 0x20, 0x28, 0x40, 0x48, 0x50, 0x60, 0x68};
+    std::vector<uint8_t> f(n > 3 ? 128 : 64);
+    put32(f, 0, OP_LEN);
+    put32(f, 4, op_ctl(op, src_cnt(n) | DESC_COMPL_WRITE));
+    put64(f, 0x10, p);
+    put64(f, 0x18, n > 3 ? RING + 64 : next);
+    std::memcpy(&f[0x30], coef, n);
+    put64(f, 0x38, q);
+    if (n > 3) put64(f, 0x40 + 0x18, next);
+    for (unsigned i = 0; i < n; ++i) put64(f, off[i], src_at(i));
+    return f;
+}
+
+void textbook_pq(bench& b, unsigned n, const uint8_t* coef, std::vector<uint8_t>& p,
+                 std::vector<uint8_t>& q) {
+    p.assign(OP_LEN, 0);
+    q.assign(OP_LEN, 0);
+    for (unsigned i = 0; i < n; ++i) {
+        auto s = b.block(src_at(i), OP_LEN);
+        for (unsigned k = 0; k < OP_LEN; ++k) {
+            p[k] ^= s[k];
+            q[k] ^= slow_mul(coef[i], s[k]);
+        }
+    }
+}
+constexpr uint64_t P_AT = 0x300000, Q_AT = 0x310000;
+}  // namespace
+
+TEST_CASE("op PQ with 6 sources writes textbook P and Q through the extension frame") {
+    run_bench([](bench& b) {
+        const unsigned n = 6;
+        const uint8_t coef[8] = {1, 2, 4, 8, 0x1d, 0x3a, 0, 0};
+        for (unsigned i = 0; i < n; ++i) b.pattern(src_at(i), OP_LEN, uint8_t(i * 41 + 3));
+        auto f = pq_frames(OP_PQ, n, coef, P_AT, Q_AT, RING + 128);
+        b.put(RING, f.data(), f.size());
+        b.desc(RING + 128, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 192);
+        start(b, RING, 3);
+        wait_us(20);
+        std::vector<uint8_t> p, q;
+        textbook_pq(b, n, coef, p, q);
+        CHECK(b.block(P_AT, OP_LEN) == p);
+        CHECK(b.block(Q_AT, OP_LEN) == q);
+        CHECK(b.fn.chan(0).descriptors_done() == 2);
+        CHECK(b.word(CMP) == ((RING + 128) | DONE));
+        CHECK(b.chanerr() == 0);
+    });
+}
+
+TEST_CASE("op PQ_VAL: a Q mismatch with P correct sets CHANERR bit 17 only and halts") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        const unsigned n = 3;
+        const uint8_t coef[8] = {1, 2, 4, 0, 0, 0, 0, 0};
+        for (unsigned i = 0; i < n; ++i) b.pattern(src_at(i), OP_LEN, uint8_t(i * 23 + 5));
+        std::vector<uint8_t> p, q;
+        textbook_pq(b, n, coef, p, q);
+        q[10] ^= 1;
+        b.put(P_AT, p.data(), p.size());
+        b.put(Q_AT, q.data(), q.size());
+        auto f = pq_frames(OP_PQ_VAL, n, coef, P_AT, Q_AT, RING + 64);
+        b.put(RING, f.data(), f.size());
+        b.desc(RING + 64, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 128);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        check_halted_by(b, CHANERR_XOR_Q, RING);
+        CHECK(b.block(P_AT, OP_LEN) == p);
+        CHECK(b.block(Q_AT, OP_LEN) == q);
+    });
+}
+
+TEST_CASE("op null descriptor: completes and writes back without touching memory") {
+    run_bench([](bench& b) {
+        b.memset(DST, 64, 0xCC);
+        b.desc(RING, 1, DESC_NULL | DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        CHECK(b.word(CMP) == (RING | DONE));
+        CHECK(b.rd(b.ch(CDAR), 8) == RING);
+        CHECK(b.block(DST, 64) == std::vector<uint8_t>(64, 0xCC));
+        CHECK(b.fn.chan(0).bytes_moved() == 0);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+    });
+}
+
+// ---------------------------------------------------------------- errors
+
+TEST_CASE("error bit 0: source address outside memory") {
+    run_bench([](bench& b) {
+        run_second_faulty(b, 64, 0, BAD, DST + 0x1000);
+        check_halted_by(b, CHANERR_SRC_ADDR, RING);
+    });
+}
+
+TEST_CASE("error bit 1: destination address outside memory") {
+    run_bench([](bench& b) {
+        run_second_faulty(b, 64, 0, SRC, BAD);
+        check_halted_by(b, CHANERR_DEST_ADDR, RING);
+    });
+}
+
+TEST_CASE("error bit 2: a ring whose next points outside memory") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, 0, SRC, DST, BAD);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        check_halted_by(b, CHANERR_NEXT_ADDR, RING);
+    });
+}
+
+TEST_CASE("error bit 3: next descriptor not 64-byte aligned") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, 0, SRC, DST, RING + 64 + 8);
+        b.desc(RING + 64 + 8, 1, DESC_NULL, 0, 0, RING);  // would be valid if fetched
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        check_halted_by(b, CHANERR_NEXT_DESC_ALIGN, RING);
+    });
+}
+
+TEST_CASE("error bit 4: CHAINADDR not 64-byte aligned") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING + 8, 1, DESC_NULL | DESC_COMPL_WRITE, 0, 0, RING + 128);
+        start(b, RING + 8, 1);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        check_halted_by(b, CHANERR_CHAIN_ADDR, 0);
+    });
+}
+
+TEST_CASE("error bit 4: CHAINADDR outside memory") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        start(b, BAD, 1);
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        check_halted_by(b, CHANERR_CHAIN_ADDR, 0);
+    });
+}
+
+TEST_CASE("error bit 5: two command bits at once") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, 0, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.status() == DONE);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_START | CHANCMD_SUSPEND);
+        wait_us(2);
+        CHECK(b.rd(b.ch(CHANCMD), 1) == 0);
+        check_halted_by(b, CHANERR_CHANCMD, RING);
+        b.desc(RING + 64, 64, 0, SRC, DST + 64, RING + 128);  // the halted channel takes no more
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        wait_us(5);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        CHECK(b.status() == HALTED);
+    });
+}
+
+TEST_CASE("error bit 5: APPEND (CB1 only) right after the first doorbell") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, 0, SRC, DST, RING + 64);
+        start(b, RING, 1);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_APPEND);  // while the channel is still leaving reset
+        wait_us(10);
+        CHECK(b.fn.chan(0).descriptors_done() == 0);
+        check_halted_by(b, CHANERR_CHANCMD, 0);
+    });
+}
+
+TEST_CASE("error bit 5: a command error while a descriptor is in flight halts the channel") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 65536, 0, SRC, DST, RING + 64);  // the only descriptor handed over
+        start(b, RING, 1);
+        wait_us(5);
+        REQUIRE(b.status() == ACTIVE);
+        b.wr(b.ch(CHANCMD), 1, CHANCMD_SUSPEND | CHANCMD_RESUME);
+        wait_us(40);  // past the end of the descriptor
+        CHECK(b.status() == HALTED);
+        CHECK(b.chanerr() == CHANERR_CHANCMD);
+        CHECK((b.word(CMP) & CHANSTS_STATUS) == HALTED);
+        CHECK(b.msi.got.size() == 1);
+    });
+}
+
+TEST_CASE("error bit 10: unknown operation code") {
+    run_bench([](bench& b) {
+        run_second_faulty(b, 64, op_ctl(0x42), SRC, DST + 0x1000);
+        check_halted_by(b, CHANERR_DESC_CTRL, RING);
+    });
+}
+
+TEST_CASE("error bit 10: an operation DMACAPABILITY does not advertise") {
+    ioat_config cfg;
+    cfg.dmacapability = DMACAP_XOR | DMACAP_PQ;  // no FILL
+    run_bench([](bench& b) {
+        b.memset(DST + 0x1000, 64, 0xCC);
+        run_second_faulty(b, 64, op_ctl(OP_FILL), 0x1111111111111111ull, DST + 0x1000);
+        check_halted_by(b, CHANERR_DESC_CTRL, RING);
+        CHECK(b.block(DST + 0x1000, 64) == std::vector<uint8_t>(64, 0xCC));
+    }, cfg);
+}
+
+TEST_CASE("error bit 11: transfer size 0") {
+    run_bench([](bench& b) {
+        run_second_faulty(b, 0, 0, SRC, DST + 0x1000);
+        check_halted_by(b, CHANERR_LEN, RING);
+    });
+}
+
+TEST_CASE("error bit 11: transfer size above 2^XFERCAP") {
+    run_bench([](bench& b) {
+        b.memset(DST + 0x1000, 64, 0xCC);
+        run_second_faulty(b, (1u << 20) + 1, 0, SRC, DST + 0x1000);
+        check_halted_by(b, CHANERR_LEN, RING);
+        CHECK(b.block(DST + 0x1000, 64) == std::vector<uint8_t>(64, 0xCC));
+    });
+}
+
+TEST_CASE("error bit 11: exactly 2^XFERCAP is accepted") {
+    ioat_config cfg;
+    cfg.xfercap = 12;
+    run_bench([](bench& b) {
+        b.pattern(SRC, 4096, 4);
+        b.desc(RING, 4096, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        b.desc(RING + 64, 4097, DESC_COMPL_WRITE, SRC, DST, RING + 128);
+        start(b, RING, 2);
+        wait_us(10);
+        CHECK(b.block(DST, 4096) == b.block(SRC, 4096));
+        CHECK(b.chanerr() == CHANERR_LEN);
+        CHECK(b.word(CMP) == (RING | HALTED));
+    }, cfg);
+}
+
+TEST_CASE("error bit 12: a misaligned CHANCMP") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        b.desc(RING + 64, 64, 0, SRC, DST + 0x1000, RING + 128);
+        program(b, RING, CHANCTRL_RUN, CMP + 4);
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        wait_us(10);
+        uint64_t sts = b.rd(b.ch(CHANSTS), 8);
+        CHECK((sts & CHANSTS_STATUS) == HALTED);
+        CHECK(b.chanerr() == CHANERR_COMPL_ADDR);
+        CHECK(b.word(CMP) == SENT);  // nothing can be written there
+        CHECK(b.word(CMP + 8) == SENT);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        CHECK(b.msi.got.size() == 1);  // ERR_INT_EN and armed
+    });
+}
+
+TEST_CASE("error bit 12: CHANCMP outside memory") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 64, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+        b.desc(RING + 64, 64, 0, SRC, DST + 0x1000, RING + 128);
+        program(b, RING, CHANCTRL_RUN, BAD);
+        b.wr(b.ch(DMACOUNT), 2, 2);
+        wait_us(10);
+        CHECK(b.status() == HALTED);
+        CHECK(b.chanerr() == CHANERR_COMPL_ADDR);
+        CHECK(b.fn.chan(0).descriptors_done() == 1);
+        CHECK(b.msi.got.size() == 1);
+    });
+}
+
+TEST_CASE("errors: no completion without ERR_COMPLETION_EN, no interrupt without ERR_INT_EN") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 0, 0, SRC, DST, RING + 64);
+        start(b, RING, 1, CHANCTRL_INT_REARM | CHANCTRL_ANY_ERR_ABORT_EN);
+        wait_us(10);
+        CHECK(b.status() == HALTED);
+        CHECK(b.chanerr() == CHANERR_LEN);
+        CHECK(b.word(CMP) == SENT);
+        CHECK(b.msi.got.empty());
+        CHECK(b.rd(ATTNSTATUS, 4) == 0);
+    });
+}
+
+TEST_CASE("errors: no error interrupt when the channel is not armed") {
+    run_bench([](bench& b) {
+        enable_msix(b);
+        b.desc(RING, 0, 0, SRC, DST, RING + 64);
+        start(b, RING, 1, CHANCTRL_ERR_INT_EN | CHANCTRL_ERR_COMPLETION_EN);  // no INT_REARM
+        wait_us(10);
+        CHECK(b.status() == HALTED);
+        CHECK(b.word(CMP) == HALTED);  // the completion is still written
+        CHECK(b.msi.got.empty());
+    });
+}
