@@ -119,3 +119,21 @@ TEST_CASE("--help and --version exit 0") {
     CHECK(v.status == 0);
     CHECK(v.out.find("ioatsim ") == 0);
 }
+
+TEST_CASE("lspci prints the x3850 X5 tree and the bound drivers") {
+    tmpdir t;
+    result r = ioatsim("lspci --preset x3850x5", t);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("-+-[0000:80]-+-01.0  Intel Corporation 5520/5500/X58 I/O Hub PCI Express Root Port 1") == 0);
+    CHECK(r.out.find(" \\-[0000:00]-+-01.0") != std::string::npos);
+    CHECK(r.out.find("80:16.7 System peripheral [0880]: Intel Corporation 5520/5500/X58 Chipset QuickData "
+                     "Technology Device [8086:342c]") != std::string::npos);
+    size_t drivers = 0;
+    for (size_t p = 0; (p = r.out.find("Kernel driver in use: ioatdma", p)) != std::string::npos; ++p) ++drivers;
+    CHECK(drivers == 16);
+    result s = ioatsim("lspci " + scenario("default.yaml"), t);
+    CHECK(s.status == 0);
+    CHECK(s.out.find("-[0000:00]---16.0") == 0);
+    CHECK(ioatsim("lspci --preset nonesuch", t).status == 2);
+    CHECK(ioatsim("lspci", t).status == 2);
+}
