@@ -42,15 +42,20 @@ dma_status dmaengine::dma_cookie_status(dma_chan* c, dma_cookie_t cookie, dma_tx
     return dma_async_is_complete(cookie, complete, used);
 }
 
+// A channel reference pins the driver's module; the first allocates resources.
 int dmaengine::dma_chan_get(dma_chan* c) {
+    module* owner = c->device->owner;
     if (c->client_count) {
+        if (owner) owner->try_get();  // __module_get: already pinned, cannot fail
         ++c->client_count;
         return 0;
     }
+    if (owner && !owner->try_get()) return -19;  // -ENODEV: the module is going away
     ++c->client_count;
     int rc = c->device->alloc_chan_resources(c);
     if (rc < 0) {
         c->client_count = 0;
+        if (owner) owner->put();
         return rc;
     }
     if (!c->device->cap_mask.test(DMA_PRIVATE)) balance_ref_count(c);
@@ -58,12 +63,30 @@ int dmaengine::dma_chan_get(dma_chan* c) {
 }
 
 void dmaengine::balance_ref_count(dma_chan* c) {
-    while (c->client_count < dmaengine_ref_count_) ++c->client_count;
+    while (c->client_count < dmaengine_ref_count_) {
+        if (c->device->owner) c->device->owner->try_get();
+        ++c->client_count;
+    }
 }
 
 void dmaengine::dma_chan_put(dma_chan* c) {
     if (!c->client_count) return;  // this channel failed alloc_chan_resources
-    if (--c->client_count == 0) c->device->free_chan_resources(c);
+    --c->client_count;
+    if (c->device->owner) c->device->owner->put();
+    if (c->client_count == 0) c->device->free_chan_resources(c);
+}
+
+dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len) {
+    dma_async_tx_descriptor* tx =
+        c->device->prep_dma_memcpy(c, dst, src, len, DMA_CTRL_ACK | DMA_COMPL_SKIP_DEST_UNMAP);
+    if (!tx) return -12;  // -ENOMEM
+    tx->callback = nullptr;
+    dma_cookie_t cookie = dmaengine_submit(tx);
+    if (c->local && c->local->touch(k_, "dma_async_memcpy")) {
+        c->local->bytes_transferred += len;
+        ++c->local->memcpy_count;
+    }
+    return cookie;
 }
 
 // The n-th eligible channel in list order, or the least used one when there are
@@ -212,7 +235,10 @@ int dmaengine::dma_async_device_register(dma_device* d) {
         c->device = d;
         c->chan_id = id++;
         c->name = strfmt("dma%dchan%d", d->dev_id, c->chan_id);
+        c->set_name(c->name);
         c->client_count = 0;
+        c->local = std::make_unique<dma_chan_percpu>();
+        c->local->set_name(c->name + "->local");
     }
     k_.mutex_lock(dma_list_mutex_);
     if (dmaengine_ref_count_ && !d->cap_mask.test(DMA_PRIVATE))
@@ -238,6 +264,7 @@ void dmaengine::dma_async_device_unregister(dma_device* d) {
             k_.printk(strfmt("dma_async_device_unregister called while %d clients hold a reference",
                              c->client_count));
         }
+        if (c->local) c->local->kfree(k_);  // free_percpu(chan->local); 3.4 does not wait for users
     }
 }
 

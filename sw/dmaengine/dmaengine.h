@@ -4,6 +4,8 @@
 #pragma once
 #include "sw/dmaengine/cookie.h"
 #include "sw/kernel/kernel.h"
+#include "sw/kernel/module.h"
+#include "sw/kernel/slab.h"
 
 #include <bitset>
 #include <functional>
@@ -38,7 +40,14 @@ struct dma_async_tx_descriptor {
 
 struct dma_tx_state { dma_cookie_t last = 0, used = 0; };
 
-struct dma_chan {
+// Per-CPU channel statistics (chan->local); freed at unregister.
+struct dma_chan_percpu : tracked {
+    dma_chan_percpu() : tracked("per-CPU dma_chan_percpu") {}
+    uint64_t memcpy_count = 0, bytes_transferred = 0;
+};
+
+struct dma_chan : tracked {
+    dma_chan() : tracked("dma_chan") {}
     dma_device* device = nullptr;
     dma_cookie_t cookie = DMA_MIN_COOKIE;            // last handed out
     dma_cookie_t completed_cookie = DMA_MIN_COOKIE;
@@ -47,12 +56,13 @@ struct dma_chan {
     int client_count = 0;
     int table_count = 0;
     bool private_ = false;
-    uint64_t memcpy_count = 0, bytes_transferred = 0;  // per-CPU `local` summed
+    std::unique_ptr<dma_chan_percpu> local;
 };
 
 // A DMA driver's device: the operations a driver provides (3.4's function pointers).
-struct dma_device {
-    virtual ~dma_device() = default;
+struct dma_device : tracked {
+    dma_device() : tracked("dma_device") {}
+    module* owner = nullptr;  // the driver module the core pins per client reference
     std::string dev_name;  // the struct device name, e.g. "0000:00:16.0"
     int dev_id = -1;
     dma_cap_mask_t cap_mask;
@@ -89,6 +99,9 @@ public:
     static dma_cookie_t dma_cookie_assign(dma_async_tx_descriptor* tx);
     void dma_cookie_complete(dma_async_tx_descriptor* tx);
     static dma_status dma_cookie_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st);
+
+    // dma_async_memcpy_buf_to_buf and friends: prep, submit, count in chan->local.
+    dma_cookie_t dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len);
 
     // Client helpers (include/linux/dmaengine.h).
     static dma_cookie_t dmaengine_submit(dma_async_tx_descriptor* tx) { return tx->tx_submit(tx); }

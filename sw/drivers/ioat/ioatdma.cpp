@@ -70,12 +70,17 @@ int ioatdma_device::probe() {
         log("zero channels detected");
         return -19;
     }
+    // Hardware descriptors and completion words come from the device's pools.
+    desc_pool_ = std::make_unique<dma_pool>(k_, "dma_desc_pool", "ioatdma " + pdev_.name, 64, 64);
+    completion_pool_ = std::make_unique<dma_pool>(k_, "completion_pool", "ioatdma " + pdev_.name, 8, 64);
     for (unsigned i = 0; i < chancnt; ++i) {
         auto c = std::make_unique<ioat_chan>();
         c->ioat = this;
         c->reg = reg_base_ + chan_base(i);
+        c->set_name("ioat_chan " + pdev_.name);
         ioat_chan* raw = c.get();
         c->cleanup_task.fn = [this, raw] {
+            if (!alive(raw, "ioat cleanup tasklet")) return;
             cleanup(*raw);
             k_.writew(CHANCTRL_RUN, raw->reg + CHANCTRL);  // re-arm the interrupt
         };
@@ -95,11 +100,24 @@ int ioatdma_device::probe() {
     return dma_.dma_async_device_register(this);
 }
 
+// The 2012 order (ioat-hardware.md §10.1): interrupts off, unregister, destroy the
+// pools whatever is still in use, empty the channel list. Then the device-managed
+// resources go: the interrupt, the BAR mapping, the device and channel structures.
+// Nothing quiesces the hardware or waits for the clients still holding channels.
 void ioatdma_device::remove() {
     log("Removing dma and dca services");
     k_.writeb(0, reg_base_ + INTRCTRL);
     dma_.dma_async_device_unregister(this);
+    desc_pool_->destroy();
+    completion_pool_->destroy();
+    channels.clear();
     pci_.disable_msix(pdev_);
+    for (auto& c : chans_) c->kfree(k_);
+    kfree(k_);
+}
+
+bool ioatdma_device::alive(dma_chan* c, const char* what) {
+    return c->touch(k_, what) && touch(k_, what);
 }
 
 void ioatdma_device::write_desc(uint64_t hw, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst) {
@@ -125,23 +143,24 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
     if (!c.ring.empty()) return c.size();
     k_.writew(CHANCTRL_RUN, c.reg + CHANCTRL);
-    c.completion = k_.alloc_phys(8, 64);
+    if (!alive(dc, "alloc_chan_resources")) return -19;
+    c.completion = completion_pool_->alloc();
+    if (!c.completion) return -12;
     k_.store<uint64_t>(c.completion, 0);
     k_.writel(uint32_t(c.completion), c.reg + CHANCMP);
     k_.writel(uint32_t(c.completion >> 32), c.reg + CHANCMP + 4);
 
     unsigned n = 1u << RING_ORDER;
-    c.ring_phys = k_.alloc_phys(uint64_t(n) * 64, 64);
     c.ring.assign(n, {});
     for (unsigned i = 0; i < n; ++i) {
         ioat_ring_ent& e = c.ring[i];
-        e.hw = c.ring_phys + 64ull * i;
+        e.hw = desc_pool_->alloc();
         uint8_t zero[64] = {};
         k_.mem_write(e.hw, zero, sizeof zero);
-        k_.store<uint64_t>(e.hw + 0x18, c.ring_phys + 64ull * ((i + 1) % n));  // next
         e.txd.chan = &c;
         e.txd.tx_submit = [this](dma_async_tx_descriptor* tx) { return tx_submit_unlock(tx); };
     }
+    for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i].hw + 0x18, c.ring[(i + 1) % n].hw);  // next
     c.head = c.issued = c.tail = c.dmacount = 0;
     c.last_completion = 0;
     c.cookie = c.completed_cookie = DMA_MIN_COOKIE;
@@ -160,15 +179,15 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
 
 void ioatdma_device::free_chan_resources(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
-    if (c.ring.empty()) return;
+    if (!alive(dc, "free_chan_resources") || c.ring.empty()) return;
     cleanup(c);
     reset_hw(c);
     if (uint16_t busy = c.active())
         log(strfmt("Freeing %u in use descriptors!", unsigned(busy)));
-    k_.free_phys(c.ring_phys);
-    k_.free_phys(c.completion);
+    for (auto& e : c.ring) desc_pool_->free(e.hw);
+    completion_pool_->free(c.completion);
     c.ring.clear();
-    c.completion = c.ring_phys = 0;
+    c.completion = 0;
 }
 
 void ioatdma_device::issue_pending_locked(ioat_chan& c) {
@@ -179,7 +198,7 @@ void ioatdma_device::issue_pending_locked(ioat_chan& c) {
 
 void ioatdma_device::issue_pending(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
-    if (!c.pending()) return;
+    if (!alive(dc, "issue_pending") || !c.pending()) return;
     k_.spin_lock(c.prep_lock);
     issue_pending_locked(c);
     k_.spin_unlock(c.prep_lock);
@@ -204,7 +223,7 @@ bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
 dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t dst, uint64_t src,
                                                          uint64_t len, unsigned flags) {
     ioat_chan& c = to_ioat(dc);
-    if (c.ring.empty() || !len) return nullptr;
+    if (!alive(dc, "prep_dma_memcpy") || c.ring.empty() || !len) return nullptr;
     uint64_t xfercap = 1ull << xfercap_log_;
     uint64_t num = (len + xfercap - 1) / xfercap;
     if (num >= c.size() || !check_space_lock(c, uint16_t(num))) return nullptr;
@@ -236,6 +255,10 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
 
 dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
     ioat_chan& c = to_ioat(tx->chan);
+    if (!alive(&c, "tx_submit")) {
+        k_.spin_unlock(c.prep_lock);
+        return -19;  // -ENODEV
+    }
     dma_cookie_t cookie = dmaengine::dma_cookie_assign(tx);
     c.head = uint16_t(c.head + c.produce);
     c.produce = 0;
@@ -261,8 +284,6 @@ void ioatdma_device::cleanup(ioat_chan& c) {
             k_.cost(CLEANUP_DESC_COST);
             if (e.txd.cookie) {
                 dma_.dma_cookie_complete(&e.txd);
-                ++c.memcpy_count;
-                c.bytes_transferred += e.len;
                 if (auto cb = std::move(e.txd.callback)) {
                     e.txd.callback = nullptr;
                     cb();
@@ -281,22 +302,29 @@ void ioatdma_device::cleanup(ioat_chan& c) {
     k_.spin_unlock(c.cleanup_lock);
 }
 
+// On a freed channel the memory is gone: the answer is whatever the cookies last
+// said, and nothing completes any more.
 dma_status ioatdma_device::tx_status(dma_chan* dc, dma_cookie_t cookie, dma_tx_state* st) {
     dma_status s = dmaengine::dma_cookie_status(dc, cookie, st);
-    if (s == DMA_SUCCESS) return s;
+    if (s == DMA_SUCCESS || !alive(dc, "tx_status")) return s;
     cleanup(to_ioat(dc));
     return dmaengine::dma_cookie_status(dc, cookie, st);
 }
 
-void ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
+module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
     k.printk("ioatdma: Intel(R) QuickData Technology Driver 4.00");
-    static pci_driver drv;  // one module instance per simulated kernel
+    static module mod;      // one module instance per simulated kernel
+    mod = module{"ioatdma"};
+    static pci_driver drv;
     drv.name = "ioatdma";
     drv.id_table.clear();
     for (uint16_t id : {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342a, 0x342b, 0x342c})
         drv.id_table.push_back({0x8086, id});
     drv.probe = [&k, &pci, &dma](pci_dev& d) {
+        // Never deleted: after remove the structures are marked freed, so a late
+        // user is reported instead of touching real freed memory.
         auto* dev = new ioatdma_device(k, pci, dma, d);
+        dev->owner = &mod;
         int rc = dev->probe();
         if (rc < 0) {
             delete dev;
@@ -310,6 +338,7 @@ void ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
         dev->remove();
     };
     pci.register_driver(drv);
+    return mod;
 }
 
 }  // namespace ioatsim::sw

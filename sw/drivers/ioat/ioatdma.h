@@ -3,6 +3,7 @@
 // submit by DMACOUNT, cleanup from the completion word, MSI-X and re-arm.
 #pragma once
 #include "sw/dmaengine/dmaengine.h"
+#include "sw/kernel/slab.h"
 #include "sw/pci/pci.h"
 
 #include <memory>
@@ -21,8 +22,7 @@ struct ioat_ring_ent {
 struct ioat_chan : dma_chan {
     ioatdma_device* ioat = nullptr;
     uint64_t reg = 0;              // MMIO base of this channel's registers
-    uint64_t ring_phys = 0;        // the ring's hardware descriptors
-    uint64_t completion = 0;       // physical address of the completion word
+    uint64_t completion = 0;       // physical address of the completion word (completion_pool)
     uint64_t last_completion = 0;
     std::vector<ioat_ring_ent> ring;
     uint16_t head = 0, issued = 0, tail = 0, dmacount = 0;
@@ -52,6 +52,7 @@ public:
     void issue_pending(dma_chan* c) override;
 
     uint8_t version() const { return version_; }
+    bool alive(dma_chan* c, const char* what);  // the channel and device not yet freed
 
 private:
     void log(const std::string& text) { k_.dev_printk("ioatdma", pdev_.name, text); }
@@ -73,9 +74,11 @@ private:
     unsigned xfercap_log_ = 0;
     uint32_t dmacap_ = 0;
     std::vector<std::unique_ptr<ioat_chan>> chans_;
+    std::unique_ptr<dma_pool> desc_pool_, completion_pool_;
 };
 
-// Registers the "ioatdma" PCI driver (module init) and binds it.
-void ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma);
+// Registers the "ioatdma" PCI driver (module init) and binds it; returns the
+// module whose reference count the dmaengine core pins.
+module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma);
 
 }  // namespace ioatsim::sw
