@@ -5,7 +5,9 @@
 #include "models/ioh/hotplug_controller.h"
 #include "models/ioh/ioh.h"
 #include "models/memory/dram.h"
+#include "sw/clients/async_tx.h"
 #include "sw/clients/dmatest.h"
+#include "sw/clients/net_dma.h"
 #include "sw/dmaengine/dmaengine.h"
 #include "sw/drivers/ioat/ioatdma.h"
 #include "sw/kernel/kernel.h"
@@ -125,6 +127,21 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         dp.seed = sc.dmatest.seed ? sc.dmatest.seed : sc.seed;
         dmatest_ = std::make_unique<sw::dmatest>(*kernel_, *dma_, dp);
     }
+    if (sc.net_dma.enabled) {
+        sw::net_dma_config nc;
+        nc.interfaces = sc.net_dma.interfaces;
+        nc.readers = sc.net_dma.readers;
+        nc.read_size = sc.net_dma.read_size;
+        nc.segment = sc.net_dma.segment;
+        nc.copybreak = sc.net_dma.copybreak;
+        nc.link_gbps = sc.net_dma.link_gbps;
+        nc.reads = sc.net_dma.reads;
+        nc.seed = sc.seed;
+        net_dma_ = std::make_unique<sw::net_dma>(*kernel_, *dma_, nc);
+    }
+    if (sc.async_tx.enabled) async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_);
+    kernel_->rep().declare("ioatdma.leaked_pins");
+    kernel_->rep().declare("violations.leaked_pins");
 }
 
 platform::~platform() = default;
@@ -148,9 +165,25 @@ void platform::boot() {
         pci_->scan();
         hotplug_->init();
         sw::pcieport_init_module(*kernel_, *pci_);
-        sw::ioat_init_module(*kernel_, *pci_, *dma_);
+        ioat_module_ = &sw::ioat_init_module(*kernel_, *pci_, *dma_);
+        if (async_tx_) async_tx_->init();
+        if (net_dma_) net_dma_->init();
         if (dmatest_) dmatest_->init();
     });
+}
+
+void platform::finish() {
+    if (!kernel_) return;
+    if (net_dma_) net_dma_->finish();
+    if (ioat_module_) {
+        // Pins on devices no longer registered can never be dropped (dmaengine_put
+        // skips them): the module can never be unloaded.
+        int leaked = ioat_module_->refcnt - dma_->pins_expected(ioat_module_);
+        kernel_->rep().counter("ioatdma.leaked_pins") = leaked;
+        if (leaked > 0)
+            kernel_->rep().violation(kernel_->now(), "leaked_pins",
+                                     sw::strfmt("ioatdma holds %d module references no client can drop", leaked));
+    }
 }
 
 pci_function_if* platform::find_function(const std::string& bdf) {

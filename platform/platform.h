@@ -15,7 +15,8 @@ class cpu; class dram; class router; class msi_bus; class ioh; class ioat_functi
 class pci_function_if; class hotplug_controller;
 }
 namespace ioatsim::sw {
-class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug;
+class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug; class net_dma;
+class async_tx; struct module;
 }
 
 namespace ioatsim {
@@ -35,7 +36,8 @@ public:
     platform(const scenario& sc, const params& p);
     ~platform();
 
-    void boot();  // spawns the boot task (no-op without an OS)
+    void boot();    // spawns the boot task (no-op without an OS)
+    void finish();  // end of run: what is still hung, lost or pinned
 
     unsigned cpu_count() const { return unsigned(cpus_.size()); }
     models::cpu& cpu(unsigned i) { return *cpus_.at(i); }
@@ -78,6 +80,9 @@ private:
     std::unique_ptr<sw::dmaengine> dma_;
     std::unique_ptr<sw::ioh_hotplug> hotplug_;
     std::unique_ptr<sw::dmatest> dmatest_;
+    std::unique_ptr<sw::net_dma> net_dma_;
+    std::unique_ptr<sw::async_tx> async_tx_;
+    sw::module* ioat_module_ = nullptr;
 };
 
 }  // namespace ioatsim

@@ -22,7 +22,9 @@ namespace {
 
 // What the checker can report; declared up front so `expect` can name them.
 const char* const violation_kinds[] = {"copy_corrupt", "copy_lost", "copy_failed", "cookie_order",
-                                       "client_count", "completion_address"};
+                                       "client_count", "completion_address", "use_after_free",
+                                       "double_free", "bad_free", "pool_busy_at_destroy", "hung",
+                                       "leaked_pins"};
 
 check_outcome check_counter(const expect_counter& e, const report& rep) {
     int64_t v = rep.get(e.counter);
@@ -98,6 +100,7 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
     plat.boot();
     tl.start();
     sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));
+    plat.finish();
     uint64_t sim_ps = uint64_t(sc_core::sc_time_stamp().value());
     rep.set_echo(nullptr);
 

@@ -409,6 +409,26 @@ void checker::check(const Node& doc, scenario& s) const {
                     {"timeout", [&](const item& e) { dt.timeout_ps = time(e, false); }},
                     {"seed", integer_into(dt.seed, 0, INT64_MAX)},
                 });
+            }},
+            {"net_dma", [&](const item& it) {
+                net_dma_params& n = s.net_dma;
+                n.enabled = true;
+                walk_map(it, {
+                    {"enabled", [&](const item& e) { n.enabled = boolean(e); }},
+                    {"interfaces", integer_into(n.interfaces, 0, 256)},
+                    {"readers", integer_into(n.readers, 0, 4096)},
+                    {"read_size", integer_into(n.read_size, 1, 16777216)},
+                    {"segment", integer_into(n.segment, 1, 65536)},
+                    {"copybreak", integer_into(n.copybreak, -1, INT32_MAX)},
+                    {"link_gbps", [&](const item& e) {
+                        n.link_gbps = double(integer(e, 1, 1000));
+                    }},
+                    {"reads", integer_into(n.reads, 0, INT_MAX)},
+                });
+            }},
+            {"async_tx", [&](const item& it) {
+                s.async_tx.enabled = true;
+                walk_map(it, {{"enabled", [&](const item& e) { s.async_tx.enabled = boolean(e); }}});
             }}})},
         })},
         {"run", map({

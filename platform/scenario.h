@@ -39,6 +39,23 @@ struct dmatest_params {
     uint64_t seed = 0;          // 0: derived from run.seed
 };
 
+// net_dma: TCP receive copy offload (software.clients.net_dma).
+struct net_dma_params {
+    bool enabled = false;
+    int interfaces = 1;          // network interfaces up: one dmaengine reference each
+    int readers = 0;             // reading tasks, spread over CPUs; 0: one per CPU
+    uint32_t read_size = 65536;  // bytes per recvmsg
+    uint32_t segment = 1448;     // TCP payload per skb
+    int64_t copybreak = -1;      // tcp_dma_copybreak; -1: what the DMA driver set
+    double link_gbps = 10.0;     // arrival rate of each reader's data
+    int reads = 0;               // per reader; 0: until the end of the run
+};
+
+// async_tx: the offload API md/raid uses (software.clients.async_tx).
+struct async_tx_params {
+    bool enabled = false;
+};
+
 struct platform_setting {  // one dotted override of a preset parameter
     std::string key;
     std::string value;
@@ -89,6 +106,8 @@ struct scenario {
     std::string os = "linux";      // linux | none
     std::string design = "legacy"; // software.dmaengine.design
     dmatest_params dmatest;
+    net_dma_params net_dma;
+    async_tx_params async_tx;
 
     uint64_t until_ps = 10'000'000'000ull;  // 10 ms
     uint64_t seed = 1;

@@ -132,7 +132,7 @@ TEST_CASE("an unknown key names its line, column and the known keys") {
           "t.yaml:2:1: unknown key \"nmae\" at top level (known: name, description, platform, "
           "software, run, timeline, expect)");
     CHECK(error_of("name: x\nsoftware:\n  clients:\n    iperf: {}\n") ==
-          "t.yaml:4:5: unknown key \"iperf\" in software.clients (known: dmatest)");
+          "t.yaml:4:5: unknown key \"iperf\" in software.clients (known: dmatest, net_dma, async_tx)");
 }
 
 TEST_CASE("a bad time names its line and the reason") {

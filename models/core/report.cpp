@@ -33,7 +33,10 @@ int64_t report::get(const std::string& name) const {
     return it == counters_.end() ? 0 : it->second;
 }
 
+// The same violation by the same party is one finding: a reader polling a freed
+// channel a million times is one use after free, logged once.
 void report::violation(uint64_t t_ps, const std::string& kind, const std::string& what) {
+    if (!seen_.insert(kind + ": " + what).second) return;
     ++counters_["violations." + kind];
     log(t_ps, "ioatsim: checker: " + kind + ": " + what);
     trace(t_ps, "checker", "violation", json_obj().set("kind", kind).set("what", what));

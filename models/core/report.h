@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,8 @@ public:
     bool has(const std::string& name) const { return counters_.count(name) != 0; }
     const std::map<std::string, int64_t>& counters() const { return counters_; }
 
-    // A checker violation: counted under "violations.<kind>" and logged.
+    // A checker violation: counted under "violations.<kind>" and logged, once per
+    // distinct (kind, what).
     void violation(uint64_t t_ps, const std::string& kind, const std::string& what);
     int64_t violations() const;
 
@@ -44,6 +46,7 @@ private:
     std::vector<event> trace_;
     std::vector<std::string> log_;
     std::map<std::string, int64_t> counters_;
+    std::set<std::string> seen_;
     std::function<void(const std::string&)> echo_;
 };
 

@@ -76,6 +76,14 @@ void dmaengine::dma_chan_put(dma_chan* c) {
     if (c->client_count == 0) c->device->free_chan_resources(c);
 }
 
+int dmaengine::pins_expected(const module* m) const {
+    int n = 0;
+    for (dma_device* d : dma_device_list_)
+        if (d->owner == m)
+            for (dma_chan* c : d->channels) n += c->client_count;
+    return n;
+}
+
 dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len) {
     dma_async_tx_descriptor* tx =
         c->device->prep_dma_memcpy(c, dst, src, len, DMA_CTRL_ACK | DMA_COMPL_SKIP_DEST_UNMAP);

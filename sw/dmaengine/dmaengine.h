@@ -111,6 +111,8 @@ public:
     }
 
     int ref_count() const { return dmaengine_ref_count_; }
+    // Pins a module should hold: the client counts of its registered devices' channels.
+    int pins_expected(const module* m) const;
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
 

@@ -2,6 +2,7 @@
 
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
+#include "sw/net/user_dma.h"
 
 namespace ioatsim::sw {
 using namespace ioat;
@@ -97,6 +98,7 @@ int ioatdma_device::probe() {
     }
     k_.writeb(INTRCTRL_MSIX_VECTOR_CONTROL | INTRCTRL_MASTER_INT_EN, reg_base_ + INTRCTRL);
     cap_mask.set(DMA_MEMCPY);
+    ioat_set_tcp_copy_break(262144);  // the v3 value (ioat-hardware.md, timing-defaults.md §6)
     return dma_.dma_async_device_register(this);
 }
 

@@ -1,0 +1,127 @@
+#include "sw/clients/net_dma.h"
+
+#include "sw/net/user_dma.h"
+
+#include <algorithm>
+
+namespace ioatsim::sw {
+
+namespace {
+// Plain code on the receive path [estimates].
+constexpr ktime_t SYSCALL_COST = 1000 * NSEC;    // recvmsg entry and exit
+constexpr ktime_t PIN_PAGE_COST = 200 * NSEC;    // get_user_pages, per page
+constexpr ktime_t CPU_RELAX = 100 * NSEC;        // one poll of the drain loop
+constexpr unsigned SOFTIRQ_BATCH = 8;            // segments per NET_RX softirq
+
+uint8_t payload(unsigned reader, uint64_t read, uint64_t off) {
+    return uint8_t((reader * 131 + read * 7 + off * 13 + (off >> 8)) & 0xff);
+}
+}  // namespace
+
+net_dma::net_dma(kernel& k, dmaengine& dma, net_dma_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
+    for (const char* c : counters) k_.rep().declare(c);
+    k_.rep().declare("violations.hung");
+}
+
+void net_dma::init() {
+    for (int i = 0; i < cfg_.interfaces; ++i) {
+        dma_.dmaengine_get();  // dev_open with CONFIG_NET_DMA
+        k_.printk(strfmt("ADDRCONF(NETDEV_UP): eth%d: link is ready", i));
+    }
+    if (cfg_.copybreak >= 0) sysctl_tcp_dma_copybreak = cfg_.copybreak;
+    unsigned n = cfg_.readers ? unsigned(cfg_.readers) : k_.nr_cpus();
+    readers_.resize(n);
+    for (unsigned i = 0; i < n; ++i) {
+        reader_state& r = readers_[i];
+        r.name = strfmt("reader%u", i);
+        r.skb = k_.alloc_phys(cfg_.read_size, 4096);
+        r.user = k_.alloc_phys(cfg_.read_size, 4096);
+        k_.kthread_run(r.name, i % k_.nr_cpus(), [this, i] { reader(i); });
+    }
+}
+
+void net_dma::reader(unsigned id) {
+    reader_state& r = readers_[id];
+    r.stream = k_.now();
+    while (cfg_.reads == 0 || r.reads < uint64_t(cfg_.reads)) recvmsg(r, id);
+}
+
+void net_dma::recvmsg(reader_state& r, unsigned id) {
+    report& rep = k_.rep();
+    const uint64_t len = cfg_.read_size, read = r.reads++;
+    ++rep.counter("net_dma.reads");
+    k_.cost(SYSCALL_COST);
+    dma_chan* chan = nullptr;
+    if (int64_t(len) > sysctl_tcp_dma_copybreak && (chan = net_dma_find_channel(dma_)))
+        k_.cost(PIN_PAGE_COST * ((len + 4095) / 4096));  // pin the user iovec
+    const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
+    std::vector<uint8_t> data(cfg_.segment);
+    dma_cookie_t last = 0;
+    bool bailed = false;
+    unsigned in_batch = 0;
+    r.in_flight = 0;
+    for (uint64_t off = 0; off < len; off += cfg_.segment) {
+        uint64_t n = std::min<uint64_t>(cfg_.segment, len - off);
+        // sk_wait_data: sleep until the segment is here, still holding `chan`.
+        r.stream = std::max(r.stream, k_.now()) + seg_time;
+        if (r.stream > k_.now()) k_.schedule_timeout(r.stream - k_.now());
+        for (uint64_t i = 0; i < n; ++i) data[i] = payload(id, read, off + i);
+        k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
+        if (chan) {
+            dma_cookie_t c = dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n);
+            if (c < 0) {
+                k_.printk("tcp_recvmsg: dma_cookie < 0");  // 3.4 bails out of the read
+                ++rep.counter("net_dma.copies_failed");
+                bailed = true;
+                break;
+            }
+            last = c;
+            ++r.in_flight;
+            ++rep.counter("net_dma.copies_submitted");
+            ++rep.counter("copies.submitted");
+            rep.counter("net_dma.bytes_offloaded") += int64_t(n);
+        } else {
+            k_.mem_write(r.user + off, data.data(), n);
+            k_.cost_bytes(n, k_.config().memcpy_gbps);
+            ++rep.counter("net_dma.fallbacks");
+        }
+        if (++in_batch == SOFTIRQ_BATCH) {  // net_rx_action ends with dma_issue_pending_all
+            in_batch = 0;
+            dma_.dma_issue_pending_all();
+        }
+    }
+    if (chan && last > 0) {
+        // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way out.
+        dmaengine::dma_async_issue_pending(chan);
+        r.draining = true;
+        while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(CPU_RELAX);
+        r.draining = false;
+        rep.counter("net_dma.copies_completed") += int64_t(r.in_flight);
+        rep.counter("copies.completed") += int64_t(r.in_flight);
+        r.in_flight = 0;
+    }
+    if (bailed) return;
+    std::vector<uint8_t> got(len);
+    k_.mem_read(r.user, got.data(), len);
+    k_.cost_bytes(len, k_.config().memcpy_gbps);  // the application reads what it received
+    for (uint64_t i = 0; i < len; ++i)
+        if (got[i] != payload(id, read, i)) {
+            rep.violation(k_.now(), "copy_corrupt", strfmt("%s: read %llu differs at byte %llu", r.name.c_str(),
+                                                           (unsigned long long)read, (unsigned long long)i));
+            break;
+        }
+}
+
+void net_dma::finish() {
+    report& rep = k_.rep();
+    for (auto& r : readers_) {
+        if (!r.draining) continue;
+        ++rep.counter("net_dma.hung_readers");
+        rep.counter("net_dma.copies_lost") += int64_t(r.in_flight);
+        rep.violation(k_.now(), "hung", r.name + " still waits in tcp_service_net_dma for " +
+                                            std::to_string(r.in_flight) + " copies");
+        rep.counter("violations.copy_lost") += int64_t(r.in_flight);
+    }
+}
+
+}  // namespace ioatsim::sw

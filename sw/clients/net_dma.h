@@ -1,0 +1,53 @@
+// net_dma (Linux 3.4 tcp_recvmsg with CONFIG_NET_DMA, dmaengine-semantics.md §1.11):
+// each interface brought up takes a dmaengine reference; readers receive a stream
+// of segments and, above tcp_dma_copybreak, offload each segment's copy to the
+// channel dma_find_channel gave them at the start of the read, holding that raw
+// pointer while they wait for data, then spin until the last copy completes.
+#pragma once
+#include "sw/dmaengine/dmaengine.h"
+
+#include <string>
+#include <vector>
+
+namespace ioatsim::sw {
+
+struct net_dma_config {
+    int interfaces = 1;
+    int readers = 0;             // 0: one per CPU
+    uint32_t read_size = 65536;
+    uint32_t segment = 1448;
+    int64_t copybreak = -1;      // -1: keep what the driver set
+    double link_gbps = 10.0;
+    int reads = 0;               // per reader; 0: until the run ends
+    uint64_t seed = 1;
+};
+
+class net_dma {
+public:
+    net_dma(kernel& k, dmaengine& dma, net_dma_config cfg);
+    void init();    // interfaces up, readers started (after the DMA drivers loaded)
+    void finish();  // end of run: readers still spinning are hung, their copies lost
+
+    static constexpr const char* counters[] = {
+        "net_dma.reads", "net_dma.copies_submitted", "net_dma.copies_completed", "net_dma.copies_failed",
+        "net_dma.copies_lost", "net_dma.fallbacks", "net_dma.bytes_offloaded", "net_dma.hung_readers"};
+
+private:
+    struct reader_state {
+        std::string name;
+        uint64_t skb = 0, user = 0;  // kernel receive buffer, user buffer
+        ktime_t stream = 0;          // when the next segment arrives
+        bool draining = false;       // spinning in tcp_service_net_dma
+        uint64_t in_flight = 0;      // copies of the current read not yet known complete
+        uint64_t reads = 0;
+    };
+    void reader(unsigned id);
+    void recvmsg(reader_state& r, unsigned id);
+
+    kernel& k_;
+    dmaengine& dma_;
+    net_dma_config cfg_;
+    std::vector<reader_state> readers_;
+};
+
+}  // namespace ioatsim::sw
