@@ -53,6 +53,7 @@ public:
 
     sw::kernel* kernel() { return kernel_.get(); }
     sw::pci_subsys* pci() { return pci_.get(); }
+    sw::dmaengine* dma() { return dma_.get(); }
 
     // Timeline events. With an OS the software takes part as Linux would; without
     // one they change the hardware only.

@@ -1,16 +1,8 @@
 // The IOAT function through its sockets: a fake initiator drives BAR0 as a driver
 // would, DMA goes to a real DRAM model, MSI writes are caught by a fake target.
-#include "models/fabric/router.h"
-#include "models/ioat/descriptor.h"
-#include "models/ioat/ioat_function.h"
-#include "models/memory/dram.h"
+#include "ioat_harness.h"
 
 #include <doctest/doctest.h>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
-
-#include <cstring>
-#include <functional>
 
 using namespace ioatsim;
 using namespace ioatsim::models;
@@ -21,88 +13,12 @@ using sc_core::SC_US;
 
 namespace {
 
-struct msi_catcher : sc_core::sc_module {
-    tlm_utils::simple_target_socket<msi_catcher> tsock{"tsock"};
-    std::vector<std::pair<uint64_t, uint32_t>> got;
-    explicit msi_catcher(sc_core::sc_module_name n) : sc_module(n) {
-        tsock.register_b_transport(this, &msi_catcher::b_transport);
-    }
-    void b_transport(tlm::tlm_generic_payload& gp, sc_time&) {
-        uint32_t d = 0;
-        std::memcpy(&d, gp.get_data_ptr(), 4);
-        got.push_back({gp.get_address(), d});
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-};
-
-// Fake initiator plus the function, DRAM at 0 and the MSI window.
-struct bench : sc_core::sc_module {
-    tlm_utils::simple_initiator_socket<bench> isock{"isock"};
-    router bus{"bus"};
-    dram mem{"mem", 0, 64 << 20};
-    msi_catcher msi{"msi"};
-    ioat_function fn;
-    std::function<void(bench&)> body;
-
-    explicit bench(sc_core::sc_module_name n)
-        : sc_module(n), fn("ioat", "0000:00:16.0", ioat_config{}) {
-        isock.bind(fn.bar0);
-        fn.dma.bind(bus.tsock);
-        bus.isock.bind(mem.tsock);
-        bus.isock.bind(msi.tsock);
-        bus.map(0, 64 << 20, 0, "mem");
-        bus.map(0xFEE00000, 0x100000, 1, "msi");
-        // Firmware: BAR0 at 0 in the function's own decode (the test talks to it directly).
-        fn.config().write(0x04, 2, 0x6);
-        SC_HAS_PROCESS(bench);
-        SC_THREAD(run);
-    }
-    void run() {
-        body(*this);
-        sc_core::sc_stop();
-    }
-    uint64_t rd(unsigned off, unsigned len) {
-        uint64_t v = 0;
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_READ_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-        return v;
-    }
-    void wr(unsigned off, unsigned len, uint64_t v) {
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-    }
-    void desc(uint64_t at, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst, uint64_t next) {
-        descriptor d{size, ctl, src, dst, next, 0, 0, 0, 0};
-        mem.poke(at, &d, sizeof d);
-    }
-    uint64_t ch(unsigned reg) const { return chan_base(0) + reg; }
-    uint64_t word(uint64_t at) {
-        uint64_t v = 0;
-        mem.peek(at, &v, 8);
-        return v;
-    }
-};
+using bench = harness::bench;
 
 constexpr uint64_t RING = 0x10000, CMP = 0x20000, SRC = 0x100000, DST = 0x200000;
 
 void run_bench(std::function<void(bench&)> body) {
-    bench b("tb");
-    b.body = std::move(body);
-    sc_core::sc_start();
+    harness::run<bench>(std::move(body), harness::bench_config{});
 }
 
 // Programs the channel as the driver does and starts a ring of `n` descriptors.
@@ -190,16 +106,15 @@ TEST_CASE("int_en raises one MSI-X message per arm") {
         b.wr(MSIX_TABLE, 4, 0xFEE01000);
         b.wr(MSIX_TABLE + 8, 4, 0x41);
         b.wr(MSIX_TABLE + 12, 4, 0);
-        b.fn.config().write(cap + 2, 2, 0x8000);
-        b.fn.config_written(cap + 2, 2);
+        b.cfg_wr(cap + 2, 2, 0x8000);
         b.wr(INTRCTRL, 1, INTRCTRL_MASTER_INT_EN | INTRCTRL_MSIX_VECTOR_CONTROL);
         for (int i = 0; i < 3; ++i)
             b.desc(RING + 64 * i, 8, DESC_COMPL_WRITE | DESC_INT_EN, SRC, DST, RING + 64 * (i + 1));
         start(b, 2);  // CHANCTRL_RUN arms once
         sc_core::wait(sc_time(5, SC_US));
         REQUIRE(b.msi.got.size() == 1);
-        CHECK(b.msi.got[0].first == 0xFEE01000);
-        CHECK(b.msi.got[0].second == 0x41);
+        CHECK(b.msi.got[0].addr == 0xFEE01000);
+        CHECK(b.msi.got[0].data == 0x41);
         CHECK((b.rd(ATTNSTATUS, 4) & 1) == 1);
         b.wr(b.ch(CHANCTRL), 2, CHANCTRL_RUN);  // re-arm
         b.wr(b.ch(DMACOUNT), 2, 3);

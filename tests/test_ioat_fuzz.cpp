@@ -13,22 +13,15 @@
 //   * after RESET and enough time CHANSTS == HALTED and CHANERR == 0.
 // A SystemC error or an exception anywhere fails the test, so "never crashes" is
 // checked on every access. The generator is a local splitmix64: same seed, same run.
-#include "models/fabric/router.h"
-#include "models/ioat/descriptor.h"
-#include "models/ioat/ioat_function.h"
+#include "ioat_harness.h"
+#include "models/core/report.h"
 #include "models/ioat/ops.h"
-#include "models/memory/dram.h"
 
 #include <doctest/doctest.h>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
-
-#include "models/core/report.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -67,63 +60,13 @@ struct splitmix64 {
     bool chance(double p) { return double(next() >> 11) * 0x1.0p-53 < p; }
 };
 
-struct message { uint64_t addr; uint32_t data; };
-
-struct msi_catcher : sc_core::sc_module {
-    tlm_utils::simple_target_socket<msi_catcher> tsock{"tsock"};
-    std::vector<message> got;
-    explicit msi_catcher(sc_core::sc_module_name n) : sc_module(n) {
-        tsock.register_b_transport(this, &msi_catcher::b_transport);
-    }
-    void b_transport(tlm::tlm_generic_payload& gp, sc_time&) {
-        uint32_t v = 0;
-        std::memcpy(&v, gp.get_data_ptr(), std::min(4u, gp.get_data_length()));
-        got.push_back({gp.get_address(), v});
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-};
-
-struct bench : sc_core::sc_module {
-    tlm_utils::simple_initiator_socket<bench> isock{"isock"};
-    router bus{"bus"};
-    dram mem{"mem", 0, DRAM_SIZE};
-    msi_catcher msi{"msi"};
-    ioat_function fn;
-    std::vector<bool> intx;
-    std::function<void(bench&)> body;
-
+// The harness bench on one DRAM, INTx recorded, MMIO writes logged when
+// IOAT_FUZZ_TRACE is set (for a failure report).
+struct bench : harness::bench {
     bench(sc_core::sc_module_name n, const ioat_config& cfg)
-        : sc_module(n), fn("ioat", "0000:00:16.0", cfg) {
-        isock.bind(fn.bar0);
-        fn.dma.bind(bus.tsock);
-        bus.isock.bind(mem.tsock);
-        bus.isock.bind(msi.tsock);
-        bus.map(0, DRAM_SIZE, 0, "mem");
-        bus.map(0xFEE00000, 0x100000, 1, "msi");
-        fn.config().write(0x04, 2, 0x6);
-        fn.set_intx([this](bool level) { intx.push_back(level); });
-        SC_HAS_PROCESS(bench);
-        SC_THREAD(run);
-    }
-    void run() {
-        body(*this);
-        sc_core::sc_stop();
-    }
-    uint64_t rd(unsigned off, unsigned len) {
-        uint64_t v = 0;
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_READ_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-        return v;
-    }
+        : harness::bench(n, {DRAM_SIZE, {}, cfg, true}) {}
     bool logging = std::getenv("IOAT_FUZZ_TRACE") != nullptr;
-    std::vector<std::string> log;  // MMIO writes, for a failure report
+    std::vector<std::string> log;
     void wr(unsigned off, unsigned len, uint64_t v) {
         if (logging) {
             std::ostringstream s;
@@ -131,25 +74,7 @@ struct bench : sc_core::sc_module {
               << " = 0x" << (len == 8 ? v : v & ((1ull << (8 * len)) - 1));
             log.push_back(s.str());
         }
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-    }
-    void cfg_wr(unsigned off, unsigned len, uint32_t v) {
-        fn.config().write(off, len, v);
-        fn.config_written(off, len);
-    }
-    unsigned ch(unsigned reg) const { return chan_base(0) + reg; }
-    uint64_t word(uint64_t a) {
-        uint64_t v = 0;
-        mem.peek(a, &v, 8);
-        return v;
+        harness::bench::wr(off, len, v);
     }
 };
 
@@ -644,7 +569,7 @@ private:
 void fuzz(const knobs& k) {
     bench b("tb", k.cfg);
     fuzzer f(b, k);
-    b.body = [&](bench&) { f.run(); };
+    b.body = [&] { f.run(); };
     sc_core::sc_start();
     std::ostringstream s;
     s << "rounds " << f.rounds_run << ", simulated " << sc_core::sc_time_stamp().to_seconds() * 1e3

@@ -3,15 +3,10 @@
 // the sockets: a fake initiator drives BAR0 (and config space, as firmware would),
 // DMA goes to real DRAM models, MSI/MSI-X writes and the INTx line are recorded.
 // Facts: shared/reference/ioat-hardware.md §2-§8.
-#include "models/fabric/router.h"
-#include "models/ioat/descriptor.h"
-#include "models/ioat/ioat_function.h"
+#include "ioat_harness.h"
 #include "models/ioat/ops.h"
-#include "models/memory/dram.h"
 
 #include <doctest/doctest.h>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 
 #include <cstring>
 #include <functional>
@@ -33,91 +28,10 @@ constexpr uint64_t BAD = 0x80000000ull;   // decoded by nothing
 constexpr uint64_t SENT = ~0ull;          // "never written" marker (status 7 is no state)
 constexpr uint64_t MSIX_ADDR = 0xFEE01000, MSI_ADDR = 0xFEE02000;
 
-struct message { sc_time t; uint64_t addr; uint32_t data; };
-
-struct msi_catcher : sc_core::sc_module {
-    tlm_utils::simple_target_socket<msi_catcher> tsock{"tsock"};
-    std::vector<message> got;
-    explicit msi_catcher(sc_core::sc_module_name n) : sc_module(n) {
-        tsock.register_b_transport(this, &msi_catcher::b_transport);
-    }
-    void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) {
-        uint32_t v = 0;
-        std::memcpy(&v, gp.get_data_ptr(), 4);
-        got.push_back({sc_core::sc_time_stamp() + d, gp.get_address(), v});
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-};
-
-// Fake initiator plus the function, DRAM at 0 and at 4 GiB, and the MSI window.
-struct bench : sc_core::sc_module {
-    tlm_utils::simple_initiator_socket<bench> isock{"isock"};
-    router bus{"bus"};
-    dram mem{"mem", 0, 64 << 20};
-    dram hi{"hi", HI, 1 << 20};
-    msi_catcher msi{"msi"};
-    ioat_function fn;
-    std::vector<bool> intx;  // every change of the INTx level
-    std::function<void(bench&)> body;
-
+// The harness bench with DRAM at 0 and at 4 GiB, INTx recorded, and data helpers.
+struct bench : harness::bench {
     bench(sc_core::sc_module_name n, const ioat_config& cfg)
-        : sc_module(n), fn("ioat", "0000:00:16.0", cfg) {
-        isock.bind(fn.bar0);
-        fn.dma.bind(bus.tsock);
-        bus.isock.bind(mem.tsock);
-        bus.isock.bind(msi.tsock);
-        bus.isock.bind(hi.tsock);
-        bus.map(0, 64 << 20, 0, "mem");
-        bus.map(0xFEE00000, 0x100000, 1, "msi");
-        bus.map(HI, 1 << 20, 2, "hi");
-        fn.config().write(0x04, 2, 0x6);  // memory decode and bus master
-        fn.set_intx([this](bool level) { intx.push_back(level); });
-        SC_HAS_PROCESS(bench);
-        SC_THREAD(run);
-    }
-    void run() {
-        body(*this);
-        sc_core::sc_stop();
-    }
-    uint64_t rd(unsigned off, unsigned len) {
-        uint64_t v = 0;
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_READ_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-        return v;
-    }
-    void wr(unsigned off, unsigned len, uint64_t v) {
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        sc_time d = sc_core::SC_ZERO_TIME;
-        isock->b_transport(gp, d);
-        wait(d);
-    }
-    void cfg_wr(unsigned off, unsigned len, uint32_t v) {  // as the root complex does
-        fn.config().write(off, len, v);
-        fn.config_written(off, len);
-    }
-    dram& at(uint64_t a) { return a >= HI ? hi : mem; }
-    void put(uint64_t a, const void* p, uint64_t n) { at(a).poke(a, p, n); }
-    void desc(uint64_t a, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst, uint64_t next) {
-        descriptor d{size, ctl, src, dst, next, 0, 0, 0, 0};
-        put(a, &d, sizeof d);
-    }
-    uint64_t word(uint64_t a) {
-        uint64_t v = 0;
-        at(a).peek(a, &v, 8);
-        return v;
-    }
+        : harness::bench(n, {64 << 20, {{"hi", HI, 1 << 20}}, cfg, true}) {}
     void set_word(uint64_t a, uint64_t v) { put(a, &v, 8); }
     std::vector<uint8_t> block(uint64_t a, uint64_t n) {
         std::vector<uint8_t> v(n);
@@ -133,15 +47,12 @@ struct bench : sc_core::sc_module {
         std::vector<uint8_t> v(n, c);
         put(a, v.data(), n);
     }
-    unsigned ch(unsigned reg) const { return chan_base(0) + reg; }
     uint8_t status() { return uint8_t(rd(ch(CHANSTS), 8) & CHANSTS_STATUS); }
     uint32_t chanerr() { return uint32_t(rd(ch(CHANERR), 4)); }
 };
 
 void run_bench(std::function<void(bench&)> body, const ioat_config& cfg = ioat_config{}) {
-    bench b("tb", cfg);
-    b.body = std::move(body);
-    sc_core::sc_start();
+    harness::run<bench>(std::move(body), cfg);
 }
 
 void wait_us(double us) { sc_core::wait(sc_time(us, SC_US)); }

@@ -27,6 +27,11 @@ dma_cookie_t dmaengine::dma_cookie_assign(dma_async_tx_descriptor* tx) {
 }
 
 void dmaengine::dma_cookie_complete(dma_async_tx_descriptor* tx) {
+    dma_chan* c = tx->chan;
+    if (tx->cookie >= DMA_MIN_COOKIE &&
+        dma_async_is_complete(tx->cookie, c->completed_cookie, c->cookie) == DMA_SUCCESS)
+        k_.rep().violation(k_.now(), "cookie_order", c->name + ": cookie " + std::to_string(tx->cookie) +
+                                                         " completes after a later one");
     if (tx->cookie < DMA_MIN_COOKIE) {
         k_.printk("BUG: dma_cookie_complete on a descriptor that was not submitted");
         k_.rep().violation(k_.now(), "cookie_order", "completion of an unsubmitted descriptor");
@@ -85,6 +90,9 @@ int dmaengine::pins_expected(const module* m) const {
 }
 
 dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len) {
+    if (!registered(c->device))
+        k_.rep().violation(k_.now(), "use_after_unregister",
+                           c->name + " used after its device left the list (" + k_.current_name() + ")");
     dma_async_tx_descriptor* tx =
         c->device->prep_dma_memcpy(c, dst, src, len, DMA_CTRL_ACK | DMA_COMPL_SKIP_DEST_UNMAP);
     if (!tx) return -12;  // -ENOMEM
@@ -160,7 +168,7 @@ void dmaengine::dmaengine_get() {
         }
     }
     if (dmaengine_ref_count_ == 1) dma_channel_rebalance();
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
 }
 
 void dmaengine::dmaengine_put() {
@@ -174,7 +182,7 @@ void dmaengine::dmaengine_put() {
         if (d->cap_mask.test(DMA_PRIVATE)) continue;
         for (dma_chan* c : d->channels) dma_chan_put(c);
     }
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
 }
 
 dma_chan* dmaengine::private_candidate(const dma_cap_mask_t& mask, dma_device* d,
@@ -207,7 +215,7 @@ dma_chan* dmaengine::dma_request_channel(const dma_cap_mask_t& mask, const dma_f
         }
         if (--d->privatecnt == 0) d->cap_mask.reset(DMA_PRIVATE);
     }
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
     return found;
 }
 
@@ -219,7 +227,7 @@ void dmaengine::dma_release_channel(dma_chan* c) {
     dma_chan_put(c);
     c->private_ = false;
     if (--c->device->privatecnt == 0) c->device->cap_mask.reset(DMA_PRIVATE);
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
 }
 
 dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
@@ -255,7 +263,7 @@ int dmaengine::dma_async_device_register(dma_device* d) {
     dma_device_list_.push_back(d);
     if (d->cap_mask.test(DMA_PRIVATE)) ++d->privatecnt;
     dma_channel_rebalance();
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
     return 0;
 }
 
@@ -264,7 +272,7 @@ void dmaengine::dma_async_device_unregister(dma_device* d) {
     dma_device_list_.erase(std::remove(dma_device_list_.begin(), dma_device_list_.end(), d),
                            dma_device_list_.end());
     dma_channel_rebalance();
-    k_.mutex_unlock(dma_list_mutex_);
+    unlock();
     for (dma_chan* c : d->channels) {
         if (c->client_count && !warned_unregister_) {
             warned_unregister_ = true;  // WARN_ONCE

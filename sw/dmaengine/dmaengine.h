@@ -76,6 +76,8 @@ struct dma_device : tracked {
                                                      uint64_t len, unsigned flags) = 0;
     virtual dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) = 0;
     virtual void issue_pending(dma_chan* c) = 0;
+    // For the checker: whether the driver holds resources for the channel.
+    virtual bool chan_resources_allocated(dma_chan* c) const { return c->client_count > 0; }
 };
 
 using dma_filter_fn = std::function<bool(dma_chan*)>;
@@ -113,6 +115,8 @@ public:
     int ref_count() const { return dmaengine_ref_count_; }
     // Pins a module should hold: the client counts of its registered devices' channels.
     int pins_expected(const module* m) const;
+    bool registered(const dma_device* d) const;
+    void check_invariants();  // reports each broken invariant to the checker
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
 
@@ -124,6 +128,7 @@ private:
     void dma_channel_rebalance();
     dma_chan* private_candidate(const dma_cap_mask_t& mask, dma_device* d, const dma_filter_fn& fn);
     static bool table_cap(int cap);
+    void unlock();  // releases dma_list_mutex and checks the invariants
 
     kernel& k_;
     mutex dma_list_mutex_;

@@ -50,6 +50,9 @@ public:
                                              unsigned flags) override;
     dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) override;
     void issue_pending(dma_chan* c) override;
+    bool chan_resources_allocated(dma_chan* c) const override {
+        return !static_cast<const ioat_chan*>(c)->ring.empty();
+    }
 
     uint8_t version() const { return version_; }
     bool alive(dma_chan* c, const char* what);  // the channel and device not yet freed

@@ -1,0 +1,139 @@
+// Test bench for the IOAT function through its sockets: a fake initiator drives
+// BAR0 (and config space, as firmware would), DMA goes to real DRAM models, MSI
+// and MSI-X writes are caught by a fake target, INTx levels can be recorded.
+#pragma once
+
+#include "models/fabric/router.h"
+#include "models/ioat/descriptor.h"
+#include "models/ioat/ioat_function.h"
+#include "models/memory/dram.h"
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace ioatsim::harness {
+
+struct message { sc_core::sc_time t; uint64_t addr; uint32_t data; };
+
+// Records every write to the MSI window: when, where and the (first 4 bytes of) data.
+struct msi_catcher : sc_core::sc_module {
+    tlm_utils::simple_target_socket<msi_catcher> tsock{"tsock"};
+    std::vector<message> got;
+    explicit msi_catcher(sc_core::sc_module_name n) : sc_module(n) {
+        tsock.register_b_transport(this, &msi_catcher::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& d) {
+        uint32_t v = 0;
+        std::memcpy(&v, gp.get_data_ptr(), std::min(4u, gp.get_data_length()));
+        got.push_back({sc_core::sc_time_stamp() + d, gp.get_address(), v});
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+};
+
+struct window { const char* name; uint64_t base, size; };
+
+struct bench_config {
+    uint64_t dram_size = 64 << 20;  // DRAM at 0
+    std::vector<window> extra;      // more DRAM windows, in ascending address order
+    models::ioat_config ioat{};
+    bool intx = false;              // record every INTx level change in bench::intx
+};
+
+// Fake initiator plus the function, DRAM at 0 (and `extra`), the MSI window at
+// 0xFEE00000; the SC_THREAD runs `body` and then stops the simulation.
+struct bench : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<bench> isock{"isock"};
+    models::router bus{"bus"};
+    models::dram mem;
+    std::vector<std::unique_ptr<models::dram>> extra;
+    msi_catcher msi{"msi"};
+    models::ioat_function fn;
+    std::vector<bool> intx;
+    std::function<void()> body;
+
+    bench(sc_core::sc_module_name n, const bench_config& c)
+        : sc_module(n), mem("mem", 0, c.dram_size), extra(windows(c.extra)),
+          fn("ioat", "0000:00:16.0", c.ioat) {
+        isock.bind(fn.bar0);
+        fn.dma.bind(bus.tsock);
+        bus.isock.bind(mem.tsock);
+        bus.isock.bind(msi.tsock);
+        for (auto& d : extra) bus.isock.bind(d->tsock);
+        bus.map(0, c.dram_size, 0, "mem");
+        bus.map(0xFEE00000, 0x100000, 1, "msi");
+        for (unsigned i = 0; i < c.extra.size(); ++i)
+            bus.map(c.extra[i].base, c.extra[i].size, 2 + i, c.extra[i].name);
+        fn.config().write(0x04, 2, 0x6);  // memory decode and bus master
+        if (c.intx) fn.set_intx([this](bool level) { intx.push_back(level); });
+        SC_HAS_PROCESS(bench);
+        SC_THREAD(run);
+    }
+    void run() {
+        body();
+        sc_core::sc_stop();
+    }
+    uint64_t rd(unsigned off, unsigned len) {
+        uint64_t v = 0;
+        transport(tlm::TLM_READ_COMMAND, off, len, v);
+        return v;
+    }
+    void wr(unsigned off, unsigned len, uint64_t v) { transport(tlm::TLM_WRITE_COMMAND, off, len, v); }
+    void cfg_wr(unsigned off, unsigned len, uint32_t v) {  // as the root complex does
+        fn.config().write(off, len, v);
+        fn.config_written(off, len);
+    }
+    unsigned ch(unsigned reg) const { return ioat::chan_base(0) + reg; }
+
+    // Backdoor DRAM access: the highest window starting at or below `a`.
+    models::dram& at(uint64_t a) {
+        models::dram* d = &mem;
+        for (auto& w : extra)
+            if (a >= w->base()) d = w.get();
+        return *d;
+    }
+    void put(uint64_t a, const void* p, uint64_t n) { at(a).poke(a, p, n); }
+    uint64_t word(uint64_t a) {
+        uint64_t v = 0;
+        at(a).peek(a, &v, 8);
+        return v;
+    }
+    void desc(uint64_t a, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst, uint64_t next) {
+        ioat::descriptor d{size, ctl, src, dst, next, 0, 0, 0, 0};
+        put(a, &d, sizeof d);
+    }
+
+private:
+    static std::vector<std::unique_ptr<models::dram>> windows(const std::vector<window>& ws) {
+        std::vector<std::unique_ptr<models::dram>> v;
+        for (auto& w : ws) v.push_back(std::make_unique<models::dram>(w.name, w.base, w.size));
+        return v;
+    }
+    void transport(tlm::tlm_command cmd, unsigned off, unsigned len, uint64_t& v) {
+        tlm::tlm_generic_payload gp;
+        gp.set_command(cmd);
+        gp.set_address(off);
+        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
+        gp.set_data_length(len);
+        gp.set_streaming_width(len);
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        isock->b_transport(gp, d);
+        wait(d);
+    }
+};
+
+// Elaborates a B named "tb" from `args`, runs `body` in it, simulates to the end.
+template <class B, class... A>
+void run(std::function<void(B&)> body, A&&... args) {
+    B b("tb", std::forward<A>(args)...);
+    b.body = [&] { body(b); };
+    sc_core::sc_start();
+}
+
+}  // namespace ioatsim::harness

@@ -1,0 +1,229 @@
+// The 3.4 dmaengine core and the checker's invariants, each with a case that holds
+// and one that breaks it; tracked kernel memory (dma_pool, freed objects).
+#include "platform/params.h"
+#include "platform/platform.h"
+#include "platform/scenario.h"
+#include "sw/dmaengine/dmaengine.h"
+#include "sw/kernel/kernel.h"
+#include "sw/kernel/slab.h"
+
+#include <doctest/doctest.h>
+#include <systemc>
+
+#include <functional>
+
+using namespace ioatsim;
+using namespace ioatsim::sw;
+
+namespace {
+
+// A DMA driver with no hardware: it counts what the core asks of it.
+struct fake_dev : dma_device {
+    std::vector<std::unique_ptr<dma_chan>> chans;
+    std::map<dma_chan*, bool> allocated;
+    std::vector<std::unique_ptr<dma_async_tx_descriptor>> txs;
+    int allocs = 0, frees = 0;
+    explicit fake_dev(unsigned n) {
+        for (unsigned i = 0; i < n; ++i) {
+            chans.push_back(std::make_unique<dma_chan>());
+            channels.push_back(chans.back().get());
+        }
+        cap_mask.set(DMA_MEMCPY);
+    }
+    int alloc_chan_resources(dma_chan* c) override { ++allocs; allocated[c] = true; return 16; }
+    void free_chan_resources(dma_chan* c) override { ++frees; allocated[c] = false; }
+    dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t, uint64_t, uint64_t, unsigned f) override {
+        txs.push_back(std::make_unique<dma_async_tx_descriptor>());
+        auto* tx = txs.back().get();
+        tx->chan = c;
+        tx->flags = f;
+        tx->tx_submit = [](dma_async_tx_descriptor* t) { return dmaengine::dma_cookie_assign(t); };
+        return tx;
+    }
+    dma_status tx_status(dma_chan* c, dma_cookie_t k, dma_tx_state* st) override {
+        return dmaengine::dma_cookie_status(c, k, st);
+    }
+    void issue_pending(dma_chan*) override {}
+    bool chan_resources_allocated(dma_chan* c) const override {
+        auto it = allocated.find(c);
+        return it != allocated.end() && it->second;
+    }
+};
+
+// A booted minimal machine; `body` runs as a kernel task.
+void with_kernel(const std::function<void(kernel&, dmaengine&)>& body) {
+    scenario sc = parse_scenario("name: t\nplatform: {preset: minimal}\n", "t.yaml", {});
+    params p = params::resolve(sc);
+    platform plat(sc, p);
+    plat.kernel()->kthread_run("test", 0, [&] { body(*plat.kernel(), *plat.dma()); });
+    sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC));
+}
+
+int64_t violations(const char* kind) { return sim_report().get(std::string("violations.") + kind); }
+
+}  // namespace
+
+TEST_CASE("dmaengine_get and put keep client_count, module pins and resources balanced") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        module m{"fake"};
+        fake_dev d(2);
+        d.owner = &m;
+        d.dev_name = "fake0";
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        dma.dmaengine_get();
+        CHECK(d.chans[0]->client_count == 2);
+        CHECK(d.chans[1]->client_count == 2);
+        CHECK(m.refcnt == 4);
+        CHECK(d.allocs == 2);  // on the 0 -> 1 edge only
+        CHECK(dma.dma_find_channel(DMA_MEMCPY) != nullptr);
+        dma.dmaengine_put();
+        dma.dmaengine_put();
+        CHECK(d.chans[0]->client_count == 0);
+        CHECK(m.refcnt == 0);
+        CHECK(d.frees == 2);
+        CHECK(violations("client_count") == 0);
+        CHECK(violations("table") == 0);
+        CHECK(violations("pins") == 0);
+    });
+}
+
+TEST_CASE("a client_count out of balance with dmaengine_ref_count is reported") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        dma.check_invariants();
+        CHECK(violations("client_count") == 0);
+        d.chans[0]->client_count = 5;
+        dma.check_invariants();
+        CHECK(violations("client_count") >= 1);
+    });
+}
+
+TEST_CASE("fewer module pins than channel references is reported") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        module m{"fake"};
+        fake_dev d(1);
+        d.owner = &m;
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        CHECK(violations("pins") == 0);
+        m.refcnt = 0;
+        dma.check_invariants();
+        CHECK(violations("pins") == 1);
+    });
+}
+
+TEST_CASE("channel_table slots and table_count are checked") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        CHECK(violations("table") == 0);
+        d.chans[0]->table_count += 3;
+        dma.check_invariants();
+        CHECK(violations("table") == 1);
+    });
+}
+
+TEST_CASE("private channels: DMA_PRIVATE, privatecnt and the public-client refusal") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        dma.dma_async_device_register(&d);
+        dma_cap_mask_t mask;
+        mask.set(DMA_MEMCPY);
+        dma_chan* c = dma.dma_request_channel(mask, nullptr);
+        REQUIRE(c != nullptr);
+        CHECK(c->client_count == 1);
+        CHECK(d.cap_mask.test(DMA_PRIVATE));
+        CHECK(d.privatecnt == 1);
+        CHECK(dma.dma_request_channel(mask, nullptr) == nullptr);  // its only channel is taken
+        dma.dma_release_channel(c);
+        CHECK_FALSE(d.cap_mask.test(DMA_PRIVATE));
+        CHECK(violations("private") == 0);
+        d.privatecnt = 1;  // a grant count without DMA_PRIVATE
+        dma.check_invariants();
+        CHECK(violations("private") == 1);
+    });
+}
+
+TEST_CASE("cookies complete in order; a late completion of an earlier cookie is reported") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        dma_chan* c = d.chans[0].get();
+        auto* a = d.prep_dma_memcpy(c, 0, 0, 1, 0);
+        auto* b = d.prep_dma_memcpy(c, 0, 0, 1, 0);
+        dma_cookie_t ca = dmaengine::dmaengine_submit(a), cb = dmaengine::dmaengine_submit(b);
+        CHECK(cb == dma_cookie_next(ca));
+        CHECK(dmaengine::dma_async_is_tx_complete(c, ca) == DMA_IN_PROGRESS);
+        dma.dma_cookie_complete(a);
+        CHECK(dmaengine::dma_async_is_tx_complete(c, ca) == DMA_SUCCESS);
+        CHECK(violations("cookie_order") == 0);
+        dma.dma_cookie_complete(b);
+        a->cookie = ca;  // the same descriptor completed again, after b
+        dma.dma_cookie_complete(a);
+        CHECK(violations("cookie_order") == 1);
+    });
+}
+
+TEST_CASE("unregister with clients warns once, frees chan->local, and later use is caught") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        dma.dma_async_device_register(&d);
+        dma.dmaengine_get();
+        dma_chan* c = dma.dma_find_channel(DMA_MEMCPY);
+        REQUIRE(c != nullptr);
+        CHECK(dma.dma_async_memcpy(c, 0x100000, 0x200000, 64) > 0);
+        CHECK(violations("use_after_free") == 0);
+        dma.dma_async_device_unregister(&d);
+        CHECK(dma.dma_find_channel(DMA_MEMCPY) == nullptr);  // rebalanced away
+        dma.dma_async_memcpy(c, 0x100000, 0x200000, 64);      // a raw pointer kept from before
+        CHECK(violations("use_after_unregister") == 1);
+        CHECK(violations("use_after_free") == 1);             // chan->local was freed
+        std::string log;
+        for (auto& l : sim_report().log_lines()) log += l + "\n";
+        CHECK(log.find("dma_async_device_unregister called while 1 clients hold a reference") != std::string::npos);
+    });
+}
+
+TEST_CASE("dma_pool: busy pages are logged at destroy, later use and double free are caught") {
+    with_kernel([](kernel& k, dmaengine&) {
+        dma_pool pool(k, "test_pool", "ioatdma 0000:00:16.0", 64, 64);
+        uint64_t a = pool.alloc(), b = pool.alloc();
+        CHECK(a != 0);
+        CHECK(b == a + 64);
+        std::vector<uint64_t> more;
+        for (int i = 0; i < 64; ++i) more.push_back(pool.alloc());  // a second page
+        for (uint64_t x : more) pool.free(x);
+        pool.free(b);
+        CHECK(violations("double_free") == 0);
+        pool.free(b);
+        CHECK(violations("double_free") == 1);
+        CHECK(pool.busy_pages() == 1);
+        pool.destroy();
+        CHECK(sim_report().get("violations.pool_busy_at_destroy") == 1);
+        std::string log;
+        for (auto& l : sim_report().log_lines()) log += l + "\n";
+        CHECK(log.find("ioatdma 0000:00:16.0: dma_pool_destroy test_pool, ffff88") != std::string::npos);
+        CHECK(log.find(" busy\n") != std::string::npos);
+        CHECK(pool.alloc() == 0);
+        CHECK(violations("use_after_free") == 1);
+        CHECK_FALSE(pool.live(a));
+    });
+}
+
+TEST_CASE("a freed object reports its later touches and a second free") {
+    with_kernel([](kernel& k, dmaengine&) {
+        dma_chan c;
+        c.set_name("dma9chan0");
+        CHECK(c.touch(k, "test"));
+        c.kfree(k);
+        CHECK_FALSE(c.touch(k, "test"));
+        CHECK(violations("use_after_free") == 1);
+        c.kfree(k);
+        CHECK(violations("double_free") == 1);
+    });
+}
