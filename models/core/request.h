@@ -36,4 +36,21 @@ inline const request_ext* requester_of(const tlm::tlm_generic_payload& gp) {
     return gp.get_extension<request_ext>();
 }
 
+// An interrupt message: one posted 32-bit write of `data` to `addr`, tagged with
+// its requester when `who` is given. Returns whether the fabric accepted it.
+template <class Socket>
+bool post_message(Socket& socket, uint64_t addr, uint32_t data, request_ext* who = nullptr) {
+    tlm::tlm_generic_payload gp;
+    gp.set_command(tlm::TLM_WRITE_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&data));
+    gp.set_data_length(4);
+    gp.set_streaming_width(4);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    if (who) gp.set_extension(who);
+    socket->b_transport(gp, d);
+    if (who) gp.clear_extension(who);
+    return gp.is_response_ok();
+}
+
 }  // namespace ioatsim::models

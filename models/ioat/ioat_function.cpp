@@ -261,16 +261,12 @@ void ioat_function::coalesce_expired() {
 }
 
 void ioat_function::send_message(uint64_t addr, uint32_t data, const char* kind) {
-    tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&data));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    dma_transport(gp, d);
-    sim_report().trace(stamp(), name(), kind,
-                       json_obj().set("addr", hex(addr)).set("data", hex(data)).set("ok", gp.is_response_ok()));
+    request_ext who;
+    who.kind = request_ext::msi;
+    who.requester = requester_id_;
+    who.node = cfg_.node;
+    bool ok = post_message(dma, addr, data, &who);
+    sim_report().trace(stamp(), name(), kind, json_obj().set("addr", hex(addr)).set("data", hex(data)).set("ok", ok));
 }
 
 // Delivery by the enabled mechanism, MSI-X before MSI before INTx, and only with

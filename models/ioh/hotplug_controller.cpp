@@ -1,6 +1,7 @@
 #include "models/ioh/hotplug_controller.h"
 
 #include "models/core/report.h"
+#include "models/core/request.h"
 
 #include <cstring>
 
@@ -28,15 +29,7 @@ void hotplug_controller::notify() {
     if (!any) signalled_ = false;
     if (!any || signalled_ || !(ctrl_ & CTRL_INT_EN) || !msi_addr_) return;
     signalled_ = true;
-    uint32_t data = msi_data_;
-    tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(uint64_t(msi_addr_hi_) << 32 | msi_addr_);
-    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&data));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    msi->b_transport(gp, d);
+    post_message(msi, uint64_t(msi_addr_hi_) << 32 | msi_addr_, msi_data_);
 }
 
 uint32_t hotplug_controller::read(unsigned off) const {

@@ -62,16 +62,8 @@ void root_port::notify() {
     }
     if (pending_ || !(cfg_.word(msi_ + 2) & 1) || !cfg_.bus_master()) return;
     pending_ = true;
-    uint32_t data = cfg_.word(msi_ + 12);
     uint64_t addr = cfg_.read(msi_ + 4, 4) | uint64_t(cfg_.read(msi_ + 8, 4)) << 32;
-    tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&data));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    msi_out->b_transport(gp, d);
+    post_message(msi_out, addr, cfg_.word(msi_ + 12));
 }
 
 }  // namespace ioatsim::models
