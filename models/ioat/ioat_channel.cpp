@@ -55,9 +55,11 @@ uint16_t ioat_channel::dmacount() const { return uint16_t(fn_.reg(base_ + DMACOU
 uint16_t ioat_channel::available() const { return started_ ? uint16_t(dmacount() - count_) : 0; }
 
 void ioat_channel::dmacount_written() {
-    if (!started_ && !errored_) {
-        // The first doorbell after reset starts at CHAINADDR.
+    if ((!started_ || restart_) && !errored_) {
+        // The first doorbell after reset, or after a new CHAINADDR, starts there.
+        if (restart_ && state_ == SUSPENDED) state_ = DONE;
         started_ = chain_fetch_ = true;
+        restart_ = false;
         next_ = fn_.reg(base_ + CHAINADDR, 8);
         count_ = 0;
     }
@@ -275,7 +277,7 @@ void ioat_channel::power_loss() {
 }
 
 void ioat_channel::do_reset() {
-    reset_req_ = abort_req_ = suspend_req_ = started_ = armed_ = errored_ = chain_fetch_ = false;
+    reset_req_ = abort_req_ = suspend_req_ = started_ = armed_ = errored_ = chain_fetch_ = restart_ = false;
     state_ = HALTED;
     completed_ = next_ = 0;
     count_ = 0;

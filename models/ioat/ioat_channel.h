@@ -39,6 +39,9 @@ public:
 
     // Register side effects, called by the function at the access time.
     void dmacount_written();
+    // A new chain on a channel that is not running: the next doorbell starts there
+    // with a fresh count (the driver's restart path).
+    void chainaddr_written() { if (state_ != ioat::ACTIVE) restart_ = true; }
     void command(uint8_t cmd);
     void rearm() { armed_ = true; }
     void power_loss();
@@ -76,7 +79,7 @@ private:
     uint16_t count_ = 0;            // descriptors taken from the ring since start
     bool started_ = false, armed_ = false, errored_ = false;
     bool chain_fetch_ = false;      // the next fetch is at CHAINADDR (count_ wraps, so not count_ == 0)
-    bool suspend_req_ = false, reset_req_ = false, abort_req_ = false;
+    bool suspend_req_ = false, reset_req_ = false, abort_req_ = false, restart_ = false;
     uint64_t desc_done_ = 0, bytes_ = 0;
 };
 

@@ -35,7 +35,7 @@ const F::reg_def F::channel_regs[] = {
     {"CHANCMD", CHANCMD, 1, 0x3f, 0, 0, nullptr, nullptr, &F::wr_chancmd},
     {"DMACOUNT", DMACOUNT, 2, 0xffff, 0, 0, nullptr, nullptr, &F::wr_dmacount},
     {"CHANSTS", CHANSTS, 8, 0, 0, HALTED, &F::rd_chansts, nullptr, nullptr},
-    {"CHAINADDR", CHAINADDR, 8, ~0ull, 0, 0, nullptr, nullptr, nullptr},
+    {"CHAINADDR", CHAINADDR, 8, ~0ull, 0, 0, nullptr, nullptr, &F::wr_chainaddr},
     {"CHANCMP", CHANCMP, 8, ~0ull, 0, 0, nullptr, nullptr, nullptr},
     {"CDAR", CDAR, 8, 0, 0, 0, nullptr, nullptr, nullptr},
     {"CHANERR", CHANERR, 4, 0, 0xffffffff, 0, nullptr, nullptr, nullptr},
@@ -236,6 +236,8 @@ void ioat_function::wr_chancmd(const reg_def&, unsigned c) {
 }
 
 void ioat_function::wr_dmacount(const reg_def&, unsigned c) { chans_[c]->dmacount_written(); }
+
+void ioat_function::wr_chainaddr(const reg_def&, unsigned c) { chans_[c]->chainaddr_written(); }
 
 // Any change to how interrupts are delivered (MSI-X table, INTRCTRL) may release
 // one that is pending.

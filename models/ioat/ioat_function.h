@@ -90,6 +90,7 @@ private:
     void wr_chanctrl(const reg_def&, unsigned);
     void wr_chancmd(const reg_def&, unsigned);
     void wr_dmacount(const reg_def&, unsigned);
+    void wr_chainaddr(const reg_def&, unsigned);
     void wr_msix(const reg_def&, unsigned);
     void deliver_pending();
     void coalesce_expired();

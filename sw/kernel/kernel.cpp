@@ -323,6 +323,42 @@ uint64_t kernel::phys_in_use() const {
     return n;
 }
 
+void kernel::mod_timer(timer_list& t, ktime_t expires) {
+    if (!t.s) {
+        t.s = std::make_shared<timer_list::state>();
+        auto st = t.s;
+        st->run.fn = [&t] { t.fn(); };
+        sc_core::sc_spawn([this, st] {
+            for (;;) {
+                while (!st->pending) wait(st->ev);
+                if (st->expires > stamp()) {
+                    wait(ps(st->expires - stamp()), st->ev);  // re-armed or deleted meanwhile?
+                    continue;
+                }
+                st->pending = false;
+                cpu_rt& c = p_->cpus[cpu_online(st->cpu) ? st->cpu : fallback_cpu(st->cpu)];
+                if (!st->run.scheduled) {
+                    st->run.scheduled = true;
+                    c.tasklets.push_back(&st->run);
+                    c.irq_ev.notify(sc_core::SC_ZERO_TIME);
+                }
+            }
+        });
+    }
+    t.s->expires = expires;
+    t.s->pending = true;
+    t.s->cpu = smp_processor_id();
+    t.s->ev.notify(sc_core::SC_ZERO_TIME);
+}
+
+void kernel::del_timer_sync(timer_list& t) {
+    if (!t.s) return;
+    t.s->pending = false;
+    t.s->ev.notify(sc_core::SC_ZERO_TIME);
+}
+
+bool kernel::timer_pending(const timer_list& t) const { return t.s && t.s->pending; }
+
 struct kernel::workqueue {
     std::string name;
     std::deque<std::function<void()>> items;

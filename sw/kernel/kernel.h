@@ -74,6 +74,13 @@ struct tasklet {
     bool scheduled = false;
 };
 
+// A timer: `fn` runs in the softirq context of the CPU that armed it.
+struct timer_list {
+    std::function<void()> fn;
+    struct state;
+    std::shared_ptr<state> s;  // the kernel's, created when first armed
+};
+
 struct kernel_config {
     ktime_t quantum = 1 * USEC;
     // Single-thread copy rate of a Nehalem-EX core, ~5 GB/s (AnandTech X7560 stream,
@@ -131,6 +138,11 @@ public:
     void free_irq(unsigned cpu, int vector);
     void tasklet_schedule(tasklet& t);
     uint64_t msi_address(unsigned cpu) const;  // the APIC address of a CPU
+
+    // Timers. A pending timer does not keep the kernel busy (see idle()).
+    void mod_timer(timer_list& t, ktime_t expires);  // absolute time
+    void del_timer_sync(timer_list& t);
+    bool timer_pending(const timer_list& t) const;
 
     // Single-threaded workqueues: items run in order on a worker task.
     struct workqueue;

@@ -24,6 +24,14 @@ struct irq_desc {
     std::function<void(unsigned, int)> retarget;  // reprograms the source for a new CPU/vector
 };
 
+struct timer_list::state {
+    sc_core::sc_event ev;
+    ktime_t expires = 0;
+    bool pending = false;
+    unsigned cpu = 0;
+    tasklet run;  // the expiry, queued like a softirq on `cpu`
+};
+
 struct cpu_rt {
     bool online = true;
     context* owner = nullptr;   // the task running here; non-preemptive between tasks

@@ -11,6 +11,9 @@ namespace {
 constexpr unsigned RING_ORDER = 8;          // ioat_ring_alloc_order default: 256 entries
 constexpr uint16_t PENDING_LEVEL = 4;       // ioat_pending_level (3.x)
 constexpr uint32_t NULL_DESC_BUFFER_SIZE = 1;
+constexpr ktime_t COMPLETION_TIMEOUT = 100 * MSEC;  // 3.x watchdog (ioat-hardware.md §6.3)
+constexpr ktime_t IDLE_TIMEOUT = 2000 * MSEC;
+constexpr uint16_t INTRDELAY_MASK = 0x3fff;
 // Plain driver code around the hardware accesses [estimates].
 constexpr ktime_t PREP_DESC_COST = 60 * NSEC;
 constexpr ktime_t SUBMIT_COST = 40 * NSEC;
@@ -85,6 +88,7 @@ int ioatdma_device::probe() {
             cleanup(*raw);
             k_.writew(CHANCTRL_RUN, raw->reg + CHANCTRL);  // re-arm the interrupt
         };
+        c->timer.fn = [this, raw] { timer_event(*raw); };
         if (reset_hw(*c) < 0) log("failed to reset channel " + std::to_string(i));
         channels.push_back(raw);
         chans_.push_back(std::move(c));
@@ -262,6 +266,10 @@ dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
         return -19;  // -ENODEV
     }
     dma_cookie_t cookie = dmaengine::dma_cookie_assign(tx);
+    if (!c.completion_pending) {  // the watchdog runs while work is outstanding
+        c.completion_pending = true;
+        k_.mod_timer(c.timer, k_.now() + COMPLETION_TIMEOUT);
+    }
     c.head = uint16_t(c.head + c.produce);
     c.produce = 0;
     k_.cost(SUBMIT_COST);
@@ -300,8 +308,63 @@ void ioatdma_device::cleanup(ioat_chan& c) {
             k_.rep().violation(k_.now(), "completion_address", "completion outside the active ring");
         }
         c.last_completion = phys_complete;
+        c.completion_ack = false;
+        if (!c.active()) {
+            c.completion_pending = false;
+            k_.mod_timer(c.timer, k_.now() + IDLE_TIMEOUT);
+        }
+        // 5 us of interrupt coalescing per descriptor still outstanding (3.x v3).
+        k_.writew(uint16_t(std::min<unsigned>(5u * c.active(), INTRDELAY_MASK)), reg_base_ + INTRDELAY);
     }
     k_.spin_unlock(c.cleanup_lock);
+}
+
+// The completion watchdog (3.x ioat2_timer_event): no progress for two periods
+// restarts the channel from the oldest outstanding descriptor.
+void ioatdma_device::timer_event(ioat_chan& c) {
+    if (!alive(&c, "ioat watchdog timer") || !c.completion_pending) return;
+    uint64_t sts = chansts(c);
+    if ((sts & CHANSTS_STATUS) == HALTED) {
+        uint32_t chanerr = k_.readl(c.reg + CHANERR);
+        log(strfmt("%s: Channel halted (%x)", "ioat2_timer_event", chanerr));
+        k_.rep().violation(k_.now(), "bug", "ioatdma " + pdev_.name + ": BUG_ON a halted channel in the watchdog");
+    }
+    uint64_t before = c.last_completion;
+    cleanup(c);
+    k_.spin_lock(c.cleanup_lock);
+    if (c.last_completion == before && c.completion_pending) {
+        if (c.completion_ack) {
+            k_.spin_lock(c.prep_lock);
+            restart_channel(c);
+            k_.spin_unlock(c.prep_lock);
+        } else {
+            c.completion_ack = true;
+            k_.mod_timer(c.timer, k_.now() + COMPLETION_TIMEOUT);
+        }
+    } else if (c.completion_pending) {
+        k_.mod_timer(c.timer, k_.now() + COMPLETION_TIMEOUT);
+    }
+    k_.spin_unlock(c.cleanup_lock);
+}
+
+// Quiesce (no timeout, as the restart path does), then start again at the tail.
+void ioatdma_device::restart_channel(ioat_chan& c) {
+    uint64_t sts = chansts(c);
+    if (is_active(sts) || is_idle(sts)) k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
+    while (is_active(sts) || is_idle(sts)) {
+        k_.udelay(1);
+        sts = chansts(c);
+    }
+    k_.trace("ioatdma " + pdev_.name, "restart", json_obj().set("tail", unsigned(c.tail)).set("head", unsigned(c.head)));
+    c.issued = c.tail;
+    c.dmacount = 0;
+    uint64_t hw = c.ent(c.tail).hw;
+    k_.writel(uint32_t(hw), c.reg + CHAINADDR);
+    k_.writel(uint32_t(hw >> 32), c.reg + CHAINADDR + 4);
+    if (c.pending()) {
+        issue_pending_locked(c);
+        k_.mod_timer(c.timer, k_.now() + COMPLETION_TIMEOUT);
+    }
 }
 
 // On a freed channel the memory is gone: the answer is whatever the cookies last

@@ -29,6 +29,8 @@ struct ioat_chan : dma_chan {
     uint16_t produce = 0;          // prepped under prep_lock, not yet submitted
     spinlock prep_lock, cleanup_lock;
     tasklet cleanup_task;
+    timer_list timer;              // the completion watchdog
+    bool completion_pending = false, completion_ack = false;
 
     uint16_t size() const { return uint16_t(ring.size()); }
     uint16_t active() const { return uint16_t(head - tail); }
@@ -66,6 +68,8 @@ private:
     void write_desc(uint64_t hw, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst);
     void start_null_desc(ioat_chan& c);
     void cleanup(ioat_chan& c);
+    void timer_event(ioat_chan& c);
+    void restart_channel(ioat_chan& c);
     dma_cookie_t tx_submit_unlock(dma_async_tx_descriptor* tx);
 
     kernel& k_;
