@@ -94,6 +94,9 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way out.
         dmaengine::dma_async_issue_pending(chan);
         r.draining = true;
+        r.chan = chan;
+        r.since = k_.now();
+        r.waiting_for = last;
         while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(CPU_RELAX);
         r.draining = false;
         rep.counter("net_dma.copies_completed") += int64_t(r.in_flight);
@@ -112,14 +115,17 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         }
 }
 
-void net_dma::finish() {
+void net_dma::finish(ktime_t hung_after) {
     report& rep = k_.rep();
     for (auto& r : readers_) {
-        if (!r.draining) continue;
+        if (!r.draining || k_.now() - r.since < hung_after) continue;
         ++rep.counter("net_dma.hung_readers");
         rep.counter("net_dma.copies_lost") += int64_t(r.in_flight);
-        rep.violation(k_.now(), "hung", r.name + " still waits in tcp_service_net_dma for " +
-                                            std::to_string(r.in_flight) + " copies");
+        rep.violation(k_.now(), "hung", strfmt("%s has waited in tcp_service_net_dma since %.6f s for %llu copies "
+                                               "on %s (cookie %d; last completed %d, last used %d)",
+                                               r.name.c_str(), double(r.since) / 1e12, (unsigned long long)r.in_flight,
+                                               r.chan->name.c_str(), r.waiting_for, r.chan->completed_cookie,
+                                               r.chan->cookie));
         rep.counter("violations.copy_lost") += int64_t(r.in_flight);
     }
 }

@@ -26,7 +26,9 @@ class net_dma {
 public:
     net_dma(kernel& k, dmaengine& dma, net_dma_config cfg);
     void init();    // interfaces up, readers started (after the DMA drivers loaded)
-    void finish();  // end of run: readers still spinning are hung, their copies lost
+    // End of run: a reader spinning for longer than `hung_after` is hung and its
+    // copies are lost; one that just started is merely busy.
+    void finish(ktime_t hung_after = 1 * MSEC);
 
     static constexpr const char* counters[] = {
         "net_dma.reads", "net_dma.copies_submitted", "net_dma.copies_completed", "net_dma.copies_failed",
@@ -38,6 +40,9 @@ private:
         uint64_t skb = 0, user = 0;  // kernel receive buffer, user buffer
         ktime_t stream = 0;          // when the next segment arrives
         bool draining = false;       // spinning in tcp_service_net_dma
+        dma_chan* chan = nullptr;    // the channel it spins on
+        ktime_t since = 0;           // when it started to spin
+        dma_cookie_t waiting_for = 0;
         uint64_t in_flight = 0;      // copies of the current read not yet known complete
         uint64_t reads = 0;
     };

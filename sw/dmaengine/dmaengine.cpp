@@ -245,6 +245,11 @@ dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
 }
 
 int dmaengine::dma_async_device_register(dma_device* d) {
+    // DMA_ASYNC_TX: every operation async_tx may ask for (its VAL checks are
+    // disabled for IOAT by Kconfig).
+    bool async = true;
+    for (int cap : {DMA_INTERRUPT, DMA_MEMCPY, DMA_MEMSET, DMA_XOR, DMA_PQ}) async = async && d->cap_mask.test(cap);
+    if (async) d->cap_mask.set(DMA_ASYNC_TX);
     d->dev_id = next_dev_id_++;
     int id = 0;
     for (dma_chan* c : d->channels) {

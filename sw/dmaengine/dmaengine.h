@@ -69,11 +69,23 @@ struct dma_device : tracked {
     std::vector<dma_chan*> channels;
     int privatecnt = 0;
     unsigned copy_align = 0;
+    unsigned max_xor = 0, max_pq = 0;
 
     virtual int alloc_chan_resources(dma_chan* c) = 0;
     virtual void free_chan_resources(dma_chan* c) = 0;
     virtual dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t dst, uint64_t src,
                                                      uint64_t len, unsigned flags) = 0;
+    // The RAID and fill operations, for devices advertising them.
+    virtual dma_async_tx_descriptor* prep_dma_memset(dma_chan*, uint64_t dst, uint8_t value, uint64_t len,
+                                                     unsigned flags) { return nullptr; }
+    virtual dma_async_tx_descriptor* prep_dma_xor(dma_chan*, uint64_t dst, const std::vector<uint64_t>& src,
+                                                  uint64_t len, unsigned flags) { return nullptr; }
+    // dst[0] = P, dst[1] = Q; coef[i] multiplies src[i] into Q.
+    virtual dma_async_tx_descriptor* prep_dma_pq(dma_chan*, const uint64_t dst[2], const std::vector<uint64_t>& src,
+                                                 const std::vector<uint8_t>& coef, uint64_t len, unsigned flags) {
+        return nullptr;
+    }
+    virtual dma_async_tx_descriptor* prep_dma_interrupt(dma_chan*, unsigned flags) { return nullptr; }
     virtual dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) = 0;
     virtual void issue_pending(dma_chan* c) = 0;
     // For the checker: whether the driver holds resources for the channel.

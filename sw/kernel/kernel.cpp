@@ -150,6 +150,8 @@ bool kernel::wait_event_timeout(wait_queue& wq, const std::function<bool()>& con
     if (cond()) return true;
     ktime_t deadline = now() + timeout;
     while (!cond()) {
+        sync();
+        if (cond()) break;
         if (stamp() >= deadline) return false;
         block([&] { wait(ps(deadline - stamp()), wq.get().ev); });
     }
@@ -157,7 +159,11 @@ bool kernel::wait_event_timeout(wait_queue& wq, const std::function<bool()>& con
 }
 
 void kernel::wait_for_completion(completion& c) {
-    while (!c.done_) block([&] { wait(c.wq_.get().ev); });
+    while (!c.done_) {
+        sync();
+        if (c.done_) break;
+        block([&] { wait(c.wq_.get().ev); });
+    }
     --c.done_;
 }
 
@@ -170,8 +176,10 @@ bool kernel::wait_for_completion_timeout(completion& c, ktime_t timeout) {
 // Spinning keeps the CPU: a task waiting here blocks other tasks of its CPU.
 void kernel::spin_lock(spinlock& l) {
     context* ctx = current_;
-    while (l.owner_) {
-        sync();
+    uint64_t ticket = l.next_++;
+    while (l.serving_ != ticket) {
+        sync();  // the turn may come while catching up: look again before sleeping
+        if (l.serving_ == ticket) break;
         wait(l.wq_.get().ev);
         current_ = ctx;
     }
@@ -180,12 +188,17 @@ void kernel::spin_lock(spinlock& l) {
 
 void kernel::spin_unlock(spinlock& l) {
     l.owner_ = nullptr;
+    ++l.serving_;
     l.wq_.wake_up_all();
 }
 
 void kernel::mutex_lock(mutex& m) {
     context* ctx = current_;
-    while (m.owner_) block([&] { wait(m.wq_.get().ev); });
+    while (m.owner_) {
+        sync();  // the mutex may be released while catching up: look again first
+        if (!m.owner_) break;
+        block([&] { wait(m.wq_.get().ev); });
+    }
     m.owner_ = ctx ? ctx : reinterpret_cast<context*>(&m);
 }
 
@@ -372,7 +385,11 @@ kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cp
     // A daemon: an idle worker does not keep the run alive, a busy one does.
     kthread_run(name, cpu, [this, w] {
         for (;;) {
-            while (w->items.empty()) block([&] { wait(w->wq.get().ev); });
+            while (w->items.empty()) {
+                sync();
+                if (!w->items.empty()) break;
+                block([&] { wait(w->wq.get().ev); });
+            }
             auto fn = std::move(w->items.front());
             w->items.pop_front();
             fn();

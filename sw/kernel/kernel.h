@@ -50,12 +50,15 @@ private:
 
 // A spinlock on which simulated contexts really wait: SystemC threads only switch
 // at waits, so without it an interrupt could run inside a driver's critical section.
+// Ticket-ordered, as x86 spinlocks are: a context that unlocks and relocks in a
+// loop cannot starve the waiters.
 class spinlock {
 public:
     bool locked() const { return owner_ != nullptr; }
 private:
     friend class kernel;
     context* owner_ = nullptr;
+    uint64_t next_ = 0, serving_ = 0;
     wait_queue wq_;
 };
 

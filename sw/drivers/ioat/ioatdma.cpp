@@ -102,6 +102,16 @@ int ioatdma_device::probe() {
     }
     k_.writeb(INTRCTRL_MSIX_VECTOR_CONTROL | INTRCTRL_MASTER_INT_EN, reg_base_ + INTRCTRL);
     cap_mask.set(DMA_MEMCPY);
+    cap_mask.set(DMA_INTERRUPT);
+    if (dmacap_ & DMACAP_FILL) cap_mask.set(DMA_MEMSET);
+    if (dmacap_ & DMACAP_XOR) {
+        cap_mask.set(DMA_XOR);
+        max_xor = 8;
+    }
+    if (dmacap_ & DMACAP_PQ) {
+        cap_mask.set(DMA_PQ);
+        max_pq = 8;
+    }
     ioat_set_tcp_copy_break(262144);  // the v3 value (ioat-hardware.md, timing-defaults.md §6)
     return dma_.dma_async_device_register(this);
 }
@@ -301,6 +311,7 @@ void ioatdma_device::cleanup(ioat_chan& c) {
             }
             if (e.hw == phys_complete) seen = true;
         }
+        while (seen && i < active && c.ent(uint16_t(c.tail + i)).ext) ++i;  // its extension frame
         c.tail = uint16_t(c.tail + i);
         if (!seen) {
             log(strfmt("BUG: completion address %#llx not found in the ring",

@@ -16,6 +16,7 @@ class ioatdma_device;
 struct ioat_ring_ent {
     uint64_t hw = 0;  // physical address of the 64-byte hardware descriptor
     uint64_t len = 0;
+    bool ext = false; // the extension frame of the descriptor before it
     dma_async_tx_descriptor txd;
 };
 
@@ -50,6 +51,13 @@ public:
     void free_chan_resources(dma_chan* c) override;
     dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len,
                                              unsigned flags) override;
+    dma_async_tx_descriptor* prep_dma_memset(dma_chan* c, uint64_t dst, uint8_t value, uint64_t len,
+                                             unsigned flags) override;
+    dma_async_tx_descriptor* prep_dma_xor(dma_chan* c, uint64_t dst, const std::vector<uint64_t>& src,
+                                          uint64_t len, unsigned flags) override;
+    dma_async_tx_descriptor* prep_dma_pq(dma_chan* c, const uint64_t dst[2], const std::vector<uint64_t>& src,
+                                         const std::vector<uint8_t>& coef, uint64_t len, unsigned flags) override;
+    dma_async_tx_descriptor* prep_dma_interrupt(dma_chan* c, unsigned flags) override;
     dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) override;
     void issue_pending(dma_chan* c) override;
     bool chan_resources_allocated(dma_chan* c) const override {
@@ -66,6 +74,11 @@ private:
     bool check_space_lock(ioat_chan& c, uint16_t num);
     void issue_pending_locked(ioat_chan& c);
     void write_desc(uint64_t hw, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst);
+    // Fills ring slots from head for one operation split by XFERCAP: `frame`
+    // writes piece i (offset `off`, length `n`) into one or two slots.
+    using frame_fn = std::function<void(uint64_t hw, uint64_t ext_hw, uint64_t off, uint64_t n, uint32_t ctl_flags)>;
+    dma_async_tx_descriptor* prep_pieces(dma_chan* dc, const char* what, uint64_t len, unsigned frames,
+                                         unsigned flags, const frame_fn& frame);
     void start_null_desc(ioat_chan& c);
     void cleanup(ioat_chan& c);
     void timer_event(ioat_chan& c);
