@@ -139,7 +139,9 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         nc.seed = sc.seed;
         net_dma_ = std::make_unique<sw::net_dma>(*kernel_, *dma_, nc);
     }
-    if (sc.async_tx.enabled) async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_);
+    if (sc.async_tx.enabled)
+        async_tx_ = std::make_unique<sw::async_tx>(
+            *kernel_, *dma_, sw::async_tx_config{sc.async_tx.threads, sc.async_tx.disks, 4096, sc.async_tx.iterations, sc.seed});
     kernel_->rep().declare("ioatdma.leaked_pins");
     kernel_->rep().declare("violations.leaked_pins");
 }
@@ -175,6 +177,7 @@ void platform::boot() {
 void platform::finish() {
     if (!kernel_) return;
     if (net_dma_) net_dma_->finish();
+    if (async_tx_) async_tx_->finish();
     if (ioat_module_) {
         // Pins on devices no longer registered can never be dropped (dmaengine_put
         // skips them): the module can never be unloaded.

@@ -25,7 +25,7 @@ const char* const violation_kinds[] = {"copy_corrupt", "copy_lost", "copy_failed
                                        "client_count", "completion_address", "use_after_free",
                                        "double_free", "bad_free", "pool_busy_at_destroy", "hung",
                                        "leaked_pins", "pins", "table", "private",
-                                       "use_after_unregister", "bug"};
+                                       "use_after_unregister", "bug", "async_tx_ack"};
 
 check_outcome check_counter(const expect_counter& e, const report& rep) {
     int64_t v = rep.get(e.counter);

@@ -428,7 +428,10 @@ void checker::check(const Node& doc, scenario& s) const {
             }},
             {"async_tx", [&](const item& it) {
                 s.async_tx.enabled = true;
-                walk_map(it, {{"enabled", [&](const item& e) { s.async_tx.enabled = boolean(e); }}});
+                walk_map(it, {{"enabled", [&](const item& e) { s.async_tx.enabled = boolean(e); }},
+                              {"threads", integer_into(s.async_tx.threads, 0, 4096)},
+                              {"disks", integer_into(s.async_tx.disks, 4, 10)},
+                              {"iterations", integer_into(s.async_tx.iterations, 0, INT_MAX)}});
             }}})},
         })},
         {"run", map({

@@ -54,6 +54,9 @@ struct net_dma_params {
 // async_tx: the offload API md/raid uses (software.clients.async_tx).
 struct async_tx_params {
     bool enabled = false;
+    int threads = 0;       // raid6 recovery workers; 0: the module's reference only
+    int disks = 8;         // raid6test's NDISKS (data + P + Q)
+    int iterations = 0;    // per worker; 0: until the end of the run
 };
 
 struct platform_setting {  // one dotted override of a preset parameter

@@ -137,3 +137,12 @@ TEST_CASE("lspci prints the x3850 X5 tree and the bound drivers") {
     CHECK(ioatsim("lspci --preset nonesuch", t).status == 2);
     CHECK(ioatsim("lspci", t).status == 2);
 }
+
+TEST_CASE("raid6 recovery falls back to the CPU when IOAT lacks PQ, with the same results") {
+    tmpdir t;
+    std::string common = "run " + scenario("raid6-async-tx.yaml") + " --quiet --set platform.set.ioat.dmacapability=0x140"
+                         " --set expect.async_tx.ops_dma=0 --set expect.async_tx.ops_cpu=1200";
+    result r = ioatsim(common + " --out " + (t.path / "o").string(), t);
+    CHECK(r.status == 0);
+    CHECK(slurp(t.path / "o" / "summary.json").find("\"raid6.recoveries\":200") != std::string::npos);
+}

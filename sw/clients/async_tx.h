@@ -1,20 +1,61 @@
-// async_tx as loaded in 3.4 (crypto/async_tx): one dmaengine reference taken at
-// module load, so every public channel is held for md/raid's offloads.
+// async_tx (crypto/async_tx of 3.4, dmaengine-semantics.md §1.10): one dmaengine
+// reference at load; memcpy, xor and pq operations that run on the CPU's
+// DMA_ASYNC_TX channel with dependency chains (same channel, FENCE for data
+// hazards) or, with no channel, on the CPU after waiting for the parent; and a
+// raid6test-like workload: generate P/Q, lose two data blocks, recover them.
 #pragma once
 #include "sw/dmaengine/dmaengine.h"
 
+#include <functional>
+#include <memory>
+#include <vector>
+
 namespace ioatsim::sw {
+
+enum async_tx_flags : unsigned { ASYNC_TX_ACK = 1u << 2, ASYNC_TX_FENCE = 1u << 3 };
+
+struct async_submit_ctl {
+    unsigned flags = 0;
+    dma_async_tx_descriptor* depend_tx = nullptr;
+    std::function<void()> cb;
+};
+
+struct async_tx_config {
+    int threads = 0;       // raid6 workers, one per CPU in order; 0: none (the reference only)
+    int disks = 8;         // data disks + P + Q, as raid6test's NDISKS
+    uint32_t block = 4096;
+    int iterations = 0;    // recoveries per worker; 0: until the run ends
+    uint64_t seed = 1;
+};
 
 class async_tx {
 public:
-    async_tx(kernel& k, dmaengine& dma) : k_(k), dma_(dma) {}
-    void init() {
-        dma_.dmaengine_get();
-        k_.printk("async_tx: api initialized (async)");
-    }
+    async_tx(kernel& k, dmaengine& dma, async_tx_config cfg = {});
+    void init();    // module load: dmaengine_get, start the workers
+    void finish();  // end of run: operations still waited for
+
+    dma_async_tx_descriptor* async_memcpy(uint64_t dst, uint64_t src, uint64_t len, async_submit_ctl& s);
+    dma_async_tx_descriptor* async_xor(uint64_t dst, const std::vector<uint64_t>& src, uint64_t len,
+                                       async_submit_ctl& s);
+    // P, Q (either 0 to skip) = syndrome of `src` with coefficients `coef`.
+    dma_async_tx_descriptor* async_pq(uint64_t p, uint64_t q, const std::vector<uint64_t>& src,
+                                      const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s);
+    void async_tx_quiesce(dma_async_tx_descriptor*& tx);  // wait for it, ack it, forget it
+
+    static constexpr const char* counters[] = {"async_tx.ops_dma", "async_tx.ops_cpu", "raid6.recoveries",
+                                               "raid6.failures", "async_tx.waiting"};
+
 private:
+    dma_chan* find_channel(const async_submit_ctl& s);
+    dma_async_tx_descriptor* submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s);
+    void cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes);
+    void worker(unsigned id);
+    bool recover_once(unsigned id, uint64_t iteration);
+
     kernel& k_;
     dmaengine& dma_;
+    async_tx_config cfg_;
+    std::vector<ktime_t> waiting_since_;  // per worker, 0 when not waiting
 };
 
 }  // namespace ioatsim::sw

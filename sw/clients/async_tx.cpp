@@ -1,0 +1,234 @@
+#include "sw/clients/async_tx.h"
+
+#include "models/ioat/ops.h"
+
+namespace ioatsim::sw {
+using models::ioat_ops::gf_exp;
+using models::ioat_ops::gf_mul;
+
+namespace {
+constexpr ktime_t RAID6_WAIT = 3000 * MSEC;  // raid6test's wait for each recovery
+
+uint8_t gf_inv(uint8_t v) {
+    for (unsigned x = 1; x < 256; ++x)
+        if (gf_mul(v, uint8_t(x)) == 1) return uint8_t(x);
+    return 0;
+}
+
+struct rng {
+    uint64_t s;
+    uint64_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+};
+}  // namespace
+
+async_tx::async_tx(kernel& k, dmaengine& dma, async_tx_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
+    for (const char* c : counters) k_.rep().declare(c);
+}
+
+void async_tx::init() {
+    dma_.dmaengine_get();
+    k_.printk("async_tx: api initialized (async)");
+    waiting_since_.assign(unsigned(std::max(cfg_.threads, 0)), 0);
+    for (int i = 0; i < cfg_.threads; ++i)
+        k_.kthread_run(strfmt("raid6test%d", i), unsigned(i) % k_.nr_cpus(), [this, i] { worker(unsigned(i)); });
+}
+
+// A chain stays on its dependency's channel; otherwise the CPU's DMA_ASYNC_TX
+// channel, looked up without a reference (no CHANNEL_SWITCH on IOAT).
+dma_chan* async_tx::find_channel(const async_submit_ctl& s) {
+    if (s.depend_tx && s.depend_tx->chan && s.depend_tx->chan->device->cap_mask.test(DMA_ASYNC_TX))
+        return s.depend_tx->chan;
+    return dma_.dma_find_channel(DMA_ASYNC_TX);
+}
+
+// Using a descriptor as a dependency acknowledges it: it must not be acked yet.
+dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s) {
+    tx->callback = s.cb;
+    if (dma_async_tx_descriptor* dep = s.depend_tx) {
+        if (dep->flags & DMA_CTRL_ACK)
+            k_.rep().violation(k_.now(), "async_tx_ack", "a dependency on " + c->name + " was already acked");
+        dep->flags |= DMA_CTRL_ACK;
+    }
+    dmaengine::dmaengine_submit(tx);
+    if (s.flags & ASYNC_TX_ACK) tx->flags |= DMA_CTRL_ACK;
+    ++k_.rep().counter("async_tx.ops_dma");
+    return tx;
+}
+
+void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes) {
+    async_tx_quiesce(s.depend_tx);
+    op();
+    k_.cost_bytes(bytes, k_.config().memcpy_gbps);
+    ++k_.rep().counter("async_tx.ops_cpu");
+    if (s.cb) s.cb();
+}
+
+// dma_wait_for_async_tx then ack; 3.4 panics when the wait gives up (5 s).
+void async_tx::async_tx_quiesce(dma_async_tx_descriptor*& tx) {
+    if (!tx) return;
+    if (dma_.dma_sync_wait(tx->chan, tx->cookie) == DMA_ERROR) {
+        k_.printk("Kernel panic - not syncing: DMA_ERROR waiting for transaction");
+        k_.rep().violation(k_.now(), "bug", "async_tx_quiesce: DMA_ERROR waiting for transaction");
+    }
+    tx->flags |= DMA_CTRL_ACK;
+    tx = nullptr;
+}
+
+static unsigned prep_flags(const async_submit_ctl& s) {
+    return (s.cb ? DMA_PREP_INTERRUPT : 0u) | (s.flags & ASYNC_TX_FENCE ? DMA_PREP_FENCE : 0u);
+}
+
+dma_async_tx_descriptor* async_tx::async_memcpy(uint64_t dst, uint64_t src, uint64_t len, async_submit_ctl& s) {
+    dma_chan* c = find_channel(s);
+    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_memcpy(c, dst, src, len, prep_flags(s)) : nullptr)
+        return submit(c, tx, s);
+    cpu_fallback(s, [&] {
+        std::vector<uint8_t> b(len);
+        k_.mem_read(src, b.data(), len);
+        k_.mem_write(dst, b.data(), len);
+    }, len);
+    return nullptr;
+}
+
+dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uint64_t>& src, uint64_t len,
+                                             async_submit_ctl& s) {
+    dma_chan* c = find_channel(s);
+    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_xor(c, dst, src, len, prep_flags(s)) : nullptr)
+        return submit(c, tx, s);
+    cpu_fallback(s, [&] {
+        std::vector<uint8_t> acc(len, 0), b(len);
+        for (uint64_t a : src) {
+            k_.mem_read(a, b.data(), len);
+            for (uint64_t i = 0; i < len; ++i) acc[i] ^= b[i];
+        }
+        k_.mem_write(dst, acc.data(), len);
+    }, len * src.size());
+    return nullptr;
+}
+
+dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::vector<uint64_t>& src,
+                                            const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s) {
+    dma_chan* c = find_channel(s);
+    uint64_t dst[2] = {p, q};
+    unsigned flags = prep_flags(s) | (p ? 0u : DMA_PREP_PQ_DISABLE_P) | (q ? 0u : DMA_PREP_PQ_DISABLE_Q);
+    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_pq(c, dst, src, coef, len, flags) : nullptr)
+        return submit(c, tx, s);
+    cpu_fallback(s, [&] {
+        std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
+        for (size_t j = 0; j < src.size(); ++j) {
+            k_.mem_read(src[j], b.data(), len);
+            for (uint64_t i = 0; i < len; ++i) {
+                pp[i] ^= b[i];
+                qq[i] ^= gf_mul(coef[j], b[i]);
+            }
+        }
+        if (p) k_.mem_write(p, pp.data(), len);
+        if (q) k_.mem_write(q, qq.data(), len);
+    }, len * src.size());
+    return nullptr;
+}
+
+void async_tx::worker(unsigned id) {
+    for (uint64_t it = 0; cfg_.iterations == 0 || it < uint64_t(cfg_.iterations); ++it)
+        if (!recover_once(id, it)) return;
+}
+
+// raid6test: P/Q over the data disks, two data disks lost, recovered by the
+// 2-data chain (syndrome of the survivors, xor with P and Q, sum-product, xor),
+// each step fenced behind the one before on the same channel.
+bool async_tx::recover_once(unsigned id, uint64_t it) {
+    report& rep = k_.rep();
+    const unsigned data = unsigned(cfg_.disks - 2);
+    const uint64_t len = cfg_.block;
+    std::vector<uint64_t> blk(data + 4);  // data..., P, Q, dp, dq
+    for (auto& b : blk) b = k_.alloc_phys(len, 4096);
+    uint64_t P = blk[data], Q = blk[data + 1], dp = blk[data + 2], dq = blk[data + 3];
+    rng r{cfg_.seed * 7919 + id * 104729 + it};
+    std::vector<std::vector<uint8_t>> orig(data, std::vector<uint8_t>(len));
+    for (unsigned d = 0; d < data; ++d) {
+        for (auto& byte : orig[d]) byte = uint8_t(r.next());
+        k_.mem_write(blk[d], orig[d].data(), len);
+    }
+    auto wait = [&](completion& done) {
+        dma_.dma_issue_pending_all();  // async_tx_issue_pending_all
+        waiting_since_[id] = k_.now();
+        bool ok = k_.wait_for_completion_timeout(done, RAID6_WAIT);
+        waiting_since_[id] = 0;
+        return ok;
+    };
+    auto free_all = [&] { for (auto b : blk) k_.free_phys(b); };
+
+    std::vector<uint8_t> coef(data);
+    for (unsigned d = 0; d < data; ++d) coef[d] = gf_exp(d);
+    auto done = std::make_shared<completion>();
+    async_submit_ctl gen{ASYNC_TX_ACK, nullptr, [done] { done->complete(); }};
+    async_pq(P, Q, std::vector<uint64_t>(blk.begin(), blk.begin() + data), coef, len, gen);
+    if (!wait(*done)) {
+        k_.printk(strfmt("raid6test%u: gen_syndrome timed out", id));
+        ++rep.counter("raid6.failures");
+        return false;  // its buffers may still be written: keep them
+    }
+
+    unsigned a = unsigned(r.next() % data), b = unsigned(r.next() % (data - 1));
+    if (b >= a) ++b;
+    if (a > b) std::swap(a, b);
+    std::vector<uint8_t> zero(len, 0);
+    k_.mem_write(blk[a], zero.data(), len);
+    k_.mem_write(blk[b], zero.data(), len);
+    std::vector<uint64_t> survivors;
+    std::vector<uint8_t> scoef;
+    for (unsigned d = 0; d < data; ++d)
+        if (d != a && d != b) {
+            survivors.push_back(blk[d]);
+            scoef.push_back(gf_exp(d));
+        }
+    uint8_t gba = gf_exp((b - a) % 255), inv = gf_inv(uint8_t(gba ^ 1));
+    uint8_t A = gf_mul(gba, inv), B = gf_mul(gf_exp((255 - a) % 255), inv);
+
+    done = std::make_shared<completion>();
+    async_submit_ctl s1{0, nullptr, nullptr};
+    dma_async_tx_descriptor* tx = async_pq(dp, dq, survivors, scoef, len, s1);
+    async_submit_ctl s2{ASYNC_TX_FENCE, tx, nullptr};
+    tx = async_xor(dp, {dp, P}, len, s2);
+    async_submit_ctl s3{ASYNC_TX_FENCE, tx, nullptr};
+    tx = async_xor(dq, {dq, Q}, len, s3);
+    async_submit_ctl s4{ASYNC_TX_FENCE, tx, nullptr};
+    tx = async_pq(0, blk[a], {dp, dq}, {A, B}, len, s4);
+    async_submit_ctl s5{ASYNC_TX_FENCE | ASYNC_TX_ACK, tx, [done] { done->complete(); }};
+    async_xor(blk[b], {blk[a], dp}, len, s5);
+    if (!wait(*done)) {
+        k_.printk(strfmt("raid6test%u: 2data recovery of disks %u and %u timed out", id, a, b));
+        ++rep.counter("raid6.failures");
+        return false;
+    }
+    std::vector<uint8_t> got(len);
+    bool ok = true;
+    for (unsigned d : {a, b}) {
+        k_.mem_read(blk[d], got.data(), len);
+        ok = ok && got == orig[d];
+    }
+    k_.cost_bytes(2 * len, k_.config().memcpy_gbps);
+    if (ok) ++rep.counter("raid6.recoveries");
+    else {
+        ++rep.counter("raid6.failures");
+        rep.violation(k_.now(), "copy_corrupt", strfmt("raid6test%u: disks %u and %u recovered wrong", id, a, b));
+    }
+    free_all();
+    return true;
+}
+
+void async_tx::finish() {
+    for (size_t i = 0; i < waiting_since_.size(); ++i)
+        if (waiting_since_[i] && k_.now() - waiting_since_[i] > 1 * MSEC) {
+            ++k_.rep().counter("async_tx.waiting");
+            k_.rep().violation(k_.now(), "hung", strfmt("raid6test%zu has waited for its recovery since %.6f s", i,
+                                                         double(waiting_since_[i]) / 1e12));
+        }
+}
+
+}  // namespace ioatsim::sw
