@@ -167,16 +167,9 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
     k_.writel(uint32_t(c.completion >> 32), c.reg + CHANCMP + 4);
 
     unsigned n = 1u << RING_ORDER;
-    c.ring.assign(n, {});
-    for (unsigned i = 0; i < n; ++i) {
-        ioat_ring_ent& e = c.ring[i];
-        e.hw = desc_pool_->alloc();
-        uint8_t zero[64] = {};
-        k_.mem_write(e.hw, zero, sizeof zero);
-        e.txd.chan = &c;
-        e.txd.tx_submit = [this](dma_async_tx_descriptor* tx) { return tx_submit_unlock(tx); };
-    }
-    for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i].hw + 0x18, c.ring[(i + 1) % n].hw);  // next
+    c.ring.clear();
+    for (unsigned i = 0; i < n; ++i) c.ring.push_back(new_ent(c));
+    for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i]->hw + 0x18, c.ring[(i + 1) % n]->hw);  // next
     c.head = c.issued = c.tail = c.dmacount = 0;
     c.last_completion = 0;
     c.cookie = c.completed_cookie = DMA_MIN_COOKIE;
@@ -200,7 +193,7 @@ void ioatdma_device::free_chan_resources(dma_chan* dc) {
     reset_hw(c);
     if (uint16_t busy = c.active())
         log(strfmt("Freeing %u in use descriptors!", unsigned(busy)));
-    for (auto& e : c.ring) desc_pool_->free(e.hw);
+    for (auto& e : c.ring) desc_pool_->free(e->hw);
     completion_pool_->free(c.completion);
     c.ring.clear();
     c.completion = 0;
@@ -223,7 +216,7 @@ void ioatdma_device::issue_pending(dma_chan* dc) {
 // Takes prep_lock and keeps it until tx_submit, as the driver does; one slot is
 // always left free so head never catches tail.
 bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
         k_.spin_lock(c.prep_lock);
         if (c.space() > num) {
             c.produce = num;
@@ -231,9 +224,49 @@ bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
             return true;
         }
         k_.spin_unlock(c.prep_lock);
-        cleanup(c);  // reclaim what the hardware finished, then try once more
+        if (attempt == 0) {
+            cleanup(c);  // reclaim what the hardware finished first
+        } else {
+            k_.spin_lock(c.cleanup_lock);  // then grow, as reshape_ring does
+            k_.spin_lock(c.prep_lock);
+            bool grown = true;
+            while (grown && c.space() <= num) grown = grow_ring(c);
+            k_.spin_unlock(c.prep_lock);
+            k_.spin_unlock(c.cleanup_lock);
+            if (!grown) return false;
+        }
     }
     return false;
+}
+
+std::unique_ptr<ioat_ring_ent> ioatdma_device::new_ent(ioat_chan& c) {
+    auto e = std::make_unique<ioat_ring_ent>();
+    e->hw = desc_pool_->alloc();
+    uint8_t zero[64] = {};
+    k_.mem_write(e->hw, zero, sizeof zero);
+    e->txd.chan = &c;
+    e->txd.tx_submit = [this](dma_async_tx_descriptor* tx) { return tx_submit_unlock(tx); };
+    return e;
+}
+
+// Doubles the ring while the hardware may be running: the entries from tail keep
+// their descriptors and order; the new ones go after the last old entry, whose
+// `next` (the free slot before tail, never being processed) is relinked to them.
+bool ioatdma_device::grow_ring(ioat_chan& c) {
+    uint32_t old_size = c.size(), new_size = old_size * 2;
+    if (new_size > IOAT_MAX_RING) return false;
+    std::vector<std::unique_ptr<ioat_ring_ent>> ring(new_size);
+    for (uint32_t i = 0; i < old_size; ++i)
+        ring[(c.tail + i) & (new_size - 1)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
+    for (uint32_t i = old_size; i < new_size; ++i) {
+        ring[(c.tail + i) & (new_size - 1)] = new_ent(c);
+        if (!ring[(c.tail + i) & (new_size - 1)]->hw) return false;  // the pool is out of memory
+    }
+    for (uint32_t i = old_size - 1; i < new_size; ++i)
+        k_.store<uint64_t>(ring[(c.tail + i) & (new_size - 1)]->hw + 0x18, ring[(c.tail + i + 1) & (new_size - 1)]->hw);
+    c.ring = std::move(ring);
+    k_.trace("ioatdma " + pdev_.name, "ring.grow", json_obj().set("entries", new_size));
+    return true;
 }
 
 dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t dst, uint64_t src,
@@ -242,7 +275,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
     if (!alive(dc, "prep_dma_memcpy") || c.ring.empty() || !len) return nullptr;
     uint64_t xfercap = 1ull << xfercap_log_;
     uint64_t num = (len + xfercap - 1) / xfercap;
-    if (num >= c.size() || !check_space_lock(c, uint16_t(num))) return nullptr;
+    if (num >= IOAT_MAX_RING || !check_space_lock(c, uint16_t(num))) return nullptr;
     uint16_t idx = c.head;
     uint64_t total = len;
     ioat_ring_ent* e = nullptr;

@@ -13,6 +13,9 @@ namespace ioatsim::sw {
 
 class ioatdma_device;
 
+// The ring grows on demand to 2^15 entries: its 16-bit indices need a spare slot.
+constexpr uint32_t IOAT_MAX_RING = 1u << 15;
+
 struct ioat_ring_ent {
     uint64_t hw = 0;  // physical address of the 64-byte hardware descriptor
     uint64_t len = 0;
@@ -25,7 +28,7 @@ struct ioat_chan : dma_chan {
     uint64_t reg = 0;              // MMIO base of this channel's registers
     uint64_t completion = 0;       // physical address of the completion word (completion_pool)
     uint64_t last_completion = 0;
-    std::vector<ioat_ring_ent> ring;
+    std::vector<std::unique_ptr<ioat_ring_ent>> ring;  // entries never move: clients hold their txd
     uint16_t head = 0, issued = 0, tail = 0, dmacount = 0;
     uint16_t produce = 0;          // prepped under prep_lock, not yet submitted
     spinlock prep_lock, cleanup_lock;
@@ -33,11 +36,11 @@ struct ioat_chan : dma_chan {
     timer_list timer;              // the completion watchdog
     bool completion_pending = false, completion_ack = false;
 
-    uint16_t size() const { return uint16_t(ring.size()); }
+    uint32_t size() const { return uint32_t(ring.size()); }
     uint16_t active() const { return uint16_t(head - tail); }
     uint16_t pending() const { return uint16_t(head - issued); }
-    uint16_t space() const { return uint16_t(size() - active()); }
-    ioat_ring_ent& ent(uint16_t idx) { return ring[idx & (size() - 1)]; }
+    uint32_t space() const { return size() - active(); }
+    ioat_ring_ent& ent(uint16_t idx) { return *ring[idx & (size() - 1)]; }
 };
 
 class ioatdma_device : public dma_device {
@@ -72,6 +75,8 @@ private:
     uint64_t chansts(ioat_chan& c);
     int reset_hw(ioat_chan& c);
     bool check_space_lock(ioat_chan& c, uint16_t num);
+    bool grow_ring(ioat_chan& c);  // doubles the ring in place (reshape_ring)
+    std::unique_ptr<ioat_ring_ent> new_ent(ioat_chan& c);
     void issue_pending_locked(ioat_chan& c);
     void write_desc(uint64_t hw, uint32_t size, uint32_t ctl, uint64_t src, uint64_t dst);
     // Fills ring slots from head for one operation split by XFERCAP: `frame`

@@ -27,7 +27,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_pieces(dma_chan* dc, const char* w
     if (!alive(dc, what) || c.ring.empty() || !len) return nullptr;
     uint64_t xfercap = 1ull << xfercap_log_;
     uint64_t pieces = (len + xfercap - 1) / xfercap, slots = pieces * frames;
-    if (slots >= c.size() || !check_space_lock(c, uint16_t(slots))) return nullptr;
+    if (slots >= IOAT_MAX_RING || !check_space_lock(c, uint16_t(slots))) return nullptr;
     ioat_ring_ent* last = nullptr;
     for (uint64_t p = 0; p < pieces; ++p) {
         ioat_ring_ent& e = c.ent(uint16_t(c.head + p * frames));
