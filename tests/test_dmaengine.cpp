@@ -3,6 +3,7 @@
 #include "platform/params.h"
 #include "platform/platform.h"
 #include "platform/scenario.h"
+#include "sw/clients/async_tx.h"
 #include "sw/dmaengine/dmaengine.h"
 #include "sw/kernel/kernel.h"
 #include "sw/kernel/slab.h"
@@ -225,5 +226,29 @@ TEST_CASE("a freed object reports its later touches and a second free") {
         CHECK(violations("use_after_free") == 1);
         c.kfree(k);
         CHECK(violations("double_free") == 1);
+    });
+}
+
+TEST_CASE("async_tx: a dependency is acked by its use, and using an acked one is reported") {
+    with_kernel([](kernel& k, dmaengine& dma) {
+        fake_dev d(1);
+        for (int cap : {DMA_MEMSET, DMA_XOR, DMA_PQ, DMA_INTERRUPT}) d.cap_mask.set(cap);
+        dma.dma_async_device_register(&d);
+        CHECK(d.cap_mask.test(DMA_ASYNC_TX));  // every operation async_tx needs
+        async_tx atx(k, dma);
+        atx.init();
+        async_submit_ctl s1;
+        dma_async_tx_descriptor* first = atx.async_memcpy(0x100000, 0x200000, 64, s1);
+        REQUIRE(first != nullptr);
+        CHECK((first->flags & DMA_CTRL_ACK) == 0);
+        async_submit_ctl s2{ASYNC_TX_FENCE, first, nullptr};
+        dma_async_tx_descriptor* second = atx.async_memcpy(0x300000, 0x100000, 64, s2);
+        REQUIRE(second != nullptr);
+        CHECK(second->chan == first->chan);     // a chain stays on its dependency's channel
+        CHECK((first->flags & DMA_CTRL_ACK) != 0);  // using it as a dependency acked it
+        CHECK(violations("async_tx_ack") == 0);
+        async_submit_ctl s3{0, first, nullptr}; // first is acked now
+        atx.async_memcpy(0x400000, 0x100000, 64, s3);
+        CHECK(violations("async_tx_ack") == 1);
     });
 }
