@@ -146,3 +146,28 @@ TEST_CASE("raid6 recovery falls back to the CPU when IOAT lacks PQ, with the sam
     CHECK(r.status == 0);
     CHECK(slurp(t.path / "o" / "summary.json").find("\"raid6.recoveries\":200") != std::string::npos);
 }
+
+TEST_CASE("the seed scenario prints the report's lines in the report's order, then the consequences") {
+    tmpdir t;
+    result r = ioatsim("run " + scenario("seed-unbind-warning.yaml") + " --quiet --out " + (t.path / "o").string(), t);
+    REQUIRE(r.status == 0);
+    std::string log = slurp(t.path / "o" / "log.txt");
+    const char* order[] = {"ioatdma 0000:80:16.7: Removing dma and dca services",
+                           "WARNING: at drivers/dma/dmaengine.c:831 dma_async_device_unregister+0xd5/0xf0()",
+                           "dma_async_device_unregister called while 17 clients hold a reference",
+                           "ioatdma 0000:80:16.7: dma_pool_destroy dma_desc_pool, ffff88",
+                           "ioatdma 0000:80:16.7: dma_pool_destroy completion_pool, ffff88",
+                           "checker: use_after_free",
+                           "checker: hung",
+                           "checker: leaked_pins: ioatdma holds 17 module references"};
+    size_t at = 0;
+    for (const char* line : order) {
+        size_t p = log.find(line, at);
+        CHECK_MESSAGE(p != std::string::npos, line);
+        if (p != std::string::npos) at = p;
+    }
+    // One busy line per busy page: 256 descriptors on four pages, one completion page.
+    size_t busy = 0;
+    for (size_t p = 0; (p = log.find(" busy\n", p)) != std::string::npos; ++p) ++busy;
+    CHECK(busy == 5);
+}
