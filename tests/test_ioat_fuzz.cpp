@@ -17,6 +17,8 @@
 #include "models/core/report.h"
 #include "models/ioat/ops.h"
 
+#include "sw/kernel/random.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -48,17 +50,7 @@ constexpr uint32_t MSIX_DATA = 0x41, MSI_DATA = 0x55;
 constexpr uint32_t CHANERR_DEFINED = 0x0007ffff;  // §7: bits 0-18 (19-27 are newer hardware only)
 constexpr uint32_t CHANERR_VALIDATION = CHANERR_XOR_P | CHANERR_XOR_Q;
 
-struct splitmix64 {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-    bool chance(double p) { return double(next() >> 11) * 0x1.0p-53 < p; }
-};
+using sw::splitmix64;
 
 // The harness bench on one DRAM, INTx recorded, MMIO writes logged when
 // IOAT_FUZZ_TRACE is set (for a failure report).

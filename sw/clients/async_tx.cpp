@@ -1,6 +1,7 @@
 #include "sw/clients/async_tx.h"
 
 #include "models/ioat/ops.h"
+#include "sw/kernel/random.h"
 
 namespace ioatsim::sw {
 using models::ioat_ops::gf_exp;
@@ -15,15 +16,6 @@ uint8_t gf_inv(uint8_t v) {
     return 0;
 }
 
-struct rng {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-};
 }  // namespace
 
 async_tx::async_tx(kernel& k, dmaengine& dma, async_tx_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
@@ -148,7 +140,7 @@ bool async_tx::recover_once(unsigned id, uint64_t it) {
     std::vector<uint64_t> blk(data + 4);  // data..., P, Q, dp, dq
     for (auto& b : blk) b = k_.alloc_phys(len, 4096);
     uint64_t P = blk[data], Q = blk[data + 1], dp = blk[data + 2], dq = blk[data + 3];
-    rng r{cfg_.seed * 7919 + id * 104729 + it};
+    splitmix64 r{cfg_.seed * 7919 + id * 104729 + it};
     std::vector<std::vector<uint8_t>> orig(data, std::vector<uint8_t>(len));
     for (unsigned d = 0; d < data; ++d) {
         for (auto& byte : orig[d]) byte = uint8_t(r.next());

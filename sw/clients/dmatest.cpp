@@ -1,5 +1,7 @@
 #include "sw/clients/dmatest.h"
 
+#include "sw/kernel/random.h"
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -10,17 +12,6 @@ namespace {
 constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
                   PATTERN_OVERWRITE = 0x20, PATTERN_COUNT_MASK = 0x1f;
 constexpr unsigned MAX_ERROR_COUNT = 32;
-
-// splitmix64: a seeded, portable stream (std:: distributions differ between libraries).
-struct rng {
-    uint64_t s;
-    uint32_t next() {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return uint32_t((z ^ (z >> 31)) >> 32);
-    }
-};
 
 // Byte i of a region holds pattern | (~counter & 0x1f), the counter starting at
 // `counter`: a 32-byte cycle, copied rather than computed byte by byte.
@@ -88,7 +79,7 @@ unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsign
 
 void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
     report& r = k_.rep();
-    rng rnd{seed};
+    splitmix64 rnd{seed};
     const unsigned size = p_.test_buf_size;
     uint64_t src_pa = k_.alloc_phys(size, 64), dst_pa = k_.alloc_phys(size, 64);
     std::vector<uint8_t> src(size), dst(size);
@@ -101,9 +92,9 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
     while (p_.iterations == 0 || total < p_.iterations) {
         ++total;
         ++r.counter("dmatest.tests");
-        unsigned len = rnd.next() % size + 1;
-        unsigned src_off = rnd.next() % (size - len + 1);
-        unsigned dst_off = rnd.next() % (size - len + 1);
+        unsigned len = rnd.next32() % size + 1;
+        unsigned src_off = rnd.next32() % (size - len + 1);
+        unsigned dst_off = rnd.next32() % (size - len + 1);
         if (align) {
             unsigned a = (1u << align) - 1;
             src_off &= ~a, dst_off &= ~a, len &= ~a;
