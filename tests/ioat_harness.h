@@ -136,4 +136,78 @@ void run(std::function<void(B&)> body, A&&... args) {
     sc_core::sc_start();
 }
 
+
+// The register-level bench shared by test_ioat_registers and test_ioat_channel:
+// fixed addresses, DRAM at 0 and at 4 GiB, INTx recorded, data helpers, and the
+// driver's MSI-X and channel start sequences.
+namespace regbench {
+
+constexpr uint64_t RING = 0x10000, CMP = 0x20000, SRC = 0x100000, DST = 0x200000;
+constexpr uint64_t HI = 0x100000000ull;   // a second DRAM window above 4 GiB
+constexpr uint64_t SENT = ~0ull;          // "never written" marker (status 7 is no state)
+constexpr uint64_t MSIX_ADDR = 0xFEE01000;
+
+// The harness bench with DRAM at 0 and at 4 GiB, INTx recorded, and data helpers.
+struct bench : harness::bench {
+    bench(sc_core::sc_module_name n, const models::ioat_config& cfg)
+        : harness::bench(n, {64 << 20, {{"hi", HI, 1 << 20}}, cfg, true}) {}
+    void set_word(uint64_t a, uint64_t v) { put(a, &v, 8); }
+    std::vector<uint8_t> block(uint64_t a, uint64_t n) {
+        std::vector<uint8_t> v(n);
+        at(a).peek(a, v.data(), n);
+        return v;
+    }
+    void pattern(uint64_t a, uint64_t n, uint8_t seed) {
+        std::vector<uint8_t> v(n);
+        for (uint64_t i = 0; i < n; ++i) v[i] = uint8_t(seed + i * 13 + (i >> 8));
+        put(a, v.data(), n);
+    }
+    void memset(uint64_t a, uint64_t n, uint8_t c) {
+        std::vector<uint8_t> v(n, c);
+        put(a, v.data(), n);
+    }
+    uint8_t status() { return uint8_t(rd(ch(ioat::CHANSTS), 8) & ioat::CHANSTS_STATUS); }
+    uint32_t chanerr() { return uint32_t(rd(ch(ioat::CHANERR), 4)); }
+};
+
+inline void run_bench(std::function<void(bench&)> body,
+                      const models::ioat_config& cfg = models::ioat_config{}) {
+    harness::run<bench>(std::move(body), cfg);
+}
+
+inline void wait_us(double us) { sc_core::wait(sc_core::sc_time(us, sc_core::SC_US)); }
+
+// MSI-X as the driver sets it up: vector 0 unmasked, MSI-X and master enable.
+inline void enable_msix(bench& b) {
+    unsigned cap = b.fn.config().find_cap(models::pci_reg::CAP_MSIX);
+    b.wr(ioat::MSIX_TABLE, 8, MSIX_ADDR);
+    b.wr(ioat::MSIX_TABLE + 8, 4, 0x41);
+    b.wr(ioat::MSIX_TABLE + 12, 4, 0);
+    b.cfg_wr(cap + 2, 2, 0x8000);
+    b.wr(ioat::INTRCTRL, 1, ioat::INTRCTRL_MASTER_INT_EN | ioat::INTRCTRL_MSIX_VECTOR_CONTROL);
+}
+
+// CHANCTRL, CHANCMP and CHAINADDR as the driver writes them (32-bit halves); the
+// completion word is marked so a write to it can be seen.
+inline void program(bench& b, uint64_t chain, uint16_t ctrl = ioat::CHANCTRL_RUN,
+                    uint64_t cmp = CMP) {
+    b.wr(b.ch(ioat::CHANCTRL), 2, ctrl);
+    b.wr(b.ch(ioat::CHANCMP), 4, uint32_t(cmp));
+    b.wr(b.ch(ioat::CHANCMP) + 4, 4, cmp >> 32);
+    b.wr(b.ch(ioat::CHAINADDR), 4, uint32_t(chain));
+    b.wr(b.ch(ioat::CHAINADDR) + 4, 4, chain >> 32);
+    uint64_t aligned = cmp & ~7ull;
+    if (aligned < (64u << 20) - 16 || (aligned >= HI && aligned < HI + (1 << 20) - 16)) {
+        b.set_word(aligned, SENT);
+        b.set_word(aligned + 8, SENT);
+    }
+}
+
+inline void start(bench& b, uint64_t chain, uint16_t count, uint16_t ctrl = ioat::CHANCTRL_RUN) {
+    program(b, chain, ctrl);
+    b.wr(b.ch(ioat::DMACOUNT), 2, count);
+}
+
+}  // namespace regbench
+
 }  // namespace ioatsim::harness
