@@ -98,6 +98,7 @@ void kernel::release(context* ctx) {
 }
 
 unsigned kernel::smp_processor_id() const { return current_ ? current_->cpu : 0; }
+unsigned kernel::cpu_node(unsigned cpu) const { return cpus_.at(cpu)->node(); }
 std::string kernel::current_name() const { return current_ ? current_->name : "swapper"; }
 bool kernel::in_interrupt() const { return current_ && current_->irq; }
 

@@ -112,6 +112,7 @@ public:
     // Called whenever software becomes idle (see idle()).
     void set_idle_callback(std::function<void()> fn) { on_idle_ = std::move(fn); }
     unsigned smp_processor_id() const;
+    unsigned cpu_node(unsigned cpu) const;  // the NUMA node (socket) of a CPU
     std::string current_name() const;
     bool in_interrupt() const;
 

@@ -1,0 +1,57 @@
+// Shared-memory primitives with a cost: atomics on a cache line that moves between
+// CPUs, and per-CPU counters that stay local. Every reference-count design charges
+// its operations here, so a finer coherence model changes the figures without
+// touching the designs (timing-defaults.md §1.1, §3).
+#pragma once
+#include "sw/kernel/kernel.h"
+
+#include <string>
+#include <vector>
+
+namespace ioatsim::sw {
+
+// Westmere-EX latencies from SOSP'13 (ccbench), at 2.13 GHz.
+struct coherence_costs {
+    ktime_t rmw_local = 9400;       // ~20 cycles: a locked RMW on a line already Modified here
+    ktime_t atomic_same_die = 56 * NSEC;   // 120 cycles: the line comes from another core of the socket
+    ktime_t atomic_one_hop = 152 * NSEC;   // 324 cycles: from a socket one QPI hop away
+    ktime_t load_same_die = 51 * NSEC;     // 109 cycles: load of a line Modified elsewhere in the socket
+    ktime_t load_one_hop = 136 * NSEC;     // 289 cycles
+    ktime_t percpu_op = 1400;       // ~3 cycles: a non-locked per-CPU increment [estimate]
+};
+
+// A cache line software declares shared: the CPU that last wrote it, and until
+// when it is busy (a contended line serves one RMW at a time).
+struct cacheline {
+    int owner = -1;
+    ktime_t busy_until = 0;
+};
+
+struct atomic_long {
+    long value = 0;
+    cacheline line;
+};
+
+struct percpu_long {
+    std::vector<long> v;  // one slot per CPU, each on its own line
+};
+
+class shared_memory {
+public:
+    shared_memory(kernel& k, coherence_costs c = {}) : k_(k), c_(c) {}
+    long atomic_add_return(atomic_long& a, long delta);  // charges transfer + RMW, serialised on the line
+    void this_cpu_add(percpu_long& p, long delta);       // local: no shared line is dirtied
+    long percpu_sum(percpu_long& p);                     // reads every CPU's line
+    const coherence_costs& costs() const { return c_; }
+    uint64_t rmw_count() const { return rmws_; }
+    ktime_t charged() const { return charged_; }         // CPU time spent in these primitives
+
+private:
+    ktime_t transfer(int from_cpu, bool atomic) const;
+    kernel& k_;
+    coherence_costs c_;
+    uint64_t rmws_ = 0;
+    ktime_t charged_ = 0;
+};
+
+}  // namespace ioatsim::sw
