@@ -149,7 +149,7 @@ TEST_CASE("private channels: DMA_PRIVATE, privatecnt and the public-client refus
     });
 }
 
-TEST_CASE("cookies complete in order; a late completion of an earlier cookie is reported") {
+TEST_CASE("cookies complete in order, a late completion of an earlier cookie is reported") {
     with_kernel([](kernel& k, dmaengine& dma) {
         fake_dev d(1);
         dma.dma_async_device_register(&d);
