@@ -8,6 +8,7 @@
 #include "models/ioat/ioat_function.h"
 #include "models/memory/dram.h"
 
+#include <doctest/doctest.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
@@ -206,6 +207,22 @@ inline void program(bench& b, uint64_t chain, uint16_t ctrl = ioat::CHANCTRL_RUN
 inline void start(bench& b, uint64_t chain, uint16_t count, uint16_t ctrl = ioat::CHANCTRL_RUN) {
     program(b, chain, ctrl);
     b.wr(b.ch(ioat::DMACOUNT), 2, count);
+}
+
+constexpr uint64_t BAD = 0x80000000ull;   // decoded by nothing
+
+inline uint32_t op_ctl(uint8_t op, uint32_t bits = 0) { return uint32_t(op) << ioat::DESC_OP_SHIFT | bits; }
+
+// The error contract: CHANSTS HALTED naming the last completed descriptor, CHANERR
+// exactly `bit`, the error completion (ERR_COMPLETION_EN is in CHANCTRL_RUN) and one
+// error interrupt (ERR_INT_EN and INT_REARM are in CHANCTRL_RUN).
+inline void check_halted_by(bench& b, uint32_t bit, uint64_t last) {
+    uint64_t sts = b.rd(b.ch(ioat::CHANSTS), 8);
+    CHECK((sts & ioat::CHANSTS_STATUS) == ioat::HALTED);
+    CHECK((sts & ioat::CHANSTS_ADDR_MASK) == last);
+    CHECK(b.chanerr() == bit);
+    CHECK(b.word(CMP) == (last | ioat::HALTED));
+    CHECK(b.msi.got.size() == 1);
 }
 
 }  // namespace regbench
