@@ -117,31 +117,15 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     pci_ = std::make_unique<sw::pci_subsys>(*kernel_, bridges);
     dma_ = std::make_unique<sw::dmaengine>(*kernel_);
     hotplug_ = std::make_unique<sw::ioh_hotplug>(*kernel_, *pci_, hpc::BASE);
-    if (sc.dmatest.enabled) {
-        sw::dmatest_params dp;
-        dp.threads_per_chan = sc.dmatest.threads_per_chan;
-        dp.iterations = sc.dmatest.iterations;
-        dp.test_buf_size = sc.dmatest.test_buf_size;
-        dp.max_channels = sc.dmatest.max_channels;
-        dp.timeout = sc.dmatest.timeout_ps;
-        dp.seed = sc.dmatest.seed ? sc.dmatest.seed : sc.seed;
-        dmatest_ = std::make_unique<sw::dmatest>(*kernel_, *dma_, dp);
-    }
-    if (sc.net_dma.enabled) {
-        sw::net_dma_config nc;
-        nc.interfaces = sc.net_dma.interfaces;
-        nc.readers = sc.net_dma.readers;
-        nc.read_size = sc.net_dma.read_size;
-        nc.segment = sc.net_dma.segment;
-        nc.copybreak = sc.net_dma.copybreak;
-        nc.link_gbps = sc.net_dma.link_gbps;
-        nc.reads = sc.net_dma.reads;
-        nc.seed = sc.seed;
-        net_dma_ = std::make_unique<sw::net_dma>(*kernel_, *dma_, nc);
-    }
+    auto seeded = [&](auto cfg) {
+        if (!cfg.seed) cfg.seed = sc.seed;
+        return cfg;
+    };
+    if (sc.dmatest.enabled)
+        dmatest_ = std::make_unique<sw::dmatest>(*kernel_, *dma_, seeded(sw::dmatest_params(sc.dmatest)));
+    if (sc.net_dma.enabled) net_dma_ = std::make_unique<sw::net_dma>(*kernel_, *dma_, sc.net_dma);
     if (sc.async_tx.enabled)
-        async_tx_ = std::make_unique<sw::async_tx>(
-            *kernel_, *dma_, sw::async_tx_config{sc.async_tx.threads, sc.async_tx.disks, 4096, sc.async_tx.iterations, sc.seed});
+        async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_, seeded(sw::async_tx_config(sc.async_tx)));
     kernel_->rep().declare("ioatdma.leaked_pins");
     kernel_->rep().declare("violations.leaked_pins");
 }

@@ -406,7 +406,7 @@ void checker::check(const Node& doc, scenario& s) const {
                     {"iterations", integer_into(dt.iterations, 0, INT_MAX)},
                     {"test_buf_size", integer_into(dt.test_buf_size, 1, 16777216)},
                     {"max_channels", integer_into(dt.max_channels, 0, INT_MAX)},
-                    {"timeout", [&](const item& e) { dt.timeout_ps = time(e, false); }},
+                    {"timeout", [&](const item& e) { dt.timeout = time(e, false); }},
                     {"seed", integer_into(dt.seed, 0, INT64_MAX)},
                 });
             }},

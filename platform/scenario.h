@@ -1,6 +1,8 @@
 // A scenario file, read and checked: every key known, every value typed, every
 // error named by file, line and column.
 #pragma once
+#include "sw/clients/client_config.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -29,35 +31,10 @@ struct input_error : std::runtime_error {
 // Throws std::invalid_argument with a short reason on anything else.
 uint64_t parse_time_ps(const std::string& text);
 
-struct dmatest_params {
-    bool enabled = false;
-    int threads_per_chan = 1;
-    int iterations = 0;         // 0: run until the end of the run
-    uint32_t test_buf_size = 16384;
-    int max_channels = 0;       // 0: every channel it can get
-    uint64_t timeout_ps = 3'000'000'000'000ull;  // 3000 ms, as in 3.4
-    uint64_t seed = 0;          // 0: derived from run.seed
-};
-
-// net_dma: TCP receive copy offload (software.clients.net_dma).
-struct net_dma_params {
-    bool enabled = false;
-    int interfaces = 1;          // network interfaces up: one dmaengine reference each
-    int readers = 0;             // reading tasks, spread over CPUs; 0: one per CPU
-    uint32_t read_size = 65536;  // bytes per recvmsg
-    uint32_t segment = 1448;     // TCP payload per skb
-    int64_t copybreak = -1;      // tcp_dma_copybreak; -1: what the DMA driver set
-    double link_gbps = 10.0;     // arrival rate of each reader's data
-    int reads = 0;               // per reader; 0: until the end of the run
-};
-
-// async_tx: the offload API md/raid uses (software.clients.async_tx).
-struct async_tx_params {
-    bool enabled = false;
-    int threads = 0;       // raid6 recovery workers; 0: the module's reference only
-    int disks = 8;         // raid6test's NDISKS (data + P + Q)
-    int iterations = 0;    // per worker; 0: until the end of the run
-};
+// The clients' own parameters, plus whether the scenario enables them.
+struct dmatest_params : sw::dmatest_params { bool enabled = false; };
+struct net_dma_params : sw::net_dma_config { bool enabled = false; };
+struct async_tx_params : sw::async_tx_config { bool enabled = false; };
 
 struct platform_setting {  // one dotted override of a preset parameter
     std::string key;

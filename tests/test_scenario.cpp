@@ -80,7 +80,7 @@ TEST_CASE("a full scenario is parsed into every field") {
     CHECK(s.dmatest.iterations == 10);
     CHECK(s.dmatest.test_buf_size == 4096);
     CHECK(s.dmatest.max_channels == 3);
-    CHECK(s.dmatest.timeout_ps == 500'000'000'000ull);
+    CHECK(s.dmatest.timeout == 500'000'000'000ull);
     CHECK(s.dmatest.seed == 7);
     CHECK(s.until_ps == 2'000'000'000ull);
     CHECK(s.seed == 42);

@@ -4,6 +4,7 @@
 // hazards) or, with no channel, on the CPU after waiting for the parent; and a
 // raid6test-like workload: generate P/Q, lose two data blocks, recover them.
 #pragma once
+#include "sw/clients/client_config.h"
 #include "sw/dmaengine/dmaengine.h"
 
 #include <functional>
@@ -18,14 +19,6 @@ struct async_submit_ctl {
     unsigned flags = 0;
     dma_async_tx_descriptor* depend_tx = nullptr;
     std::function<void()> cb;
-};
-
-struct async_tx_config {
-    int threads = 0;       // raid6 workers, one per CPU in order; 0: none (the reference only)
-    int disks = 8;         // data disks + P + Q, as raid6test's NDISKS
-    uint32_t block = 4096;
-    int iterations = 0;    // recoveries per worker; 0: until the run ends
-    uint64_t seed = 1;
 };
 
 class async_tx {

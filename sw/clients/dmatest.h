@@ -2,6 +2,7 @@
 // §6): private MEMCPY channels, threads that copy random windows of pattern-filled
 // buffers and verify every byte, counting each kind of failure.
 #pragma once
+#include "sw/clients/client_config.h"
 #include "sw/dmaengine/dmaengine.h"
 
 #include <cstdint>
@@ -9,15 +10,6 @@
 #include <vector>
 
 namespace ioatsim::sw {
-
-struct dmatest_params {
-    int threads_per_chan = 1;
-    int iterations = 0;            // 0: until the run ends
-    uint32_t test_buf_size = 16384;
-    int max_channels = 0;          // 0: all
-    ktime_t timeout = 3000 * MSEC;
-    uint64_t seed = 1;
-};
 
 class dmatest {
 public:

@@ -4,23 +4,13 @@
 // channel dma_find_channel gave them at the start of the read, holding that raw
 // pointer while they wait for data, then spin until the last copy completes.
 #pragma once
+#include "sw/clients/client_config.h"
 #include "sw/dmaengine/dmaengine.h"
 
 #include <string>
 #include <vector>
 
 namespace ioatsim::sw {
-
-struct net_dma_config {
-    int interfaces = 1;
-    int readers = 0;             // 0: one per CPU
-    uint32_t read_size = 65536;
-    uint32_t segment = 1448;
-    int64_t copybreak = -1;      // -1: keep what the driver set
-    double link_gbps = 10.0;
-    int reads = 0;               // per reader; 0: until the run ends
-    uint64_t seed = 1;
-};
 
 class net_dma {
 public:
