@@ -1,4 +1,4 @@
-#include "sw/dmaengine/dmaengine.h"
+#include "sw/dmaengine/client.h"
 
 #include <algorithm>
 
@@ -10,8 +10,23 @@ constexpr ktime_t FIND_CHANNEL_COST = 2 * NSEC;
 constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the mutex
 }  // namespace
 
-dmaengine::dmaengine(kernel& k) : k_(k), channel_table_(DMA_TX_TYPE_END) {
+dmaengine::dmaengine(kernel& k, dmaengine_config cfg) : k_(k), cfg_(cfg), mem_(k), channel_table_(DMA_TX_TYPE_END) {
     for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
+    if (cfg_.design == dma_design::percpu_ref) wq_ = k.create_workqueue("dmaengine", 0);
+    k.register_cpu_notifier([this](unsigned cpu, bool online) { cpu_event(cpu, online); });
+}
+
+// 3.4 has no CPU notifier: a CPU offline at the last rebalance keeps an empty
+// slot. The 2012 series and the later designs rebalance (seed patch 2); the
+// checker looks either way.
+void dmaengine::cpu_event(unsigned cpu, bool online) {
+    if (hotplug_aware()) {
+        k_.mutex_lock(dma_list_mutex_);
+        dma_channel_rebalance();
+        for (dma_client* cl : clients_) client_rebalance(cl);
+        unlock();
+    }
+    if (online) check_online_cpus();
 }
 
 // INTERRUPT, PRIVATE and SLAVE are properties, not operations: no table for them.
@@ -63,6 +78,7 @@ int dmaengine::dma_chan_get(dma_chan* c) {
         if (owner) owner->put();
         return rc;
     }
+    if (cfg_.design == dma_design::percpu_ref) mem_.atomic_add_return(c->device->ref, 1);  // kref_get
     if (!c->device->cap_mask.test(DMA_PRIVATE)) balance_ref_count(c);
     return 0;
 }
@@ -78,7 +94,9 @@ void dmaengine::dma_chan_put(dma_chan* c) {
     if (!c->client_count) return;  // this channel failed alloc_chan_resources
     --c->client_count;
     if (c->device->owner) c->device->owner->put();
-    if (c->client_count == 0) c->device->free_chan_resources(c);
+    if (c->client_count) return;
+    c->device->free_chan_resources(c);
+    if (cfg_.design == dma_design::percpu_ref) device_put(c->device);
 }
 
 int dmaengine::pins_expected(const module* m) const {
@@ -90,9 +108,7 @@ int dmaengine::pins_expected(const module* m) const {
 }
 
 dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len) {
-    if (!registered(c->device))
-        k_.rep().violation(k_.now(), "use_after_unregister",
-                           c->name + " used after its device left the list (" + k_.current_name() + ")");
+    client_touch(c, "dma_async_memcpy");
     dma_async_tx_descriptor* tx =
         c->device->prep_dma_memcpy(c, dst, src, len, DMA_CTRL_ACK | DMA_COMPL_SKIP_DEST_UNMAP);
     if (!tx) return -12;  // -ENOMEM
@@ -127,6 +143,25 @@ dma_chan* dmaengine::nth_chan(dma_transaction_type cap, int n) {
     return ret;
 }
 
+// The least used eligible channel of a device on the CPU's node, or of any node
+// when the node has none (min_chan).
+dma_chan* dmaengine::min_chan(dma_transaction_type cap, unsigned cpu) {
+    dma_chan *local = nullptr, *any = nullptr;
+    for (dma_device* d : dma_device_list_) {
+        if (!d->cap_mask.test(cap) || d->cap_mask.test(DMA_PRIVATE)) continue;
+        for (dma_chan* c : d->channels) {
+            k_.cost(LIST_WALK_COST);
+            if (!c->client_count) continue;
+            if (!any || c->table_count < any->table_count) any = c;
+            if (d->node == int(k_.cpu_node(cpu)) && (!local || c->table_count < local->table_count)) local = c;
+        }
+    }
+    dma_chan* ret = local ? local : any;
+    if (ret) ++ret->table_count;
+    return ret;
+}
+
+// Every online CPU's slot, round robin (3.4) or by node; offline CPUs stay empty.
 void dmaengine::dma_channel_rebalance() {
     for (int cap = 0; cap < DMA_TX_TYPE_END; ++cap)
         std::fill(channel_table_[cap].begin(), channel_table_[cap].end(), nullptr);
@@ -138,8 +173,11 @@ void dmaengine::dma_channel_rebalance() {
     int n = 0;
     for (int cap = 0; cap < DMA_TX_TYPE_END; ++cap) {
         if (!table_cap(cap)) continue;
-        for (unsigned cpu = 0; cpu < k_.nr_cpus(); ++cpu)
-            channel_table_[cap][cpu] = nth_chan(dma_transaction_type(cap), k_.nr_cpus() > 1 ? n++ : -1);
+        for (unsigned cpu = 0; cpu < k_.nr_cpus(); ++cpu) {
+            if (!k_.cpu_online(cpu)) continue;
+            channel_table_[cap][cpu] = cfg_.numa_affinity ? min_chan(dma_transaction_type(cap), cpu)
+                                                          : nth_chan(dma_transaction_type(cap), k_.nr_cpus() > 1 ? n++ : -1);
+        }
     }
 }
 
@@ -227,6 +265,7 @@ void dmaengine::dma_release_channel(dma_chan* c) {
     dma_chan_put(c);
     c->private_ = false;
     if (--c->device->privatecnt == 0) c->device->cap_mask.reset(DMA_PRIVATE);
+    c->released.wake_up_all();  // a remove path may wait for the grant
     unlock();
 }
 
@@ -260,7 +299,10 @@ int dmaengine::dma_async_device_register(dma_device* d) {
         c->client_count = 0;
         c->local = std::make_unique<dma_chan_percpu>();
         c->local->set_name(c->name + "->local");
+        c->ref.init(mem_, [this, c] { chan_use_released(c); });
+        c->uses_pcpu.v.assign(k_.nr_cpus(), 0);
     }
+    d->ref.value = 1;  // the device's initial kref, dropped by unregister
     k_.mutex_lock(dma_list_mutex_);
     if (dmaengine_ref_count_ && !d->cap_mask.test(DMA_PRIVATE))
         for (dma_chan* c : d->channels)
@@ -268,25 +310,11 @@ int dmaengine::dma_async_device_register(dma_device* d) {
     dma_device_list_.push_back(d);
     if (d->cap_mask.test(DMA_PRIVATE)) ++d->privatecnt;
     dma_channel_rebalance();
+    for (dma_client* cl : clients_)
+        for (dma_chan* c : d->channels) client_offer(cl, c);
     unlock();
     return 0;
 }
 
-void dmaengine::dma_async_device_unregister(dma_device* d) {
-    k_.mutex_lock(dma_list_mutex_);
-    dma_device_list_.erase(std::remove(dma_device_list_.begin(), dma_device_list_.end(), d),
-                           dma_device_list_.end());
-    dma_channel_rebalance();
-    unlock();
-    for (dma_chan* c : d->channels) {
-        if (c->client_count && !warned_unregister_) {
-            warned_unregister_ = true;  // WARN_ONCE
-            k_.printk("WARNING: at drivers/dma/dmaengine.c:831 dma_async_device_unregister+0xd5/0xf0()");
-            k_.printk(strfmt("dma_async_device_unregister called while %d clients hold a reference",
-                             c->client_count));
-        }
-        if (c->local) c->local->kfree(k_);  // free_percpu(chan->local); 3.4 does not wait for users
-    }
-}
 
 }  // namespace ioatsim::sw

@@ -1,9 +1,13 @@
 // The dmaengine core as in Linux 3.4 (dmaengine-semantics.md §1): devices and
 // channels, capabilities, module-level reference counting, the per-CPU
-// channel_table, private channels, cookies, issue/complete.
+// channel_table, private channels, cookies, issue/complete; plus the per-use
+// references and removal protocols of the designs in design.h.
 #pragma once
 #include "sw/dmaengine/cookie.h"
+#include "sw/dmaengine/design.h"
+#include "sw/kernel/atomic.h"
 #include "sw/kernel/kernel.h"
+#include "sw/kernel/percpu_ref.h"
 #include "sw/kernel/module.h"
 #include "sw/kernel/slab.h"
 
@@ -29,6 +33,14 @@ enum dma_ctrl_flags : unsigned {
 
 struct dma_chan;
 struct dma_device;
+struct dma_client;
+
+// What a completion callback learns (later mainline's dmaengine_result).
+enum dmaengine_tx_result { DMA_TRANS_NOERROR, DMA_TRANS_READ_FAILED, DMA_TRANS_WRITE_FAILED, DMA_TRANS_ABORTED };
+struct dmaengine_result {
+    dmaengine_tx_result result = DMA_TRANS_NOERROR;
+    uint32_t residue = 0;
+};
 
 struct dma_async_tx_descriptor {
     dma_cookie_t cookie = 0;
@@ -36,6 +48,7 @@ struct dma_async_tx_descriptor {
     dma_chan* chan = nullptr;
     std::function<dma_cookie_t(dma_async_tx_descriptor*)> tx_submit;
     std::function<void()> callback;
+    std::function<void(const dmaengine_result&)> callback_result;  // preferred when set
 };
 
 struct dma_tx_state { dma_cookie_t last = 0, used = 0; };
@@ -57,6 +70,16 @@ struct dma_chan : tracked {
     int table_count = 0;
     bool private_ = false;
     std::unique_ptr<dma_chan_percpu> local;
+
+    // Per-use references (designs.cpp); each design uses its own.
+    bool dying = false;             // atomic, percpu: no new use once set (read under RCU)
+    bool drained = false;           // the remove path saw no user left
+    atomic_long uses;               // atomic
+    percpu_long uses_pcpu;          // percpu
+    percpu_ref ref;                 // percpu_ref; client_callbacks' bigref
+    wait_queue released;            // woken when the last use goes
+    int uses_shadow = 0;            // for the checker: uses currently held (no cost)
+    std::vector<dma_client*> holders;  // client_callbacks: the clients that acked it
 };
 
 // A DMA driver's device: the operations a driver provides (3.4's function pointers).
@@ -70,6 +93,9 @@ struct dma_device : tracked {
     int privatecnt = 0;
     unsigned copy_align = 0;
     unsigned max_xor = 0, max_pq = 0;
+    int node = -1;                  // NUMA node of the device, -1: any
+    atomic_long ref;                // percpu_ref design: the device kref
+    bool has_release = false;       // the driver frees its memory in device_release()
 
     virtual int alloc_chan_resources(dma_chan* c) = 0;
     virtual void free_chan_resources(dma_chan* c) = 0;
@@ -88,6 +114,11 @@ struct dma_device : tracked {
     virtual dma_async_tx_descriptor* prep_dma_interrupt(dma_chan*, unsigned flags) { return nullptr; }
     virtual dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) = 0;
     virtual void issue_pending(dma_chan* c) = 0;
+    // device_control(DMA_TERMINATE_ALL): stop the channel and fail back whatever
+    // it has not finished (callbacks see DMA_TRANS_ABORTED, status DMA_ERROR).
+    virtual void terminate_all(dma_chan*) {}
+    // The last reference is gone (has_release): the driver frees what it kept.
+    virtual void device_release() {}
     // For the checker: whether the driver holds resources for the channel.
     virtual bool chan_resources_allocated(dma_chan* c) const { return c->client_count > 0; }
 };
@@ -96,7 +127,9 @@ using dma_filter_fn = std::function<bool(dma_chan*)>;
 
 class dmaengine {
 public:
-    explicit dmaengine(kernel& k);
+    explicit dmaengine(kernel& k, dmaengine_config cfg = {});
+    const dmaengine_config& config() const { return cfg_; }
+    dma_design design() const { return cfg_.design; }
 
     int dma_async_device_register(dma_device* d);
     void dma_async_device_unregister(dma_device* d);
@@ -108,6 +141,29 @@ public:
     void dma_release_channel(dma_chan* c);
     void dma_issue_pending_all();
     dma_status dma_sync_wait(dma_chan* c, dma_cookie_t cookie);
+
+    // Per-use references (designs.cpp). dma_get_channel looks a channel up (in
+    // the client's own table under client_callbacks) and takes a use of it; null
+    // means "use the CPU". dma_chan_tryget takes a use of a channel the caller
+    // already knows (a private channel, a dependency's). legacy takes none.
+    dma_chan* dma_get_channel(dma_transaction_type cap, dma_client* cl = nullptr);
+    bool dma_chan_tryget(dma_chan* c);
+    void dma_put_channel(dma_chan* c);
+    // Whether a client must expect its channels to go away (every design but legacy).
+    bool hotplug_aware() const { return cfg_.design != dma_design::legacy; }
+    // A client is about to use `c` (prep, submit, status): checks the use is legal.
+    void client_touch(dma_chan* c, const char* what);
+
+    // The 2006 client API (client_callbacks): register, then ask for channels;
+    // the client hears DMA_RESOURCE_AVAILABLE and DMA_RESOURCE_REMOVED per channel.
+    void dma_async_client_register(dma_client* cl);
+    void dma_async_client_unregister(dma_client* cl);
+    void dma_async_client_chan_request(dma_client* cl);
+    // A driver has freed everything it kept for `d`: for removal latency.
+    void dma_device_freed(dma_device* d);
+    ktime_t last_release() const { return last_release_; }
+    shared_memory& mem() { return mem_; }
+    uint64_t ref_ops() const { return ref_ops_; }
 
     // Cookie helpers used by drivers (drivers/dma/dmaengine.h in 3.4).
     static dma_cookie_t dma_cookie_assign(dma_async_tx_descriptor* tx);
@@ -131,18 +187,43 @@ public:
     void check_invariants();  // reports each broken invariant to the checker
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
+    // The checker's view of the table after CPU hotplug: an online CPU with no
+    // channel while usable ones exist.
+    void check_online_cpus();
 
 private:
     int dma_chan_get(dma_chan* c);
     void dma_chan_put(dma_chan* c);
     void balance_ref_count(dma_chan* c);
     dma_chan* nth_chan(dma_transaction_type cap, int n);
+    dma_chan* min_chan(dma_transaction_type cap, unsigned cpu);
     void dma_channel_rebalance();
+    void cpu_event(unsigned cpu, bool online);
+    // The designs' removal protocols.
+    void unregister_legacy(dma_device* d);
+    void unregister_wait(dma_device* d);
+    void unregister_release(dma_device* d);
+    void unregister_callbacks(dma_device* d);
+    void wait_for_uses(dma_chan* c);
+    void chan_use_released(dma_chan* c);
+    void device_put(dma_device* d);
+    void released(dma_device* d);
+    bool chan_usable(dma_chan* c) const;
+    void client_offer(dma_client* cl, dma_chan* c);
+    void client_drop(dma_client* cl, dma_chan* c);
+    void client_rebalance(dma_client* cl);
+    void check_client_tables();
     dma_chan* private_candidate(const dma_cap_mask_t& mask, dma_device* d, const dma_filter_fn& fn);
     static bool table_cap(int cap);
     void unlock();  // releases dma_list_mutex and checks the invariants
 
     kernel& k_;
+    dmaengine_config cfg_;
+    shared_memory mem_;
+    uint64_t ref_ops_ = 0;
+    ktime_t last_release_ = 0;
+    kernel::workqueue* wq_ = nullptr;     // releases that need the mutex
+    std::vector<dma_client*> clients_;    // client_callbacks
     mutex dma_list_mutex_;
     std::vector<dma_device*> dma_device_list_;
     int dmaengine_ref_count_ = 0;

@@ -1,6 +1,6 @@
 // The checker's view of the dmaengine core: the invariants of
 // dmaengine-semantics.md §1.12, asserted whenever dma_list_mutex is released.
-#include "sw/dmaengine/dmaengine.h"
+#include "sw/dmaengine/client.h"
 
 #include <algorithm>
 #include <map>
@@ -20,15 +20,21 @@ void dmaengine::check_invariants() {
     report& rep = k_.rep();
     auto bad = [&](const char* kind, const std::string& what) { rep.violation(k_.now(), kind, what); };
     std::map<const module*, int> pins;
+    const bool callbacks = cfg_.design == dma_design::client_callbacks;
     for (dma_device* d : dma_device_list_) {
         bool priv = d->cap_mask.test(DMA_PRIVATE);
         if (d->privatecnt > 0 && !priv) bad("private", d->dev_name + ": privatecnt without DMA_PRIVATE");
+        int held = 0;
         for (dma_chan* c : d->channels) {
             bool allocated = d->chan_resources_allocated(c);
+            held += c->client_count > 0;
             if ((c->client_count > 0) != allocated)
                 bad("client_count", c->name + ": client_count " + std::to_string(c->client_count) +
                                         (allocated ? " with" : " without") + " resources allocated");
-            if (!priv && allocated && c->client_count != dmaengine_ref_count_)
+            if (callbacks && c->client_count != int(c->holders.size()))
+                bad("client_count", c->name + ": client_count " + std::to_string(c->client_count) + " for " +
+                                        std::to_string(c->holders.size()) + " client holds");
+            if (!callbacks && !priv && allocated && c->client_count != dmaengine_ref_count_)
                 bad("client_count", c->name + ": client_count " + std::to_string(c->client_count) +
                                         " != dmaengine_ref_count " + std::to_string(dmaengine_ref_count_));
             if (c->private_ && c->client_count != 1)
@@ -37,11 +43,16 @@ void dmaengine::check_invariants() {
                 bad("private", d->dev_name + ": a public multi-channel device with a private grant");
             pins[d->owner] += c->client_count;
         }
+        // percpu_ref: the device kref is the initial one plus one per channel in use.
+        if (cfg_.design == dma_design::percpu_ref && d->ref.value != 1 + held)
+            bad("client_count", d->dev_name + ": device kref " + std::to_string(d->ref.value) + " for " +
+                                    std::to_string(held) + " channels in use");
     }
     for (auto& [m, expected] : pins)
         if (m && m->refcnt < expected)
             bad("pins", m->name + ": " + std::to_string(m->refcnt) + " module references for " +
                             std::to_string(expected) + " channel references");
+    if (callbacks) check_client_tables();
     // With no public client the table may hold stale pointers: put does not
     // rebalance, and nobody may look a channel up without a reference.
     if (!dmaengine_ref_count_) return;
@@ -59,6 +70,39 @@ void dmaengine::check_invariants() {
         if (registered(c->device) && c->table_count != n)
             bad("table", c->name + ": table_count " + std::to_string(c->table_count) + " for " + std::to_string(n) +
                              " table slots");
+}
+
+}  // namespace ioatsim::sw
+
+namespace ioatsim::sw {
+
+// Each client's slots point at channels it holds, of registered devices.
+void dmaengine::check_client_tables() {
+    for (dma_client* cl : clients_)
+        for (dma_chan* c : cl->table)
+            if (c && (!registered(c->device) ||
+                      std::find(c->holders.begin(), c->holders.end(), cl) == c->holders.end()))
+                k_.rep().violation(k_.now(), "table", cl->name + ": a slot points at " + c->name +
+                                                          ", which it does not hold on a registered device");
+}
+
+void dmaengine::check_online_cpus() {
+    auto complain = [&](unsigned cpu, const std::string& who) {
+        k_.rep().violation(k_.now(), "table", strfmt("cpu%u is online with no channel in %s while channels are usable",
+                                                     cpu, who.c_str()));
+    };
+    if (cfg_.design == dma_design::client_callbacks) {
+        for (dma_client* cl : clients_)
+            for (unsigned cpu = 0; cpu < k_.nr_cpus(); ++cpu)
+                if (!cl->chans.empty() && k_.cpu_online(cpu) && !cl->table[cpu]) complain(cpu, cl->name + "'s table");
+        return;
+    }
+    if (!dmaengine_ref_count_) return;
+    bool usable = false;
+    for (dma_device* d : dma_device_list_)
+        for (dma_chan* c : d->channels) usable = usable || (!d->cap_mask.test(DMA_PRIVATE) && c->client_count > 0);
+    for (unsigned cpu = 0; cpu < k_.nr_cpus() && usable; ++cpu)
+        if (k_.cpu_online(cpu) && !channel_table_[DMA_MEMCPY][cpu]) complain(cpu, "channel_table");
 }
 
 }  // namespace ioatsim::sw

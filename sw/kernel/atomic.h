@@ -43,6 +43,7 @@ public:
     void this_cpu_add(percpu_long& p, long delta);       // local: no shared line is dirtied
     long percpu_sum(percpu_long& p);                     // reads every CPU's line
     const coherence_costs& costs() const { return c_; }
+    kernel& k() { return k_; }
     uint64_t rmw_count() const { return rmws_; }
     ktime_t charged() const { return charged_; }         // CPU time spent in these primitives
 

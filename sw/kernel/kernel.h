@@ -94,6 +94,9 @@ struct kernel_config {
     double byte_loop_gbps = 1.0;
     uint64_t ram_base = 16ull << 20;  // the allocator's pool
     uint64_t ram_size = 1ull << 30;
+    // The shortest RCU grace period: milliseconds for a normal one, tens of
+    // microseconds expedited (timing-defaults.md §3) [estimate].
+    ktime_t rcu_grace_period = 100 * USEC;
 };
 
 class kernel {
@@ -147,6 +150,14 @@ public:
     void mod_timer(timer_list& t, ktime_t expires);  // absolute time
     void del_timer_sync(timer_list& t);
     bool timer_pending(const timer_list& t) const;
+
+    // RCU. A read section must not sleep. A grace period lasts at least
+    // config().rcu_grace_period and ends once every read section begun before it
+    // has ended; call_rcu runs `fn` as a softirq on this CPU after one.
+    void rcu_read_lock();
+    void rcu_read_unlock();
+    void synchronize_rcu();
+    void call_rcu(std::function<void()> fn);
 
     // Single-threaded workqueues: items run in order on a worker task.
     struct workqueue;

@@ -16,6 +16,8 @@ struct context {
     unsigned cpu;
     bool irq;
     ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
+    int rcu_nesting = 0; // rcu_read_lock depth
+    uint64_t rcu_gen = 0;  // the grace-period generation its read section began in
 };
 
 struct irq_desc {
@@ -49,6 +51,11 @@ struct kernel::impl {
     std::deque<cpu_rt> cpus;  // sc_event is not movable
     std::deque<context> tasks;
     std::vector<std::function<void(unsigned, bool)>> cpu_notifiers;
+    // RCU: read sections open per generation; a grace period waits for the older ones.
+    uint64_t rcu_gen = 1;
+    std::map<uint64_t, unsigned> rcu_readers;
+    sc_core::sc_event rcu_reader_left;
+    std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
 };
 
 inline sc_core::sc_time ps(ktime_t t) { return sc_core::sc_time::from_value(t); }
