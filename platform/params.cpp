@@ -29,6 +29,13 @@ const std::vector<param_def>& param_table() {
         {"ioat.reset_latency", param_kind::time, "1 us", "estimate (driver allows 200 ms)"},
         {"cpu.memcpy_gbps", param_kind::real, "5.0", "AnandTech X7560 single-thread stream"},
         {"cpu.byte_loop_gbps", param_kind::real, "1.0", "estimate: ~2 cycles per byte at 2.13 GHz"},
+        {"rcu.grace_period", param_kind::time, "100 us", "estimate: expedited-class; a normal grace period is milliseconds"},
+        {"coherence.rmw_local", param_kind::time, "9400 ps", "SOSP'13 Westmere-EX: ~20 cycles, uncontended atomic"},
+        {"coherence.atomic_same_die", param_kind::time, "56 ns", "SOSP'13 Westmere-EX: 120 cycles, atomic on M, same die"},
+        {"coherence.atomic_one_hop", param_kind::time, "152 ns", "SOSP'13 Westmere-EX: 324 cycles, atomic on M, one hop"},
+        {"coherence.load_same_die", param_kind::time, "51 ns", "SOSP'13 Westmere-EX: 109 cycles, load of M, same die"},
+        {"coherence.load_one_hop", param_kind::time, "136 ns", "SOSP'13 Westmere-EX: 289 cycles, load of M, one hop"},
+        {"coherence.percpu_op", param_kind::time, "1400 ps", "estimate: ~3 cycles, non-locked per-CPU add"},
     };
     return t;
 }

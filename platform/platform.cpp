@@ -107,6 +107,10 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.quantum = sc.quantum_ps;
     kc.memcpy_gbps = p.real("cpu.memcpy_gbps");
     kc.byte_loop_gbps = p.real("cpu.byte_loop_gbps");
+    kc.rcu_grace_period = p.time_ps("rcu.grace_period");
+    kc.coherence = {p.time_ps("coherence.rmw_local"),      p.time_ps("coherence.atomic_same_die"),
+                    p.time_ps("coherence.atomic_one_hop"), p.time_ps("coherence.load_same_die"),
+                    p.time_ps("coherence.load_one_hop"),   p.time_ps("coherence.percpu_op")};
     kc.ram_base = 16ull << 20;
     kc.ram_size = drams_[0]->size() - kc.ram_base;
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
@@ -115,7 +119,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         bridges.push_back({h->cfg().bus_lo, h->cfg().bus_hi, h->cfg().ecam_base, h->cfg().mmio_base,
                            h->cfg().mmio_size, h->cfg().node});
     pci_ = std::make_unique<sw::pci_subsys>(*kernel_, bridges);
-    dma_ = std::make_unique<sw::dmaengine>(*kernel_);
+    dma_ = std::make_unique<sw::dmaengine>(*kernel_, sc.dmaengine);
     hotplug_ = std::make_unique<sw::ioh_hotplug>(*kernel_, *pci_, hpc::BASE);
     auto seeded = [&](auto cfg) {
         if (!cfg.seed) cfg.seed = sc.seed;
@@ -152,9 +156,10 @@ void platform::boot() {
         hotplug_->init();
         sw::pcieport_init_module(*kernel_, *pci_);
         ioat_module_ = &sw::ioat_init_module(*kernel_, *pci_, *dma_);
+        // dmatest first: once a public client holds every channel, no private one is left.
+        if (dmatest_) dmatest_->init();
         if (async_tx_) async_tx_->init();
         if (net_dma_) net_dma_->init();
-        if (dmatest_) dmatest_->init();
     });
 }
 

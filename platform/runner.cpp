@@ -74,8 +74,8 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
 
     report& rep = sim_report();
     for (const char* k : violation_kinds) rep.declare(std::string("violations.") + k);
-    rep.declare("copies.submitted");
-    rep.declare("copies.completed");
+    for (const char* c : {"copies.submitted", "copies.completed", "copies.failed_back", "copies.cpu"})
+        rep.declare(c);
     if (!opt.quiet) rep.set_echo([](const std::string& l) { std::cout << l << '\n'; });
 
     run_result res;

@@ -61,7 +61,6 @@ namespace {
 using YAML::Node;
 using YAML::NodeType;
 
-const char* const known_designs[] = {"legacy"};  // software.dmaengine.design values
 const char* const known_os[] = {"linux", "none"};
 constexpr int max_depth = 64;           // deeper means a recursive alias
 constexpr long max_nodes = 1'000'000;   // guards against alias blow-up
@@ -397,7 +396,10 @@ void checker::check(const Node& doc, scenario& s) const {
         })},
         {"software", map({
             {"os", [&](const item& it) { s.os = one_of(it, known_os); }},
-            {"dmaengine", map({{"design", [&](const item& it) { s.design = one_of(it, known_designs); }}})},
+            {"dmaengine", map({
+                {"design", [&](const item& it) { sw::parse_dma_design(one_of(it, sw::dma_design_names), s.dmaengine.design); }},
+                {"numa_affinity", [&](const item& it) { s.dmaengine.numa_affinity = boolean(it); }},
+            })},
             {"clients", map({{"dmatest", [&](const item& it) {
                 dt.enabled = true;
                 walk_map(it, {
@@ -406,6 +408,8 @@ void checker::check(const Node& doc, scenario& s) const {
                     {"iterations", integer_into(dt.iterations, 0, INT_MAX)},
                     {"test_buf_size", integer_into(dt.test_buf_size, 1, 16777216)},
                     {"max_channels", integer_into(dt.max_channels, 0, INT_MAX)},
+                    {"channel", [&](const item& e) { dt.channel = str(e); }},
+                    {"device", [&](const item& e) { dt.device = str(e); }},
                     {"timeout", [&](const item& e) { dt.timeout = time(e, false); }},
                     {"seed", integer_into(dt.seed, 0, INT64_MAX)},
                 });

@@ -2,6 +2,7 @@
 // error named by file, line and column.
 #pragma once
 #include "sw/clients/client_config.h"
+#include "sw/dmaengine/design.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -84,7 +85,7 @@ struct scenario {
     std::vector<platform_setting> platform_set;
 
     std::string os = "linux";      // linux | none
-    std::string design = "legacy"; // software.dmaengine.design
+    sw::dmaengine_config dmaengine; // software.dmaengine: design, numa_affinity
     dmatest_params dmatest;
     net_dma_params net_dma;
     async_tx_params async_tx;

@@ -74,7 +74,7 @@ TEST_CASE("a full scenario is parsed into every field") {
     CHECK(s.platform_set[2].key == "ioat.dca.enabled");
     CHECK(s.platform_set[2].value == "true");
     CHECK(s.os == "none");
-    CHECK(s.design == "legacy");
+    CHECK(s.dmaengine.design == sw::dma_design::legacy);
     CHECK_FALSE(s.dmatest.enabled);
     CHECK(s.dmatest.threads_per_chan == 2);
     CHECK(s.dmatest.iterations == 10);
@@ -110,7 +110,7 @@ TEST_CASE("a minimal scenario keeps the defaults") {
     const scenario s = parse("name: m\n");
     CHECK(s.preset == "minimal");
     CHECK(s.os == "linux");
-    CHECK(s.design == "legacy");
+    CHECK(s.dmaengine.design == sw::dma_design::legacy);
     CHECK_FALSE(s.dmatest.enabled);
     CHECK(s.until_ps == 10'000'000'000ull);
     CHECK(s.seed == 1);
@@ -154,7 +154,7 @@ TEST_CASE("a value of the wrong type names its line") {
     CHECK(error_of("name: x\nsoftware: {os: windows}\n") ==
           "t.yaml:2:16: software.os: expected one of linux, none, got \"windows\"");
     CHECK(error_of("name: x\nsoftware: {dmaengine: {design: fancy}}\n") ==
-          "t.yaml:2:32: software.dmaengine.design: expected one of legacy, got \"fancy\"");
+          "t.yaml:2:32: software.dmaengine.design: expected one of legacy, atomic, percpu, percpu_ref, client_callbacks, got \"fancy\"");
 }
 
 TEST_CASE("integers reject fractions, booleans and out-of-range values") {

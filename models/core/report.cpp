@@ -42,6 +42,15 @@ void report::violation(uint64_t t_ps, const std::string& kind, const std::string
     trace(t_ps, "checker", "violation", json_obj().set("kind", kind).set("what", what));
 }
 
+int64_t report::sum_between(const std::string& series, uint64_t from_ps, uint64_t to_ps) const {
+    auto it = series_.find(series);
+    int64_t n = 0;
+    if (it != series_.end())
+        for (auto& [t, v] : it->second)
+            if (t >= from_ps && t < to_ps) n += v;
+    return n;
+}
+
 int64_t report::violations() const {
     int64_t n = 0;
     for (auto& [k, v] : counters_)

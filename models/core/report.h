@@ -35,6 +35,10 @@ public:
     void violation(uint64_t t_ps, const std::string& kind, const std::string& what);
     int64_t violations() const;
 
+    // A time series of amounts (bytes delivered, ...), summed over intervals.
+    void sample(const std::string& series, uint64_t t_ps, int64_t v) { series_[series].push_back({t_ps, v}); }
+    int64_t sum_between(const std::string& series, uint64_t from_ps, uint64_t to_ps) const;
+
     std::vector<std::string> trace_lines() const;  // sorted by time, stable
     const std::vector<std::string>& log_lines() const { return log_; }
     size_t trace_size() const { return trace_.size(); }
@@ -48,6 +52,7 @@ private:
     std::map<std::string, int64_t> counters_;
     std::set<std::string> seen_;
     std::function<void(const std::string&)> echo_;
+    std::map<std::string, std::vector<std::pair<uint64_t, int64_t>>> series_;
 };
 
 report& sim_report();

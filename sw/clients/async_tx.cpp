@@ -20,10 +20,17 @@ uint8_t gf_inv(uint8_t v) {
 
 async_tx::async_tx(kernel& k, dmaengine& dma, async_tx_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
     for (const char* c : counters) k_.rep().declare(c);
+    client_.name = "async_tx";
+    client_.cap_mask.set(DMA_ASYNC_TX);
 }
 
 void async_tx::init() {
-    dma_.dmaengine_get();
+    if (dma_.design() == dma_design::client_callbacks) {
+        dma_.dma_async_client_register(&client_);
+        dma_.dma_async_client_chan_request(&client_);
+    } else {
+        dma_.dmaengine_get();
+    }
     k_.printk("async_tx: api initialized (async)");
     waiting_since_.assign(unsigned(std::max(cfg_.threads, 0)), 0);
     for (int i = 0; i < cfg_.threads; ++i)
@@ -32,15 +39,41 @@ void async_tx::init() {
 
 // A chain stays on its dependency's channel; otherwise the CPU's DMA_ASYNC_TX
 // channel, looked up without a reference (no CHANNEL_SWITCH on IOAT).
+// With per-use references the lookup takes a use, dropped when the operation
+// completes (or at once, if it cannot be prepared).
 dma_chan* async_tx::find_channel(const async_submit_ctl& s) {
-    if (s.depend_tx && s.depend_tx->chan && s.depend_tx->chan->device->cap_mask.test(DMA_ASYNC_TX))
-        return s.depend_tx->chan;
-    return dma_.dma_find_channel(DMA_ASYNC_TX);
+    dma_chan* dep = s.depend_tx ? s.depend_tx->chan : nullptr;
+    if (!dma_.hotplug_aware()) {
+        if (dep && dep->device->cap_mask.test(DMA_ASYNC_TX)) return dep;
+        return dma_.dma_find_channel(DMA_ASYNC_TX);
+    }
+    if (dep) return dma_.dma_chan_tryget(dep) ? dep : nullptr;
+    return dma_.dma_get_channel(DMA_ASYNC_TX, &client_);
+}
+
+void async_tx::put_unused(dma_chan* c) {
+    if (c && dma_.hotplug_aware()) dma_.dma_put_channel(c);
 }
 
 // Using a descriptor as a dependency acknowledges it: it must not be acked yet.
 dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s) {
-    tx->callback = s.cb;
+    if (dma_.hotplug_aware()) {
+        ++k_.rep().counter("copies.submitted");
+        tx->callback_result = [this, c, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
+            report& rep = k_.rep();
+            if (r.result != DMA_TRANS_NOERROR) {
+                if (failed) *failed = true;
+                ++rep.counter("async_tx.failed_back");
+                ++rep.counter("copies.failed_back");
+            } else {
+                ++rep.counter("copies.completed");
+            }
+            if (cb) cb();
+            dma_.dma_put_channel(c);
+        };
+    } else {
+        tx->callback = s.cb;
+    }
     if (dma_async_tx_descriptor* dep = s.depend_tx) {
         if (dep->flags & DMA_CTRL_ACK)
             k_.rep().violation(k_.now(), "async_tx_ack", "a dependency on " + c->name + " was already acked");
@@ -53,17 +86,22 @@ dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* 
 }
 
 void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes) {
+    if (s.depend_tx && dma_.hotplug_aware() &&
+        dma_.dma_sync_wait(s.depend_tx->chan, s.depend_tx->cookie) == DMA_ERROR && s.failed)
+        *s.failed = true;  // the parent was failed back: what it fed us is not there
     async_tx_quiesce(s.depend_tx);
     op();
     k_.cost_bytes(bytes, k_.config().memcpy_gbps);
     ++k_.rep().counter("async_tx.ops_cpu");
+    ++k_.rep().counter("copies.cpu");
     if (s.cb) s.cb();
 }
 
-// dma_wait_for_async_tx then ack; 3.4 panics when the wait gives up (5 s).
+// dma_wait_for_async_tx then ack; 3.4 panics when the wait gives up (5 s). A
+// failed-back parent is the chain's failure, already reported to its submitter.
 void async_tx::async_tx_quiesce(dma_async_tx_descriptor*& tx) {
     if (!tx) return;
-    if (dma_.dma_sync_wait(tx->chan, tx->cookie) == DMA_ERROR) {
+    if (dma_.dma_sync_wait(tx->chan, tx->cookie) == DMA_ERROR && !dma_.hotplug_aware()) {
         k_.printk("Kernel panic - not syncing: DMA_ERROR waiting for transaction");
         k_.rep().violation(k_.now(), "bug", "async_tx_quiesce: DMA_ERROR waiting for transaction");
     }
@@ -79,6 +117,7 @@ dma_async_tx_descriptor* async_tx::async_memcpy(uint64_t dst, uint64_t src, uint
     dma_chan* c = find_channel(s);
     if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_memcpy(c, dst, src, len, prep_flags(s)) : nullptr)
         return submit(c, tx, s);
+    put_unused(c);
     cpu_fallback(s, [&] {
         std::vector<uint8_t> b(len);
         k_.mem_read(src, b.data(), len);
@@ -92,6 +131,7 @@ dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uin
     dma_chan* c = find_channel(s);
     if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_xor(c, dst, src, len, prep_flags(s)) : nullptr)
         return submit(c, tx, s);
+    put_unused(c);
     cpu_fallback(s, [&] {
         std::vector<uint8_t> acc(len, 0), b(len);
         for (uint64_t a : src) {
@@ -110,6 +150,7 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
     unsigned flags = prep_flags(s) | (p ? 0u : DMA_PREP_PQ_DISABLE_P) | (q ? 0u : DMA_PREP_PQ_DISABLE_Q);
     if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_pq(c, dst, src, coef, len, flags) : nullptr)
         return submit(c, tx, s);
+    put_unused(c);
     cpu_fallback(s, [&] {
         std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
         for (size_t j = 0; j < src.size(); ++j) {
@@ -125,15 +166,21 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
     return nullptr;
 }
 
+// A recovery that lost an operation to a removed channel is redone, with the
+// same data, until it goes through (on another channel or on the CPU).
 void async_tx::worker(unsigned id) {
-    for (uint64_t it = 0; cfg_.iterations == 0 || it < uint64_t(cfg_.iterations); ++it)
-        if (!recover_once(id, it)) return;
+    for (uint64_t it = 0; cfg_.iterations == 0 || it < uint64_t(cfg_.iterations);) {
+        outcome o = recover_once(id, it);
+        if (o == outcome::stop) return;
+        if (o == outcome::redo) ++k_.rep().counter("raid6.redone");
+        else ++it;
+    }
 }
 
 // raid6test: P/Q over the data disks, two data disks lost, recovered by the
 // 2-data chain (syndrome of the survivors, xor with P and Q, sum-product, xor),
 // each step fenced behind the one before on the same channel.
-bool async_tx::recover_once(unsigned id, uint64_t it) {
+async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     report& rep = k_.rep();
     const unsigned data = unsigned(cfg_.disks - 2);
     const uint64_t len = cfg_.block;
@@ -158,12 +205,17 @@ bool async_tx::recover_once(unsigned id, uint64_t it) {
     std::vector<uint8_t> coef(data);
     for (unsigned d = 0; d < data; ++d) coef[d] = gf_exp(d);
     auto done = std::make_shared<completion>();
-    async_submit_ctl gen{ASYNC_TX_ACK, nullptr, [done] { done->complete(); }};
+    auto failed = std::make_shared<bool>(false);
+    async_submit_ctl gen{ASYNC_TX_ACK, nullptr, [done] { done->complete(); }, failed};
     async_pq(P, Q, std::vector<uint64_t>(blk.begin(), blk.begin() + data), coef, len, gen);
     if (!wait(*done)) {
         k_.printk(strfmt("raid6test%u: gen_syndrome timed out", id));
         ++rep.counter("raid6.failures");
-        return false;  // its buffers may still be written: keep them
+        return outcome::stop;  // its buffers may still be written: keep them
+    }
+    if (*failed) {
+        free_all();
+        return outcome::redo;
     }
 
     unsigned a = unsigned(r.next() % data), b = unsigned(r.next() % (data - 1));
@@ -183,20 +235,24 @@ bool async_tx::recover_once(unsigned id, uint64_t it) {
     uint8_t A = gf_mul(gba, inv), B = gf_mul(gf_exp((255 - a) % 255), inv);
 
     done = std::make_shared<completion>();
-    async_submit_ctl s1{0, nullptr, nullptr};
+    async_submit_ctl s1{0, nullptr, nullptr, failed};
     dma_async_tx_descriptor* tx = async_pq(dp, dq, survivors, scoef, len, s1);
-    async_submit_ctl s2{ASYNC_TX_FENCE, tx, nullptr};
+    async_submit_ctl s2{ASYNC_TX_FENCE, tx, nullptr, failed};
     tx = async_xor(dp, {dp, P}, len, s2);
-    async_submit_ctl s3{ASYNC_TX_FENCE, tx, nullptr};
+    async_submit_ctl s3{ASYNC_TX_FENCE, tx, nullptr, failed};
     tx = async_xor(dq, {dq, Q}, len, s3);
-    async_submit_ctl s4{ASYNC_TX_FENCE, tx, nullptr};
+    async_submit_ctl s4{ASYNC_TX_FENCE, tx, nullptr, failed};
     tx = async_pq(0, blk[a], {dp, dq}, {A, B}, len, s4);
-    async_submit_ctl s5{ASYNC_TX_FENCE | ASYNC_TX_ACK, tx, [done] { done->complete(); }};
+    async_submit_ctl s5{ASYNC_TX_FENCE | ASYNC_TX_ACK, tx, [done] { done->complete(); }, failed};
     async_xor(blk[b], {blk[a], dp}, len, s5);
     if (!wait(*done)) {
         k_.printk(strfmt("raid6test%u: 2data recovery of disks %u and %u timed out", id, a, b));
         ++rep.counter("raid6.failures");
-        return false;
+        return outcome::stop;
+    }
+    if (*failed) {
+        free_all();
+        return outcome::redo;
     }
     std::vector<uint8_t> got(len);
     bool ok = true;
@@ -205,13 +261,15 @@ bool async_tx::recover_once(unsigned id, uint64_t it) {
         ok = ok && got == orig[d];
     }
     k_.cost_bytes(2 * len, k_.config().memcpy_gbps);
-    if (ok) ++rep.counter("raid6.recoveries");
-    else {
+    if (ok) {
+        ++rep.counter("raid6.recoveries");
+        rep.sample("bytes.delivered", k_.now(), int64_t(2 * len));
+    } else {
         ++rep.counter("raid6.failures");
         rep.violation(k_.now(), "copy_corrupt", strfmt("raid6test%u: disks %u and %u recovered wrong", id, a, b));
     }
     free_all();
-    return true;
+    return outcome::ok;
 }
 
 void async_tx::finish() {

@@ -3,9 +3,12 @@
 // DMA_ASYNC_TX channel with dependency chains (same channel, FENCE for data
 // hazards) or, with no channel, on the CPU after waiting for the parent; and a
 // raid6test-like workload: generate P/Q, lose two data blocks, recover them.
+// Under the designs other than legacy every operation holds a use of its channel
+// until it completes or is failed back; a chain that lost an operation is
+// reported failed to its submitter, which redoes the recovery.
 #pragma once
 #include "sw/clients/client_config.h"
-#include "sw/dmaengine/dmaengine.h"
+#include "sw/dmaengine/client.h"
 
 #include <functional>
 #include <memory>
@@ -19,6 +22,7 @@ struct async_submit_ctl {
     unsigned flags = 0;
     dma_async_tx_descriptor* depend_tx = nullptr;
     std::function<void()> cb;
+    std::shared_ptr<bool> failed;  // set when an operation of the chain was failed back
 };
 
 class async_tx {
@@ -35,19 +39,23 @@ public:
                                       const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s);
     void async_tx_quiesce(dma_async_tx_descriptor*& tx);  // wait for it, ack it, forget it
 
-    static constexpr const char* counters[] = {"async_tx.ops_dma", "async_tx.ops_cpu", "raid6.recoveries",
-                                               "raid6.failures", "async_tx.waiting"};
+    static constexpr const char* counters[] = {"async_tx.ops_dma", "async_tx.ops_cpu", "async_tx.failed_back",
+                                               "raid6.recoveries", "raid6.failures", "raid6.redone",
+                                               "async_tx.waiting"};
 
 private:
     dma_chan* find_channel(const async_submit_ctl& s);
     dma_async_tx_descriptor* submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s);
     void cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes);
     void worker(unsigned id);
-    bool recover_once(unsigned id, uint64_t iteration);
+    enum class outcome { ok, redo, stop };
+    outcome recover_once(unsigned id, uint64_t iteration);
+    void put_unused(dma_chan* c);
 
     kernel& k_;
     dmaengine& dma_;
     async_tx_config cfg_;
+    dma_client client_;                   // client_callbacks
     std::vector<ktime_t> waiting_since_;  // per worker, 0 when not waiting
 };
 

@@ -2,6 +2,7 @@
 // loader and by the clients themselves.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace ioatsim::sw {
 
@@ -10,6 +11,8 @@ struct dmatest_params {
     int iterations = 0;              // 0: until the run ends
     uint32_t test_buf_size = 16384;
     int max_channels = 0;            // 0: every channel it can get
+    std::string channel;             // only this channel (e.g. "dma8chan0"); empty: any
+    std::string device;              // only this device (e.g. "0000:80:16.0"); empty: any
     uint64_t timeout = 3'000'000'000'000ull;  // ps: 3000 ms, as in 3.4
     uint64_t seed = 0;               // 0: the run's seed
 };

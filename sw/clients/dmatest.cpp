@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace ioatsim::sw {
 
@@ -12,6 +13,7 @@ namespace {
 constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
                   PATTERN_OVERWRITE = 0x20, PATTERN_COUNT_MASK = 0x1f;
 constexpr unsigned MAX_ERROR_COUNT = 32;
+constexpr ktime_t RETRY = 1 * MSEC;  // a thread without a channel asks again this often
 
 // Byte i of a region holds pattern | (~counter & 0x1f), the counter starting at
 // `counter`: a 32-byte cycle, copied rather than computed byte by byte.
@@ -33,25 +35,79 @@ dmatest::dmatest(kernel& k, dmaengine& dma, dmatest_params p) : k_(k), dma_(dma)
     for (const char* c : counters) k_.rep().declare(c);
 }
 
+bool dmatest::match(dma_chan* c) const {
+    return (p_.channel.empty() || c->name == p_.channel) && (p_.device.empty() || c->device->dev_name == p_.device);
+}
+
 void dmatest::init() {
+    if (dma_.design() == dma_design::client_callbacks) {
+        // 2.6.26: a client that takes up to max_channels channels as they are offered.
+        client_.name = "dmatest";
+        client_.cap_mask.set(DMA_MEMCPY);
+        client_.accept = [this](dma_chan* c) {
+            if (!match(c)) return false;
+            for (auto& s : slots_)
+                if (!s->chan) return true;
+            return starting_ && (!p_.max_channels || int(slots_.size()) < p_.max_channels);
+        };
+        client_.notify = [this](dma_chan* c, dma_state st) {
+            for (auto& s : slots_)
+                if (st == DMA_RESOURCE_REMOVED ? s->chan == c : !s->chan) {
+                    s->chan = st == DMA_RESOURCE_REMOVED ? nullptr : c;
+                    return;
+                }
+            if (st == DMA_RESOURCE_AVAILABLE) slots_.push_back(std::make_unique<chan_slot>(chan_slot{c, c->name}));
+        };
+        dma_.dma_async_client_register(&client_);
+        dma_.dma_async_client_chan_request(&client_);
+        starting_ = false;
+        for (size_t i = 0; i < slots_.size(); ++i) start_threads(i);
+    } else {
+        dma_cap_mask_t mask;
+        mask.set(DMA_MEMCPY);
+        while (!p_.max_channels || int(slots_.size()) < p_.max_channels) {
+            dma_chan* c = dma_.dma_request_channel(mask, [this](dma_chan* ch) { return match(ch); });
+            if (!c) break;
+            slots_.push_back(std::make_unique<chan_slot>(chan_slot{c, c->name}));
+            start_threads(slots_.size() - 1);
+        }
+    }
+    if (slots_.empty()) k_.printk("dmatest: no channels available");
+}
+
+// Threads of a channel spread over the CPUs, as kthreads would be scheduled.
+void dmatest::start_threads(size_t i) {
+    chan_slot* s = slots_[i].get();
+    for (int t = 0; t < p_.threads_per_chan; ++t) {
+        std::string name = s->name + "-copy" + std::to_string(t);
+        uint64_t seed = p_.seed * 1000003 + (i + 1) * 1009 + unsigned(t);
+        ++running_;
+        unsigned cpu = unsigned(i + unsigned(t)) % k_.nr_cpus();
+        k_.kthread_run(name, cpu, [this, s, name, seed] { thread(s, name, seed); });
+    }
+    k_.printk(strfmt("dmatest: Started %d threads using %s", p_.threads_per_chan, s->name.c_str()));
+}
+
+// A use of the slot's channel. A channel that refuses one is gone: its private
+// grant is released (a remove path may be waiting for it) and, every
+// millisecond, the slot asks for another (client_callbacks: events refill it).
+dma_chan* dmatest::use_channel(chan_slot& s) {
+    if (!dma_.hotplug_aware()) return s.chan;
+    const bool events = dma_.design() == dma_design::client_callbacks;
+    dma_chan* c = s.chan;
+    if (c && dma_.dma_chan_tryget(c)) return c;
+    if (c) {
+        s.chan = nullptr;
+        if (!events) dma_.dma_release_channel(c);
+    }
+    if (events || s.chan || k_.now() < s.retry_at) return nullptr;
+    s.retry_at = k_.now() + RETRY;
     dma_cap_mask_t mask;
     mask.set(DMA_MEMCPY);
-    for (;;) {
-        if (p_.max_channels && int(chans_.size()) >= p_.max_channels) break;
-        dma_chan* c = dma_.dma_request_channel(mask, nullptr);
-        if (!c) break;
-        chans_.push_back(c);
-        for (int t = 0; t < p_.threads_per_chan; ++t) {
-            std::string name = c->name + "-copy" + std::to_string(t);
-            uint64_t seed = p_.seed * 1000003 + chans_.size() * 1009 + unsigned(t);
-            ++running_;
-            // Threads of a channel spread over the CPUs, as kthreads would be scheduled.
-            unsigned cpu = unsigned(chans_.size() - 1 + unsigned(t)) % k_.nr_cpus();
-            k_.kthread_run(name, cpu, [this, c, name, seed] { thread(c, name, seed); });
-        }
-        k_.printk(strfmt("dmatest: Started %d threads using %s", p_.threads_per_chan, c->name.c_str()));
-    }
-    if (chans_.empty()) k_.printk("dmatest: no channels available");
+    c = dma_.dma_request_channel(mask, [this](dma_chan* ch) { return match(ch); });
+    if (!c) return nullptr;
+    s.chan = c;
+    return dma_.dma_chan_tryget(c) ? c : nullptr;
 }
 
 unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end,
@@ -77,25 +133,26 @@ unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsign
     return errors;
 }
 
-void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
+void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
     report& r = k_.rep();
     splitmix64 rnd{seed};
     const unsigned size = p_.test_buf_size;
+    const bool aware = dma_.hotplug_aware();
     uint64_t src_pa = k_.alloc_phys(size, 64), dst_pa = k_.alloc_phys(size, 64);
     std::vector<uint8_t> src(size), dst(size);
-    unsigned align = chan->device->copy_align;
     long total = 0, failed = 0;
     // Shared with the callback, which may outlive a timed-out wait (dmatest leaves
     // it dangling; here it stays valid).
-    struct done_state { bool done = false; wait_queue wq; };
+    struct done_state { bool done = false; dmaengine_tx_result result = DMA_TRANS_NOERROR; wait_queue wq; };
     auto done = std::make_shared<done_state>();
     while (p_.iterations == 0 || total < p_.iterations) {
         ++total;
         ++r.counter("dmatest.tests");
+        dma_chan* chan = use_channel(*slot);
         unsigned len = rnd.next32() % size + 1;
         unsigned src_off = rnd.next32() % (size - len + 1);
         unsigned dst_off = rnd.next32() % (size - len + 1);
-        if (align) {
+        if (unsigned align = chan ? chan->device->copy_align : 0) {
             unsigned a = (1u << align) - 1;
             src_off &= ~a, dst_off &= ~a, len &= ~a;
             if (!len) len = 1u << align;
@@ -110,11 +167,23 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
         k_.mem_write(dst_pa, dst.data(), size);
         k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
 
+        // The copy on the CPU, when there is no channel or it failed the copy back.
+        auto cpu_copy = [&](const char* counter) {
+            if (chan) dma_.dma_put_channel(chan);
+            std::vector<uint8_t> b(len);
+            k_.mem_read(src_pa + src_off, b.data(), len);
+            k_.mem_write(dst_pa + dst_off, b.data(), len);
+            k_.cost_bytes(len, k_.config().memcpy_gbps);
+            ++r.counter(counter);
+            ++r.counter(counter == std::string("dmatest.fallbacks") ? "copies.cpu" : "copies.failed_back");
+        };
         unsigned flags = DMA_CTRL_ACK | DMA_PREP_INTERRUPT | DMA_COMPL_SKIP_DEST_UNMAP |
                          DMA_COMPL_SRC_UNMAP_SINGLE;
         dma_async_tx_descriptor* tx =
-            chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags);
-        if (!tx) {
+            chan ? chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags) : nullptr;
+        if (!tx && aware) {
+            cpu_copy("dmatest.fallbacks");
+        } else if (!tx) {
             k_.printk(strfmt("%s: #%ld: prep error with src_off=0x%x dst_off=0x%x len=0x%x",
                              name.c_str(), total - 1, src_off, dst_off, len));
             ++r.counter("dmatest.prep_errors");
@@ -122,40 +191,55 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
             ++failed;
             k_.msleep(100);
             continue;
+        } else {
+            done = std::make_shared<done_state>();
+            if (aware)
+                tx->callback_result = [done](const dmaengine_result& res) {
+                    done->result = res.result;
+                    done->done = true;
+                    done->wq.wake_up_all();
+                };
+            else
+                tx->callback = [done] { done->done = true; done->wq.wake_up_all(); };
+            dma_cookie_t cookie = dmaengine::dmaengine_submit(tx);
+            if (dma_submit_error(cookie)) {
+                k_.printk(strfmt("%s: #%ld: submit error %d", name.c_str(), total - 1, cookie));
+                ++r.counter("dmatest.submit_errors");
+                ++r.counter("dmatest.failures");
+                ++failed;
+                if (aware) dma_.dma_put_channel(chan);
+                k_.msleep(100);
+                continue;
+            }
+            ++r.counter("copies.submitted");
+            dmaengine::dma_async_issue_pending(chan);
+            if (!k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout)) {
+                // The callback may still run later; as in dmatest, it is left dangling.
+                k_.printk(strfmt("%s: #%ld: test timed out", name.c_str(), total - 1));
+                ++r.counter("dmatest.timeouts");
+                r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
+                ++r.counter("dmatest.failures");
+                ++failed;
+                if (aware) dma_.dma_put_channel(chan);
+                continue;
+            }
+            if (done->result != DMA_TRANS_NOERROR) {
+                cpu_copy("dmatest.failed_back");
+            } else {
+                dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
+                if (aware) dma_.dma_put_channel(chan);
+                if (status != DMA_SUCCESS) {
+                    k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
+                                     total - 1, status == DMA_ERROR ? "error" : "in progress"));
+                    ++r.counter("dmatest.bad_status");
+                    r.violation(k_.now(), "copy_failed", name + ": completion callback with a bad status");
+                    ++r.counter("dmatest.failures");
+                    ++failed;
+                    continue;
+                }
+                ++r.counter("copies.completed");
+            }
         }
-        done = std::make_shared<done_state>();
-        tx->callback = [done] { done->done = true; done->wq.wake_up_all(); };
-        dma_cookie_t cookie = dmaengine::dmaengine_submit(tx);
-        if (dma_submit_error(cookie)) {
-            k_.printk(strfmt("%s: #%ld: submit error %d", name.c_str(), total - 1, cookie));
-            ++r.counter("dmatest.submit_errors");
-            ++r.counter("dmatest.failures");
-            ++failed;
-            k_.msleep(100);
-            continue;
-        }
-        ++r.counter("copies.submitted");
-        dmaengine::dma_async_issue_pending(chan);
-        if (!k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout)) {
-            // The callback may still run later; as in dmatest, it is left dangling.
-            k_.printk(strfmt("%s: #%ld: test timed out", name.c_str(), total - 1));
-            ++r.counter("dmatest.timeouts");
-            r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
-            ++r.counter("dmatest.failures");
-            ++failed;
-            continue;
-        }
-        dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
-        if (status != DMA_SUCCESS) {
-            k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
-                             total - 1, status == DMA_ERROR ? "error" : "in progress"));
-            ++r.counter("dmatest.bad_status");
-            r.violation(k_.now(), "copy_failed", name + ": completion callback with a bad status");
-            ++r.counter("dmatest.failures");
-            ++failed;
-            continue;
-        }
-        ++r.counter("copies.completed");
         r.counter("dmatest.bytes") += len;
         k_.mem_read(src_pa, src.data(), size);
         k_.mem_read(dst_pa, dst.data(), size);
@@ -173,14 +257,20 @@ void dmatest::thread(dma_chan* chan, std::string name, uint64_t seed) {
             r.violation(k_.now(), "copy_corrupt", name + ": verification failed");
             ++r.counter("dmatest.failures");
             ++failed;
+        } else {
+            r.sample("bytes.delivered", k_.now(), len);
         }
     }
     k_.printk(strfmt("%s: terminating after %ld tests, %ld failures (status %d)", name.c_str(), total,
                      failed, 0));
     k_.free_phys(src_pa);
     k_.free_phys(dst_pa);
-    if (--running_ == 0)
-        for (dma_chan* c : chans_) dma_.dma_release_channel(c);
+    if (--running_ == 0) {
+        if (dma_.design() == dma_design::client_callbacks) dma_.dma_async_client_unregister(&client_);
+        else
+            for (auto& s : slots_)
+                if (s->chan) dma_.dma_release_channel(std::exchange(s->chan, nullptr));
+    }
 }
 
 }  // namespace ioatsim::sw

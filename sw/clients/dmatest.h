@@ -1,11 +1,15 @@
 // dmatest (Linux 3.4 drivers/dma/dmatest.c as described in dmaengine-semantics.md
 // §6): private MEMCPY channels, threads that copy random windows of pattern-filled
-// buffers and verify every byte, counting each kind of failure.
+// buffers and verify every byte, counting each kind of failure. Under the designs
+// other than legacy each test holds a use of its channel; a test whose channel is
+// gone or fails it back copies on the CPU, and the threads look for a new channel.
+// Under client_callbacks the channels come and go by events (2.6.26's dmatest).
 #pragma once
 #include "sw/clients/client_config.h"
-#include "sw/dmaengine/dmaengine.h"
+#include "sw/dmaengine/client.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,18 +22,29 @@ public:
 
     static constexpr const char* counters[] = {
         "dmatest.tests", "dmatest.failures", "dmatest.prep_errors", "dmatest.submit_errors",
-        "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes"};
+        "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes",
+        "dmatest.fallbacks", "dmatest.failed_back"};
 
 private:
-    void thread(dma_chan* chan, std::string name, uint64_t seed);
+    struct chan_slot {       // a channel the threads of one slot share, or none just now
+        dma_chan* chan = nullptr;
+        std::string name;    // of the channel it started with, for the thread names
+        ktime_t retry_at = 0;
+    };
+    bool match(dma_chan* c) const;
+    void start_threads(size_t slot);
+    dma_chan* use_channel(chan_slot& s);  // a use of the slot's channel, or null
+    void thread(chan_slot* slot, std::string name, uint64_t seed);
     unsigned verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end, unsigned counter,
                     uint8_t pattern, bool is_src, const std::string& thread);
 
     kernel& k_;
     dmaengine& dma_;
     dmatest_params p_;
-    std::vector<dma_chan*> chans_;
+    std::vector<std::unique_ptr<chan_slot>> slots_;
+    dma_client client_;      // client_callbacks
     unsigned running_ = 0;
+    bool starting_ = true;   // client_callbacks: channels offered at init fill new slots
     std::vector<uint8_t> expected_;  // scratch for verify
 };
 

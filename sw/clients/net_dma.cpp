@@ -21,11 +21,18 @@ uint8_t payload(unsigned reader, uint64_t read, uint64_t off) {
 net_dma::net_dma(kernel& k, dmaengine& dma, net_dma_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
     for (const char* c : counters) k_.rep().declare(c);
     k_.rep().declare("violations.hung");
+    client_.name = "net_dma";
+    client_.cap_mask.set(DMA_MEMCPY);
 }
 
 void net_dma::init() {
+    // 2006: net_dma registered one client at boot; 3.4: one reference per interface up.
+    if (dma_.design() == dma_design::client_callbacks) {
+        dma_.dma_async_client_register(&client_);
+        dma_.dma_async_client_chan_request(&client_);
+    }
     for (int i = 0; i < cfg_.interfaces; ++i) {
-        dma_.dmaengine_get();  // dev_open with CONFIG_NET_DMA
+        if (dma_.design() != dma_design::client_callbacks) dma_.dmaengine_get();  // dev_open
         k_.printk(strfmt("ADDRCONF(NETDEV_UP): eth%d: link is ready", i));
     }
     if (cfg_.copybreak >= 0) sysctl_tcp_dma_copybreak = cfg_.copybreak;
@@ -46,14 +53,43 @@ void net_dma::reader(unsigned id) {
     while (cfg_.reads == 0 || r.reads < uint64_t(cfg_.reads)) recvmsg(r, id);
 }
 
+// The application's bytes land in the user buffer from the skb by the CPU.
+void net_dma::cpu_copy(reader_state& r, uint64_t off, uint64_t n) {
+    std::vector<uint8_t> b(n);
+    k_.mem_read(r.skb + off, b.data(), n);
+    k_.mem_write(r.user + off, b.data(), n);
+    k_.cost_bytes(n, k_.config().memcpy_gbps);
+}
+
+// Copies the channel failed back are redone on the CPU. Cookies complete in
+// order and a channel fails back only at its end, so the last one tells.
+void net_dma::redo_failed(reader_state& r, dma_chan* chan, const std::vector<segment>& segs) {
+    report& rep = k_.rep();
+    bool any = dmaengine::dma_async_is_tx_complete(chan, segs.back().cookie) != DMA_SUCCESS;
+    for (const segment& s : segs) {
+        if (any && dmaengine::dma_async_is_tx_complete(chan, s.cookie) != DMA_SUCCESS) {
+            cpu_copy(r, s.off, s.n);
+            ++rep.counter("net_dma.failed_back");
+            ++rep.counter("copies.failed_back");
+        } else {
+            ++rep.counter("net_dma.copies_completed");
+            ++rep.counter("copies.completed");
+        }
+    }
+}
+
 void net_dma::recvmsg(reader_state& r, unsigned id) {
     report& rep = k_.rep();
     const uint64_t len = cfg_.read_size, read = r.reads++;
+    const bool aware = dma_.hotplug_aware();
     ++rep.counter("net_dma.reads");
     k_.cost(SYSCALL_COST);
     dma_chan* chan = nullptr;
-    if (int64_t(len) > sysctl_tcp_dma_copybreak && (chan = net_dma_find_channel(dma_)))
+    if (int64_t(len) > sysctl_tcp_dma_copybreak &&
+        (chan = aware ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
         k_.cost(PIN_PAGE_COST * ((len + 4095) / 4096));  // pin the user iovec
+    std::vector<segment> segs;
+    bool chan_down = false;
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
     std::vector<uint8_t> data(cfg_.segment);
     dma_cookie_t last = 0;
@@ -67,15 +103,17 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         if (r.stream > k_.now()) k_.schedule_timeout(r.stream - k_.now());
         for (uint64_t i = 0; i < n; ++i) data[i] = payload(id, read, off + i);
         k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
-        if (chan) {
-            dma_cookie_t c = dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n);
-            if (c < 0) {
-                k_.printk("tcp_recvmsg: dma_cookie < 0");  // 3.4 bails out of the read
-                ++rep.counter("net_dma.copies_failed");
-                bailed = true;
-                break;
-            }
+        dma_cookie_t c = chan && !chan_down ? dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n) : -1;
+        if (chan && c < 0 && !aware) {
+            k_.printk("tcp_recvmsg: dma_cookie < 0");  // 3.4 bails out of the read
+            ++rep.counter("net_dma.copies_failed");
+            bailed = true;
+            break;
+        }
+        chan_down = chan_down || (chan && c < 0);  // the channel went down: the CPU does the rest
+        if (c >= 0) {
             last = c;
+            if (aware) segs.push_back({c, off, n});
             ++r.in_flight;
             ++rep.counter("net_dma.copies_submitted");
             ++rep.counter("copies.submitted");
@@ -84,6 +122,7 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
             k_.mem_write(r.user + off, data.data(), n);
             k_.cost_bytes(n, k_.config().memcpy_gbps);
             ++rep.counter("net_dma.fallbacks");
+            ++rep.counter("copies.cpu");
         }
         if (++in_batch == SOFTIRQ_BATCH) {  // net_rx_action ends with dma_issue_pending_all
             in_batch = 0;
@@ -97,12 +136,20 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         r.chan = chan;
         r.since = k_.now();
         r.waiting_for = last;
-        while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(CPU_RELAX);
+        while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) {
+            k_.cost(CPU_RELAX);
+            if (aware) k_.cond_resched();  // the remove path may need this CPU to fail the copies back
+        }
         r.draining = false;
-        rep.counter("net_dma.copies_completed") += int64_t(r.in_flight);
-        rep.counter("copies.completed") += int64_t(r.in_flight);
+        if (aware) {
+            redo_failed(r, chan, segs);
+        } else {
+            rep.counter("net_dma.copies_completed") += int64_t(r.in_flight);
+            rep.counter("copies.completed") += int64_t(r.in_flight);
+        }
         r.in_flight = 0;
     }
+    if (chan && aware) dma_.dma_put_channel(chan);
     if (bailed) return;
     std::vector<uint8_t> got(len);
     k_.mem_read(r.user, got.data(), len);
@@ -111,8 +158,9 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         if (got[i] != payload(id, read, i)) {
             rep.violation(k_.now(), "copy_corrupt", strfmt("%s: read %llu differs at byte %llu", r.name.c_str(),
                                                            (unsigned long long)read, (unsigned long long)i));
-            break;
+            return;
         }
+    rep.sample("bytes.delivered", k_.now(), int64_t(len));
 }
 
 void net_dma::finish(ktime_t hung_after) {

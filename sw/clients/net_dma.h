@@ -3,9 +3,12 @@
 // of segments and, above tcp_dma_copybreak, offload each segment's copy to the
 // channel dma_find_channel gave them at the start of the read, holding that raw
 // pointer while they wait for data, then spin until the last copy completes.
+// Under the other designs the reader holds a use of the channel for the read
+// (as 2.6.18's get_softnet_dma did), copies a segment on the CPU when the channel
+// is down, and redoes on the CPU every copy failed back to it.
 #pragma once
 #include "sw/clients/client_config.h"
-#include "sw/dmaengine/dmaengine.h"
+#include "sw/dmaengine/client.h"
 
 #include <string>
 #include <vector>
@@ -22,7 +25,8 @@ public:
 
     static constexpr const char* counters[] = {
         "net_dma.reads", "net_dma.copies_submitted", "net_dma.copies_completed", "net_dma.copies_failed",
-        "net_dma.copies_lost", "net_dma.fallbacks", "net_dma.bytes_offloaded", "net_dma.hung_readers"};
+        "net_dma.copies_lost", "net_dma.fallbacks", "net_dma.failed_back", "net_dma.bytes_offloaded",
+        "net_dma.hung_readers"};
 
 private:
     struct reader_state {
@@ -36,12 +40,16 @@ private:
         uint64_t in_flight = 0;      // copies of the current read not yet known complete
         uint64_t reads = 0;
     };
+    struct segment { dma_cookie_t cookie; uint64_t off, n; };
     void reader(unsigned id);
     void recvmsg(reader_state& r, unsigned id);
+    void cpu_copy(reader_state& r, uint64_t off, uint64_t n);
+    void redo_failed(reader_state& r, dma_chan* chan, const std::vector<segment>& segs);
 
     kernel& k_;
     dmaengine& dma_;
     net_dma_config cfg_;
+    dma_client client_;  // client_callbacks: one client for the stack
     std::vector<reader_state> readers_;
 };
 

@@ -279,6 +279,7 @@ dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
             return DMA_ERROR;
         }
         k_.cost(100 * NSEC);  // cpu_relax() between polls
+        if (hotplug_aware()) k_.cond_resched();  // the remove path may need this CPU
     }
     return st;
 }

@@ -95,7 +95,6 @@ struct dma_device : tracked {
     unsigned max_xor = 0, max_pq = 0;
     int node = -1;                  // NUMA node of the device, -1: any
     atomic_long ref;                // percpu_ref design: the device kref
-    bool has_release = false;       // the driver frees its memory in device_release()
 
     virtual int alloc_chan_resources(dma_chan* c) = 0;
     virtual void free_chan_resources(dma_chan* c) = 0;
@@ -117,7 +116,7 @@ struct dma_device : tracked {
     // device_control(DMA_TERMINATE_ALL): stop the channel and fail back whatever
     // it has not finished (callbacks see DMA_TRANS_ABORTED, status DMA_ERROR).
     virtual void terminate_all(dma_chan*) {}
-    // The last reference is gone (has_release): the driver frees what it kept.
+    // percpu_ref: the last reference is gone; the driver frees what it kept.
     virtual void device_release() {}
     // For the checker: whether the driver holds resources for the channel.
     virtual bool chan_resources_allocated(dma_chan* c) const { return c->client_count > 0; }

@@ -10,16 +10,6 @@
 
 namespace ioatsim::sw {
 
-// Westmere-EX latencies from SOSP'13 (ccbench), at 2.13 GHz.
-struct coherence_costs {
-    ktime_t rmw_local = 9400;       // ~20 cycles: a locked RMW on a line already Modified here
-    ktime_t atomic_same_die = 56 * NSEC;   // 120 cycles: the line comes from another core of the socket
-    ktime_t atomic_one_hop = 152 * NSEC;   // 324 cycles: from a socket one QPI hop away
-    ktime_t load_same_die = 51 * NSEC;     // 109 cycles: load of a line Modified elsewhere in the socket
-    ktime_t load_one_hop = 136 * NSEC;     // 289 cycles
-    ktime_t percpu_op = 1400;       // ~3 cycles: a non-locked per-CPU increment [estimate]
-};
-
 // A cache line software declares shared: the CPU that last wrote it, and until
 // when it is busy (a contended line serves one RMW at a time).
 struct cacheline {
@@ -38,7 +28,7 @@ struct percpu_long {
 
 class shared_memory {
 public:
-    shared_memory(kernel& k, coherence_costs c = {}) : k_(k), c_(c) {}
+    explicit shared_memory(kernel& k) : k_(k), c_(k.config().coherence) {}
     long atomic_add_return(atomic_long& a, long delta);  // charges transfer + RMW, serialised on the line
     void this_cpu_add(percpu_long& p, long delta);       // local: no shared line is dirtied
     long percpu_sum(percpu_long& p);                     // reads every CPU's line

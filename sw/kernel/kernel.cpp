@@ -87,7 +87,9 @@ void kernel::acquire(context* ctx) {
             c.owner = ctx;
             return;
         }
+        ++c.waiters;
         wait(c.freed);
+        --c.waiters;
     }
 }
 
@@ -141,6 +143,13 @@ void kernel::block(const std::function<void()>& do_wait) {
         do_wait();
     }
     current_ = ctx;
+}
+
+void kernel::cond_resched() {
+    context* ctx = current_;
+    if (!ctx || ctx->irq) return;
+    sync();
+    if (p_->cpus[ctx->cpu].waiters) block([] { wait(sc_core::SC_ZERO_TIME); });
 }
 
 void kernel::schedule_timeout(ktime_t t) {

@@ -84,6 +84,17 @@ struct timer_list {
     std::shared_ptr<state> s;  // the kernel's, created when first armed
 };
 
+// What shared cache lines cost (sw/kernel/atomic.h): Westmere-EX latencies from
+// SOSP'13 (ccbench), at 2.13 GHz.
+struct coherence_costs {
+    ktime_t rmw_local = 9400;       // ~20 cycles: a locked RMW on a line already Modified here
+    ktime_t atomic_same_die = 56 * NSEC;   // 120 cycles: the line comes from another core of the socket
+    ktime_t atomic_one_hop = 152 * NSEC;   // 324 cycles: from a socket one QPI hop away
+    ktime_t load_same_die = 51 * NSEC;     // 109 cycles: load of a line Modified elsewhere in the socket
+    ktime_t load_one_hop = 136 * NSEC;     // 289 cycles
+    ktime_t percpu_op = 1400;       // ~3 cycles: a non-locked per-CPU increment [estimate]
+};
+
 struct kernel_config {
     ktime_t quantum = 1 * USEC;
     // Single-thread copy rate of a Nehalem-EX core, ~5 GB/s (AnandTech X7560 stream,
@@ -97,6 +108,7 @@ struct kernel_config {
     // The shortest RCU grace period: milliseconds for a normal one, tens of
     // microseconds expedited (timing-defaults.md §3) [estimate].
     ktime_t rcu_grace_period = 100 * USEC;
+    coherence_costs coherence;
 };
 
 class kernel {
@@ -125,6 +137,7 @@ public:
     void cost_bytes(uint64_t n, double gbps) { cost(ktime_t(double(n) * 1000.0 / gbps)); }
     void udelay(uint64_t us) { cost(us * USEC); }
     void schedule_timeout(ktime_t t);    // sleeps, gives the CPU away
+    void cond_resched();                 // lets a task waiting for this CPU run first
     void msleep(uint64_t ms) { schedule_timeout(ms * MSEC); }
 
     // Sleeping.

@@ -38,6 +38,7 @@ struct cpu_rt {
     bool online = true;
     context* owner = nullptr;   // the task running here; non-preemptive between tasks
     sc_core::sc_event freed;
+    unsigned waiters = 0;       // tasks waiting to run here
     ktime_t stolen = 0;         // interrupt time the running task has not yet paid
     std::unique_ptr<context> irq_ctx;
     std::deque<uint8_t> pending;

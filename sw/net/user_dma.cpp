@@ -10,4 +10,13 @@ dma_chan* net_dma_find_channel(dmaengine& dma) {
     return c;
 }
 
+dma_chan* net_dma_get_channel(dmaengine& dma, dma_client* cl) {
+    dma_chan* c = dma.dma_get_channel(DMA_MEMCPY, cl);
+    if (c && c->device->copy_align) {
+        dma.dma_put_channel(c);
+        return nullptr;
+    }
+    return c;
+}
+
 }  // namespace ioatsim::sw

@@ -13,5 +13,8 @@ inline void ioat_set_tcp_copy_break(int64_t v) { sysctl_tcp_dma_copybreak = v; }
 // dma_find_channel(DMA_MEMCPY), refused when the device's copy_align would reject
 // a one-byte copy at offset 1. No reference is taken.
 dma_chan* net_dma_find_channel(dmaengine& dma);
+// The same with a use of the channel taken (designs other than legacy; under
+// client_callbacks from the client's own table). Drop it with dma_put_channel.
+dma_chan* net_dma_get_channel(dmaengine& dma, dma_client* cl);
 
 }  // namespace ioatsim::sw

@@ -27,6 +27,7 @@ ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 ioatdma_device::ioatdma_device(kernel& k, pci_subsys& pci, dmaengine& dma, pci_dev& pdev)
     : k_(k), pci_(pci), dma_(dma), pdev_(pdev) {
     dev_name = pdev.name;
+    node = int(pdev.node);
 }
 
 ioatdma_device::~ioatdma_device() = default;
@@ -38,8 +39,10 @@ uint64_t ioatdma_device::chansts(ioat_chan& c) {
     return hi << 32 | lo;
 }
 
-// Quiesce, clear errors, reset; the limits are the driver's (§6.3).
+// Quiesce, clear errors, reset; the limits are the driver's (§6.3). A function
+// that is gone reads all-ones and is left alone.
 int ioatdma_device::reset_hw(ioat_chan& c) {
+    if (!present(c)) return -19;
     uint64_t sts = chansts(c);
     if (is_active(sts) || is_idle(sts)) {
         k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
@@ -114,22 +117,6 @@ int ioatdma_device::probe() {
     }
     ioat_set_tcp_copy_break(262144);  // the v3 value (ioat-hardware.md, timing-defaults.md §6)
     return dma_.dma_async_device_register(this);
-}
-
-// The 2012 order (ioat-hardware.md §10.1): interrupts off, unregister, destroy the
-// pools whatever is still in use, empty the channel list. Then the device-managed
-// resources go: the interrupt, the BAR mapping, the device and channel structures.
-// Nothing quiesces the hardware or waits for the clients still holding channels.
-void ioatdma_device::remove() {
-    log("Removing dma and dca services");
-    k_.writeb(0, reg_base_ + INTRCTRL);
-    dma_.dma_async_device_unregister(this);
-    desc_pool_->destroy();
-    completion_pool_->destroy();
-    channels.clear();
-    pci_.disable_msix(pdev_);
-    for (auto& c : chans_) c->kfree(k_);
-    kfree(k_);
 }
 
 bool ioatdma_device::alive(dma_chan* c, const char* what) {
@@ -218,6 +205,10 @@ void ioatdma_device::issue_pending(dma_chan* dc) {
 bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
     for (int attempt = 0; attempt < 3; ++attempt) {
         k_.spin_lock(c.prep_lock);
+        if (c.down) {  // shut down while we waited for the lock
+            k_.spin_unlock(c.prep_lock);
+            return false;
+        }
         if (c.space() > num) {
             c.produce = num;
             if (c.pending() > PENDING_LEVEL) issue_pending_locked(c);
@@ -335,13 +326,7 @@ void ioatdma_device::cleanup(ioat_chan& c) {
         for (; i < active && !seen; ++i) {
             ioat_ring_ent& e = c.ent(uint16_t(c.tail + i));
             k_.cost(CLEANUP_DESC_COST);
-            if (e.txd.cookie) {
-                dma_.dma_cookie_complete(&e.txd);
-                if (auto cb = std::move(e.txd.callback)) {
-                    e.txd.callback = nullptr;
-                    cb();
-                }
-            }
+            if (e.txd.cookie) complete_desc(e, DMA_TRANS_NOERROR);
             if (e.hw == phys_complete) seen = true;
         }
         while (seen && i < active && c.ent(uint16_t(c.tail + i)).ext) ++i;  // its extension frame
@@ -411,13 +396,29 @@ void ioatdma_device::restart_channel(ioat_chan& c) {
     }
 }
 
+// Completes the cookie and runs the callback once, telling it how it went.
+void ioatdma_device::complete_desc(ioat_ring_ent& e, dmaengine_tx_result result) {
+    dma_.dma_cookie_complete(&e.txd);
+    auto cbr = std::move(e.txd.callback_result);
+    auto cb = std::move(e.txd.callback);
+    e.txd.callback_result = nullptr;
+    e.txd.callback = nullptr;
+    if (cbr) cbr(dmaengine_result{result, 0});
+    else if (cb) cb();
+}
+
 // On a freed channel the memory is gone: the answer is whatever the cookies last
-// said, and nothing completes any more.
+// said, and nothing completes any more. A failed-back cookie is an error.
 dma_status ioatdma_device::tx_status(dma_chan* dc, dma_cookie_t cookie, dma_tx_state* st) {
+    ioat_chan& c = to_ioat(dc);
     dma_status s = dmaengine::dma_cookie_status(dc, cookie, st);
-    if (s == DMA_SUCCESS || !alive(dc, "tx_status")) return s;
-    cleanup(to_ioat(dc));
-    return dmaengine::dma_cookie_status(dc, cookie, st);
+    if (s != DMA_SUCCESS && alive(dc, "tx_status")) {
+        cleanup(c);
+        s = dmaengine::dma_cookie_status(dc, cookie, st);
+    }
+    if (s == DMA_SUCCESS && c.aborted_hi && dma_async_is_complete(cookie, c.aborted_lo, c.aborted_hi) != DMA_SUCCESS)
+        return DMA_ERROR;
+    return s;
 }
 
 module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {

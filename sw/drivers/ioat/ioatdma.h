@@ -35,6 +35,8 @@ struct ioat_chan : dma_chan {
     tasklet cleanup_task;
     timer_list timer;              // the completion watchdog
     bool completion_pending = false, completion_ack = false;
+    bool down = false;             // IOAT_CHAN_DOWN: shut down, every prep fails
+    dma_cookie_t aborted_lo = 0, aborted_hi = 0;  // cookies in (lo, hi] were failed back
 
     uint32_t size() const { return uint32_t(ring.size()); }
     uint16_t active() const { return uint16_t(head - tail); }
@@ -63,6 +65,8 @@ public:
     dma_async_tx_descriptor* prep_dma_interrupt(dma_chan* c, unsigned flags) override;
     dma_status tx_status(dma_chan* c, dma_cookie_t cookie, dma_tx_state* st) override;
     void issue_pending(dma_chan* c) override;
+    void terminate_all(dma_chan* c) override;
+    void device_release() override;
     bool chan_resources_allocated(dma_chan* c) const override {
         return !static_cast<const ioat_chan*>(c)->ring.empty();
     }
@@ -86,6 +90,11 @@ private:
                                          unsigned flags, const frame_fn& frame);
     void start_null_desc(ioat_chan& c);
     void cleanup(ioat_chan& c);
+    void complete_desc(ioat_ring_ent& e, dmaengine_tx_result result);
+    bool present(ioat_chan& c);   // the function still answers (not surprise-removed)
+    void remove_2012();
+    void remove_2019();
+    void free_memory();
     void timer_event(ioat_chan& c);
     void restart_channel(ioat_chan& c);
     dma_cookie_t tx_submit_unlock(dma_async_tx_descriptor* tx);
