@@ -170,6 +170,7 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
 // same data, until it goes through (on another channel or on the CPU).
 void async_tx::worker(unsigned id) {
     for (uint64_t it = 0; cfg_.iterations == 0 || it < uint64_t(cfg_.iterations);) {
+        if (dma_.hotplug_aware()) k_.cond_resched();  // on the CPU a recovery never sleeps
         outcome o = recover_once(id, it);
         if (o == outcome::stop) return;
         if (o == outcome::redo) ++k_.rep().counter("raid6.redone");

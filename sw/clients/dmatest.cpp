@@ -146,6 +146,7 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
     struct done_state { bool done = false; dmaengine_tx_result result = DMA_TRANS_NOERROR; wait_queue wq; };
     auto done = std::make_shared<done_state>();
     while (p_.iterations == 0 || total < p_.iterations) {
+        if (aware) k_.cond_resched();  // a test on the CPU never sleeps: let others have the CPU
         ++total;
         ++r.counter("dmatest.tests");
         dma_chan* chan = use_channel(*slot);

@@ -145,8 +145,9 @@ void dmaengine::unregister_wait(dma_device* d) {
 
 // Mainline (percpu_ref): the driver has already shut the channels down. Off the
 // list, kill every channel's percpu_ref and drop the device's initial kref; no
-// wait. A channel's last use drops the public holds (chan_use_released); the last
-// device reference calls the driver's device_release.
+// wait. A channel's last use drops the public holds and the device reference its
+// percpu_ref held (chan_use_released); the last device reference calls the
+// driver's device_release.
 void dmaengine::unregister_release(dma_device* d) {
     k_.mutex_lock(dma_list_mutex_);
     dma_device_list_.erase(std::remove(dma_device_list_.begin(), dma_device_list_.end(), d), dma_device_list_.end());
@@ -167,6 +168,7 @@ void dmaengine::chan_use_released(dma_chan* c) {
         while (c->client_count > 0 && !c->private_) dma_chan_put(c);  // private grants go with their holder
         unlock();
         if (c->local) c->local->kfree(k_);
+        device_put(c->device);  // the reference the channel's live percpu_ref held
     });
 }
 

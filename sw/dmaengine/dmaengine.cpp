@@ -303,7 +303,9 @@ int dmaengine::dma_async_device_register(dma_device* d) {
         c->ref.init(mem_, [this, c] { chan_use_released(c); });
         c->uses_pcpu.v.assign(k_.nr_cpus(), 0);
     }
-    d->ref.value = 1;  // the device's initial kref, dropped by unregister
+    // percpu_ref: the device's initial kref, dropped by unregister, and one per
+    // channel whose percpu_ref is live, dropped when its last use goes.
+    d->ref.value = 1 + long(d->channels.size());
     k_.mutex_lock(dma_list_mutex_);
     if (dmaengine_ref_count_ && !d->cap_mask.test(DMA_PRIVATE))
         for (dma_chan* c : d->channels)

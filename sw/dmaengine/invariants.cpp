@@ -43,8 +43,9 @@ void dmaengine::check_invariants() {
                 bad("private", d->dev_name + ": a public multi-channel device with a private grant");
             pins[d->owner] += c->client_count;
         }
-        // percpu_ref: the device kref is the initial one plus one per channel in use.
-        if (cfg_.design == dma_design::percpu_ref && d->ref.value != 1 + held)
+        // percpu_ref: the device kref is the initial one, one per live channel and
+        // one per channel in use.
+        if (cfg_.design == dma_design::percpu_ref && d->ref.value != 1 + long(d->channels.size()) + held)
             bad("client_count", d->dev_name + ": device kref " + std::to_string(d->ref.value) + " for " +
                                     std::to_string(held) + " channels in use");
     }

@@ -240,21 +240,22 @@ std::unique_ptr<ioat_ring_ent> ioatdma_device::new_ent(ioat_chan& c) {
     return e;
 }
 
-// Doubles the ring while the hardware may be running: the entries from tail keep
-// their descriptors and order; the new ones go after the last old entry, whose
-// `next` (the free slot before tail, never being processed) is relinked to them.
+// Doubles the ring while the hardware may be running. The entry before tail is
+// the last one the hardware completed: it may be parked there and will follow
+// its `next` to tail, so it stays just before tail. The entries from tail keep
+// their order, and the new ones go between the last of them and that entry.
 bool ioatdma_device::grow_ring(ioat_chan& c) {
     uint32_t old_size = c.size(), new_size = old_size * 2;
     if (new_size > IOAT_MAX_RING) return false;
+    auto at = [&](uint32_t i) { return (c.tail + i) & (new_size - 1); };
     std::vector<std::unique_ptr<ioat_ring_ent>> ring(new_size);
     for (uint32_t i = 0; i < old_size; ++i)
-        ring[(c.tail + i) & (new_size - 1)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
-    for (uint32_t i = old_size; i < new_size; ++i) {
-        ring[(c.tail + i) & (new_size - 1)] = new_ent(c);
-        if (!ring[(c.tail + i) & (new_size - 1)]->hw) return false;  // the pool is out of memory
+        ring[at(i == old_size - 1 ? new_size - 1 : i)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
+    for (uint32_t i = old_size - 1; i < new_size - 1; ++i) {
+        ring[at(i)] = new_ent(c);
+        if (!ring[at(i)]->hw) return false;  // the pool is out of memory
     }
-    for (uint32_t i = old_size - 1; i < new_size; ++i)
-        k_.store<uint64_t>(ring[(c.tail + i) & (new_size - 1)]->hw + 0x18, ring[(c.tail + i + 1) & (new_size - 1)]->hw);
+    for (uint32_t i = old_size - 2; i < new_size - 1; ++i) k_.store<uint64_t>(ring[at(i)]->hw + 0x18, ring[at(i + 1)]->hw);
     c.ring = std::move(ring);
     k_.trace("ioatdma " + pdev_.name, "ring.grow", json_obj().set("entries", new_size));
     return true;
@@ -283,6 +284,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
         e->txd.cookie = 0;
         e->txd.callback = nullptr;
         e->len = 0;
+        e->ext = false;  // the slot may have been an XOR/PQ extension frame last time round
         src += n;
         dst += n;
         len -= n;
