@@ -215,9 +215,16 @@ void platform::run_as_root(const std::string& what, std::function<void()> fn) {
     kernel_->kthread_run(what, cpu, std::move(fn));
 }
 
+void platform::removal_requested() {
+    if (removal_seen_) return;
+    removal_seen_ = true;
+    removal_requested_ps_ = uint64_t(sc_core::sc_time_stamp().value());
+}
+
 void platform::ioh_remove(unsigned n, bool surprise) {
     models::ioh& h = *iohs_.at(n);
     if (!h.present()) return;
+    removal_requested();
     if (surprise) {
         h.link_down();  // at this instant; the OS hears of it afterwards
         hpc_->presence_changed(n);
@@ -249,6 +256,7 @@ void platform::cpu_set_online(unsigned n, bool online) {
 }
 
 void platform::pci_unbind(const std::string& bdf) {
+    removal_requested();
     run_as_root("unbind", [this, bdf] { pci_->unbind(bdf); });
 }
 

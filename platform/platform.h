@@ -2,6 +2,7 @@
 // address map and interrupt routing, then boots the simulated software. The only
 // place that wires models/ to sw/.
 #pragma once
+#include "models/core/json.h"
 #include "platform/params.h"
 #include "platform/scenario.h"
 
@@ -63,7 +64,13 @@ public:
     void pci_unbind(const std::string& bdf);
     void pci_bind(const std::string& bdf);
 
+    // For summary.json (metrics.cpp): the first removal request to the last
+    // device memory freed, client throughput before, during and after, copies
+    // by outcome, and what channel references cost.
+    void removal_summary(json_obj& summary, uint64_t end_ps) const;
+
 private:
+    void removal_requested();
     void firmware_assign_bars(models::ioh& h);
     models::dram* node_of(uint64_t addr, uint64_t len) const;
     void run_as_root(const std::string& what, std::function<void()> fn);
@@ -84,6 +91,8 @@ private:
     std::unique_ptr<sw::net_dma> net_dma_;
     std::unique_ptr<sw::async_tx> async_tx_;
     sw::module* ioat_module_ = nullptr;
+    bool removal_seen_ = false;
+    uint64_t removal_requested_ps_ = 0;
 };
 
 }  // namespace ioatsim

@@ -137,6 +137,7 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
         .set("trace_events", uint64_t(rep.trace_size()))
         .set("counters", counters)
         .set_raw("expectations", json_array(encoded));
+    plat.removal_summary(summary, sim_ps);
 
     std::string log, trace;
     for (auto& l : rep.log_lines()) log += l + '\n';

@@ -55,7 +55,7 @@ void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<vo
         sync();
         release(ctx);
         if (!daemon) task_done();
-    }, ("task_" + name).c_str());
+    }, sc_core::sc_gen_unique_name(("task_" + name).c_str()));
 }
 
 void kernel::task_done() {
