@@ -2,6 +2,7 @@
 // 1 when one fails, 2 on bad input or usage.
 #include "platform/runner.h"
 #include "platform/scenario.h"
+#include "tools/compare.h"
 #include "tools/lspci.h"
 
 #include <boost/program_options.hpp>
@@ -13,6 +14,7 @@ namespace po = boost::program_options;
 
 static const char* usage =
     "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet]\n"
+    "       ioatsim compare SCENARIO [--designs A,B,...] [--out DIR] [--set KEY=VALUE]... [--jobs N]\n"
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
     "       ioatsim --help | --version\n";
 
@@ -39,6 +41,52 @@ static int cmd_run(const std::vector<std::string>& args) {
     ioatsim::run_result r = ioatsim::run_scenario(sc, ro);
     std::cout << "verdict: " << r.verdict << "\noutput: " << r.out_dir << '\n';
     return r.exit_code;
+}
+
+// Splits "a,b,c"; every name must be a design.
+static std::vector<std::string> design_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char ch : text + ",") {
+        if (ch != ',') {
+            cur += ch;
+            continue;
+        }
+        ioatsim::sw::dma_design d;
+        if (!ioatsim::sw::parse_dma_design(cur, d)) {
+            std::string known;
+            for (const char* n : ioatsim::sw::dma_design_names) known += std::string(known.empty() ? "" : ", ") + n;
+            throw ioatsim::input_error("--designs: unknown design \"" + cur + "\" (known: " + known + ")");
+        }
+        out.push_back(cur);
+        cur.clear();
+    }
+    return out;
+}
+
+static int cmd_compare(const std::vector<std::string>& args) {
+    po::options_description opts("compare options");
+    opts.add_options()
+        ("designs", po::value<std::string>()->value_name("A,B,..."), "designs to run (default all)")
+        ("out", po::value<std::string>()->value_name("DIR"), "output folder (default out/compare-<scenario name>/)")
+        ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
+        ("jobs,j", po::value<unsigned>()->value_name("N"), "runs at a time (default 1)")
+        ("scenario", po::value<std::string>()->required(), "scenario file");
+    po::positional_options_description pos;
+    pos.add("scenario", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+    ioatsim::compare_options co;
+    co.scenario = vm["scenario"].as<std::string>();
+    if (vm.count("designs")) co.designs = design_list(vm["designs"].as<std::string>());
+    if (vm.count("set")) co.sets = vm["set"].as<std::vector<std::string>>();
+    if (vm.count("out")) co.out_dir = vm["out"].as<std::string>();
+    if (vm.count("jobs")) {
+        co.jobs = vm["jobs"].as<unsigned>();
+        if (co.jobs < 1 || co.jobs > 64) throw ioatsim::input_error("--jobs: must be 1..64");
+    }
+    return ioatsim::compare(co);
 }
 
 // SystemC prints its banner before sc_main runs; only the environment stops it.
@@ -92,6 +140,7 @@ int sc_main(int argc, char** argv) {
         }
         if (args[0] == "run") return cmd_run({args.begin() + 1, args.end()});
         if (args[0] == "lspci") return cmd_lspci({args.begin() + 1, args.end()});
+        if (args[0] == "compare") return cmd_compare({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
         return 2;
     } catch (const ioatsim::input_error& e) {

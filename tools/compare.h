@@ -1,0 +1,23 @@
+// `ioatsim compare`: one scenario under several dmaengine designs, each run in its
+// own process (SystemC elaborates one design per process), and one table of what
+// each design did: verdict, violations by kind, copies by outcome, removal
+// latency, throughput per phase and the CPU time channel references cost.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace ioatsim {
+
+struct compare_options {
+    std::string scenario;
+    std::vector<std::string> designs;  // empty: all
+    std::vector<std::string> sets;
+    std::string out_dir;               // empty: out/compare-<scenario name>/
+    unsigned jobs = 1;
+};
+
+// Returns 0 when every run finished (whatever its verdict), 1 when one did not.
+// Throws input_error on bad input, before any run starts.
+int compare(const compare_options& opt);
+
+}  // namespace ioatsim
