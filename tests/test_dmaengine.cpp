@@ -1,9 +1,7 @@
 // The 3.4 dmaengine core and the checker's invariants, each with a case that holds
 // and one that breaks it; tracked kernel memory (dma_pool, freed objects).
-#include "platform/params.h"
-#include "platform/platform.h"
-#include "platform/scenario.h"
 #include "sw/clients/async_tx.h"
+#include "tests/fake_dma.h"
 #include "sw/dmaengine/dmaengine.h"
 #include "sw/kernel/kernel.h"
 #include "sw/kernel/slab.h"
@@ -17,48 +15,6 @@ using namespace ioatsim;
 using namespace ioatsim::sw;
 
 namespace {
-
-// A DMA driver with no hardware: it counts what the core asks of it.
-struct fake_dev : dma_device {
-    std::vector<std::unique_ptr<dma_chan>> chans;
-    std::map<dma_chan*, bool> allocated;
-    std::vector<std::unique_ptr<dma_async_tx_descriptor>> txs;
-    int allocs = 0, frees = 0;
-    explicit fake_dev(unsigned n) {
-        for (unsigned i = 0; i < n; ++i) {
-            chans.push_back(std::make_unique<dma_chan>());
-            channels.push_back(chans.back().get());
-        }
-        cap_mask.set(DMA_MEMCPY);
-    }
-    int alloc_chan_resources(dma_chan* c) override { ++allocs; allocated[c] = true; return 16; }
-    void free_chan_resources(dma_chan* c) override { ++frees; allocated[c] = false; }
-    dma_async_tx_descriptor* prep_dma_memcpy(dma_chan* c, uint64_t, uint64_t, uint64_t, unsigned f) override {
-        txs.push_back(std::make_unique<dma_async_tx_descriptor>());
-        auto* tx = txs.back().get();
-        tx->chan = c;
-        tx->flags = f;
-        tx->tx_submit = [](dma_async_tx_descriptor* t) { return dmaengine::dma_cookie_assign(t); };
-        return tx;
-    }
-    dma_status tx_status(dma_chan* c, dma_cookie_t k, dma_tx_state* st) override {
-        return dmaengine::dma_cookie_status(c, k, st);
-    }
-    void issue_pending(dma_chan*) override {}
-    bool chan_resources_allocated(dma_chan* c) const override {
-        auto it = allocated.find(c);
-        return it != allocated.end() && it->second;
-    }
-};
-
-// A booted minimal machine; `body` runs as a kernel task.
-void with_kernel(const std::function<void(kernel&, dmaengine&)>& body) {
-    scenario sc = parse_scenario("name: t\nplatform: {preset: minimal}\n", "t.yaml", {});
-    params p = params::resolve(sc);
-    platform plat(sc, p);
-    plat.kernel()->kthread_run("test", 0, [&] { body(*plat.kernel(), *plat.dma()); });
-    sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC));
-}
 
 int64_t violations(const char* kind) { return sim_report().get(std::string("violations.") + kind); }
 
