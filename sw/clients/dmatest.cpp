@@ -89,16 +89,21 @@ void dmatest::start_threads(size_t i) {
 }
 
 // A use of the slot's channel. A channel that refuses one is gone: its private
-// grant is released (a remove path may be waiting for it) and, every
-// millisecond, the slot asks for another (client_callbacks: events refill it).
+// grant is released once no thread of the slot uses it any more (a remove path
+// may be waiting for it) and, every millisecond, the slot asks for another
+// (under client_callbacks, events refill it).
 dma_chan* dmatest::use_channel(chan_slot& s) {
     if (!dma_.hotplug_aware()) return s.chan;
     const bool events = dma_.design() == dma_design::client_callbacks;
     dma_chan* c = s.chan;
-    if (c && dma_.dma_chan_tryget(c)) return c;
+    if (c && dma_.dma_chan_tryget(c)) {
+        ++s.in_use[c];
+        return c;
+    }
     if (c) {
         s.chan = nullptr;
-        if (!events) dma_.dma_release_channel(c);
+        if (!events) s.lost.push_back(c);
+        release_lost(s);
     }
     if (events || s.chan || k_.now() < s.retry_at) return nullptr;
     s.retry_at = k_.now() + RETRY;
@@ -107,7 +112,27 @@ dma_chan* dmatest::use_channel(chan_slot& s) {
     c = dma_.dma_request_channel(mask, [this](dma_chan* ch) { return match(ch); });
     if (!c) return nullptr;
     s.chan = c;
-    return dma_.dma_chan_tryget(c) ? c : nullptr;
+    if (!dma_.dma_chan_tryget(c)) return nullptr;
+    ++s.in_use[c];
+    return c;
+}
+
+void dmatest::done_with(chan_slot& s, dma_chan* c) {
+    dma_.dma_put_channel(c);
+    if (--s.in_use[c] == 0) release_lost(s);
+}
+
+void dmatest::release_lost(chan_slot& s) {
+    for (size_t i = 0; i < s.lost.size();) {
+        dma_chan* c = s.lost[i];
+        if (s.in_use[c]) {
+            ++i;
+            continue;
+        }
+        s.lost.erase(s.lost.begin() + long(i));
+        s.in_use.erase(c);
+        dma_.dma_release_channel(c);
+    }
 }
 
 unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end,
@@ -170,7 +195,7 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
 
         // The copy on the CPU, when there is no channel or it failed the copy back.
         auto cpu_copy = [&](const char* counter) {
-            if (chan) dma_.dma_put_channel(chan);
+            if (chan) done_with(*slot, chan);
             std::vector<uint8_t> b(len);
             k_.mem_read(src_pa + src_off, b.data(), len);
             k_.mem_write(dst_pa + dst_off, b.data(), len);
@@ -208,7 +233,7 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
                 ++r.counter("dmatest.submit_errors");
                 ++r.counter("dmatest.failures");
                 ++failed;
-                if (aware) dma_.dma_put_channel(chan);
+                if (aware) done_with(*slot, chan);
                 k_.msleep(100);
                 continue;
             }
@@ -221,14 +246,14 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
                 r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
                 ++r.counter("dmatest.failures");
                 ++failed;
-                if (aware) dma_.dma_put_channel(chan);
+                if (aware) done_with(*slot, chan);
                 continue;
             }
             if (done->result != DMA_TRANS_NOERROR) {
                 cpu_copy("dmatest.failed_back");
             } else {
                 dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
-                if (aware) dma_.dma_put_channel(chan);
+                if (aware) done_with(*slot, chan);
                 if (status != DMA_SUCCESS) {
                     k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
                                      total - 1, status == DMA_ERROR ? "error" : "in progress"));

@@ -9,6 +9,7 @@
 #include "sw/dmaengine/client.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,10 +31,14 @@ private:
         dma_chan* chan = nullptr;
         std::string name;    // of the channel it started with, for the thread names
         ktime_t retry_at = 0;
+        std::map<dma_chan*, unsigned> in_use;  // threads holding a use of each channel
+        std::vector<dma_chan*> lost;           // refused a use; grant kept until unused
     };
     bool match(dma_chan* c) const;
     void start_threads(size_t slot);
     dma_chan* use_channel(chan_slot& s);  // a use of the slot's channel, or null
+    void done_with(chan_slot& s, dma_chan* c);
+    void release_lost(chan_slot& s);
     void thread(chan_slot* slot, std::string name, uint64_t seed);
     unsigned verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end, unsigned counter,
                     uint8_t pattern, bool is_src, const std::string& thread);

@@ -82,6 +82,7 @@ void dmaengine::client_touch(dma_chan* c, const char* what) {
 }
 
 void dmaengine::dma_async_device_unregister(dma_device* d) {
+    if (cfg_.design != dma_design::legacy) removing_.push_back(d);
     switch (cfg_.design) {
     case dma_design::legacy: unregister_legacy(d); break;
     case dma_design::atomic:
@@ -176,7 +177,12 @@ void dmaengine::device_put(dma_device* d) {
     if (mem_.atomic_add_return(d->ref, -1) == 0) d->device_release();
 }
 
+void dmaengine::removal_done(dma_device* d) {
+    removing_.erase(std::remove(removing_.begin(), removing_.end(), d), removing_.end());
+}
+
 void dmaengine::dma_device_freed(dma_device* d) {
+    removal_done(d);
     last_release_ = k_.now();
     k_.trace("dmaengine", "device.freed", json_obj().set("device", d->dev_name));
 }

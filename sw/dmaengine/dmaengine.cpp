@@ -95,15 +95,19 @@ void dmaengine::dma_chan_put(dma_chan* c) {
     --c->client_count;
     if (c->device->owner) c->device->owner->put();
     if (c->client_count) return;
+    if (c->uses_shadow > 0)
+        k_.rep().violation(k_.now(), "client_count", c->name + ": resources freed while " +
+                                                         std::to_string(c->uses_shadow) + " uses are held");
     c->device->free_chan_resources(c);
     if (cfg_.design == dma_design::percpu_ref) device_put(c->device);
 }
 
 int dmaengine::pins_expected(const module* m) const {
     int n = 0;
-    for (dma_device* d : dma_device_list_)
-        if (d->owner == m)
-            for (dma_chan* c : d->channels) n += c->client_count;
+    for (const auto* list : {&dma_device_list_, &removing_})
+        for (dma_device* d : *list)
+            if (d->owner == m)
+                for (dma_chan* c : d->channels) n += c->client_count;
     return n;
 }
 

@@ -180,7 +180,8 @@ public:
     }
 
     int ref_count() const { return dmaengine_ref_count_; }
-    // Pins a module should hold: the client counts of its registered devices' channels.
+    // Pins a module should hold: the client counts of its registered devices'
+    // channels, and of devices whose removal is still under way.
     int pins_expected(const module* m) const;
     bool registered(const dma_device* d) const;
     void check_invariants();  // reports each broken invariant to the checker
@@ -206,8 +207,7 @@ private:
     void wait_for_uses(dma_chan* c);
     void chan_use_released(dma_chan* c);
     void device_put(dma_device* d);
-    void released(dma_device* d);
-    bool chan_usable(dma_chan* c) const;
+    void removal_done(dma_device* d);
     void client_offer(dma_client* cl, dma_chan* c);
     void client_drop(dma_client* cl, dma_chan* c);
     void client_rebalance(dma_client* cl);
@@ -223,6 +223,7 @@ private:
     ktime_t last_release_ = 0;
     kernel::workqueue* wq_ = nullptr;     // releases that need the mutex
     std::vector<dma_client*> clients_;    // client_callbacks
+    std::vector<dma_device*> removing_;   // off the list, their holds not yet dropped
     mutex dma_list_mutex_;
     std::vector<dma_device*> dma_device_list_;
     int dmaengine_ref_count_ = 0;

@@ -37,6 +37,7 @@ void ioh_hotplug::handle() {
             k_.printk("acpi " + acpi_name(i) + ": ejected");
         } else if ((ev & EVENT_PRESENCE) && !(st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": device gone (surprise removal)");
+            pci_.report_offline(i);
             pci_.remove_bridge(i);
             if (removed_) removed_(i);
         } else if ((ev & EVENT_PRESENCE) && (st & STATUS_PRESENT)) {

@@ -187,6 +187,11 @@ void pci_subsys::remove_device(pci_dev& d) {
     d.removed = true;
 }
 
+void pci_subsys::report_offline(unsigned b) {
+    for (auto& d : devs_)
+        if (!d->removed && d->bridge == b && d->driver && d->driver->error_detected) d->driver->error_detected(*d);
+}
+
 void pci_subsys::remove_bridge(unsigned b) {
     std::vector<pci_dev*> mine;
     for (pci_dev* d : devices())

@@ -41,6 +41,9 @@ struct pci_driver {
     std::vector<pci_device_id> id_table;
     std::function<int(pci_dev&)> probe;
     std::function<void(pci_dev&)> remove;
+    // err_handler->error_detected with pci_channel_io_perm_failure: the device is
+    // gone for good; the driver stops using it before remove() comes.
+    std::function<void(pci_dev&)> error_detected;
 };
 
 class pci_subsys {
@@ -57,6 +60,7 @@ public:
     void scan();                                // every host bridge, at boot
     void scan_bridge(unsigned b);               // enumerate, assign, bind what is new
     void remove_bridge(unsigned b);             // remove every device below it, last first
+    void report_offline(unsigned b);            // tell every driver below it its device is gone
     void register_driver(pci_driver& drv);      // and bind it to every matching device
     int unbind(const std::string& name);        // sysfs driver/unbind
     int bind(const std::string& name);          // sysfs drivers_probe

@@ -449,6 +449,12 @@ module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
         auto* dev = static_cast<ioatdma_device*>(d.drvdata);
         dev->remove();
     };
+    // 3.4 has no PCI error handlers; the hotplug-aware designs run with the later
+    // ioat_pcie_error_detected, which shuts the channels down at once.
+    if (dma.hotplug_aware())
+        drv.error_detected = [](pci_dev& d) { static_cast<ioatdma_device*>(d.drvdata)->error_detected(); };
+    else
+        drv.error_detected = nullptr;
     pci.register_driver(drv);
     return mod;
 }

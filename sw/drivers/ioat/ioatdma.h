@@ -51,6 +51,7 @@ public:
     ~ioatdma_device() override;
     int probe();
     void remove();
+    void error_detected();  // the function is gone: fail everything back now
 
     int alloc_chan_resources(dma_chan* c) override;
     void free_chan_resources(dma_chan* c) override;

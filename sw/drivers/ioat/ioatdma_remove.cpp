@@ -60,6 +60,11 @@ void ioatdma_device::free_memory() {
     dma_.dma_device_freed(this);
 }
 
+void ioatdma_device::error_detected() {
+    log("ioat_pcie_error_detected: channel offline, shutting down");
+    for (dma_chan* c : channels) terminate_all(c);
+}
+
 bool ioatdma_device::present(ioat_chan& c) { return k_.readl(c.reg + CHANSTS) != 0xffffffffu; }
 
 // Down from now on; the engine suspended at a descriptor boundary (a function
@@ -80,17 +85,18 @@ void ioatdma_device::terminate_all(dma_chan* dc) {
     }
     cleanup(c);
     k_.spin_lock(c.cleanup_lock);
+    // The window is in place before the first cookie completes: a poller that
+    // sees one complete must already see it failed.
+    if (c.cookie != c.completed_cookie) {
+        c.aborted_lo = c.completed_cookie;
+        c.aborted_hi = c.cookie;
+    }
     unsigned failed = 0;
-    dma_cookie_t before = c.completed_cookie;
     for (uint16_t i = 0, n = c.active(); i < n; ++i) {
         ioat_ring_ent& e = c.ent(uint16_t(c.tail + i));
         if (!e.txd.cookie) continue;
         ++failed;
         complete_desc(e, DMA_TRANS_ABORTED);
-    }
-    if (failed) {
-        c.aborted_lo = before;
-        c.aborted_hi = c.completed_cookie;
     }
     c.tail = c.issued = c.head;
     c.completion_pending = false;
