@@ -133,12 +133,16 @@ void dmaengine::unregister_wait(dma_device* d) {
     for (dma_chan* c : d->channels) c->dying = true;
     dma_channel_rebalance();
     unlock();
+    ktime_t t0 = k_.now();
     k_.synchronize_rcu();
     for (dma_chan* c : d->channels) d->terminate_all(c);
     for (dma_chan* c : d->channels) wait_for_uses(c);
     k_.mutex_lock(dma_list_mutex_);
-    for (dma_chan* c : d->channels)
+    for (dma_chan* c : d->channels) {
+        k_.printk(strfmt("dmaengine: %s: no users left after %llu us, dropping %d client references", c->name.c_str(),
+                         (unsigned long long)((k_.now() - t0) / USEC), c->client_count));
         while (c->client_count > 0) dma_chan_put(c);
+    }
     unlock();
     for (dma_chan* c : d->channels)
         if (c->local) c->local->kfree(k_);
@@ -155,6 +159,7 @@ void dmaengine::unregister_release(dma_device* d) {
     dma_channel_rebalance();
     unlock();
     for (dma_chan* c : d->channels) c->ref.kill();
+    k_.printk("dmaengine: " + d->dev_name + ": unregistered; memory is freed with the last reference");
     device_put(d);
 }
 
@@ -195,7 +200,10 @@ void dmaengine::unregister_callbacks(dma_device* d) {
     dma_device_list_.erase(std::remove(dma_device_list_.begin(), dma_device_list_.end(), d), dma_device_list_.end());
     for (dma_chan* c : d->channels) {
         c->ref.kill();
-        for (dma_client* cl : std::vector<dma_client*>(c->holders)) client_drop(cl, c);
+        for (dma_client* cl : std::vector<dma_client*>(c->holders)) {
+            k_.printk("dmaengine: " + c->name + ": DMA_RESOURCE_REMOVED to " + cl->name);
+            client_drop(cl, c);
+        }
     }
     unlock();
     k_.synchronize_rcu();

@@ -47,7 +47,7 @@ void ioatdma_device::remove_2019() {
 }
 
 void ioatdma_device::device_release() {
-    k_.trace("ioatdma " + pdev_.name, "release_ioatdma");
+    log("release_ioatdma: last reference dropped, freeing channels and pools");
     free_memory();
 }
 
