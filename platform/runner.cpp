@@ -54,19 +54,17 @@ check_outcome check_pattern(const expect_pattern& e, bool want, const std::vecto
     return {ok, o.str(), e.pos.str() + ": log " + (want ? "lacks" : "contains") + " /" + e.pattern + "/"};
 }
 
-// Writes through a temporary name so a reader never sees half a file.
-void write_whole(const fs::path& path, const std::string& text) {
-    fs::path tmp = path;
-    tmp += ".tmp";
+}  // namespace
+
+void write_whole(const std::string& path, const std::string& text) {
+    fs::path tmp = path + ".tmp";
     {
         std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
         o << text;
-        if (!o.flush()) throw input_error(path.string() + ": cannot write");
+        if (!o.flush()) throw input_error(path + ": cannot write");
     }
     fs::rename(tmp, path);
 }
-
-}  // namespace
 
 run_result run_scenario(const scenario& sc, const run_options& opt) {
     auto wall0 = std::chrono::steady_clock::now();
@@ -146,10 +144,10 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw input_error(res.out_dir + ": cannot create output folder: " + ec.message());
-    write_whole(dir / "scenario.effective.yaml", to_yaml(sc.effective));
-    write_whole(dir / "log.txt", log);
-    write_whole(dir / "trace.jsonl", trace);
-    write_whole(dir / "summary.json", summary.pretty() + '\n');
+    write_whole((dir / "scenario.effective.yaml").string(), to_yaml(sc.effective));
+    write_whole((dir / "log.txt").string(), log);
+    write_whole((dir / "trace.jsonl").string(), trace);
+    write_whole((dir / "summary.json").string(), summary.pretty() + '\n');
     return res;
 }
 

@@ -21,4 +21,7 @@ struct run_result {
 // Throws input_error on bad input found before the simulation starts.
 run_result run_scenario(const scenario& sc, const run_options& opt);
 
+// Writes through a temporary name so a reader never sees half a file.
+void write_whole(const std::string& path, const std::string& text);
+
 }  // namespace ioatsim

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -105,17 +104,6 @@ std::string csv(const std::vector<row>& rows) {
     return o.str();
 }
 
-void write_whole(const fs::path& path, const std::string& text) {
-    fs::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-        o << text;
-        if (!o.flush()) throw input_error(path.string() + ": cannot write");
-    }
-    fs::rename(tmp, path);
-}
-
 }  // namespace
 
 int compare(const compare_options& opt) {
@@ -170,8 +158,8 @@ int compare(const compare_options& opt) {
     std::vector<row> rows;
     for (const std::string& d : designs) rows.push_back(read_summary(d, dir / d / "summary.json"));
     std::string md = markdown(rows);
-    write_whole(dir / "compare.csv", csv(rows));
-    write_whole(dir / "compare.md", "# " + scs.front().name + "\n\n" + md);
+    write_whole((dir / "compare.csv").string(), csv(rows));
+    write_whole((dir / "compare.md").string(), "# " + scs.front().name + "\n\n" + md);
     std::cout << md << "table: " << (dir / "compare.md").string() << ", " << (dir / "compare.csv").string() << '\n';
     return all_ran ? 0 : 1;
 }

@@ -18,6 +18,16 @@ static const char* usage =
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
     "       ioatsim --help | --version\n";
 
+// Options plus one positional SCENARIO.
+static po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts) {
+    po::positional_options_description pos;
+    pos.add("scenario", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+    return vm;
+}
+
 static int cmd_run(const std::vector<std::string>& args) {
     po::options_description opts("run options");
     opts.add_options()
@@ -26,11 +36,7 @@ static int cmd_run(const std::vector<std::string>& args) {
          "override any scenario key, e.g. --set run.until=\"2 ms\" (repeatable)")
         ("quiet,q", "do not echo the log")
         ("scenario", po::value<std::string>()->required(), "scenario file");
-    po::positional_options_description pos;
-    pos.add("scenario", 1);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
+    po::variables_map vm = parse(args, opts);
 
     std::vector<std::string> sets;
     if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
@@ -72,11 +78,7 @@ static int cmd_compare(const std::vector<std::string>& args) {
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
         ("jobs,j", po::value<unsigned>()->value_name("N"), "runs at a time (default 1)")
         ("scenario", po::value<std::string>()->required(), "scenario file");
-    po::positional_options_description pos;
-    pos.add("scenario", 1);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
+    po::variables_map vm = parse(args, opts);
     ioatsim::compare_options co;
     co.scenario = vm["scenario"].as<std::string>();
     if (vm.count("designs")) co.designs = design_list(vm["designs"].as<std::string>());
@@ -98,11 +100,7 @@ static int cmd_lspci(const std::vector<std::string>& args) {
         ("preset", po::value<std::string>()->value_name("NAME"), "a platform preset")
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
         ("scenario", po::value<std::string>(), "scenario file");
-    po::positional_options_description pos;
-    pos.add("scenario", 1);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
+    po::variables_map vm = parse(args, opts);
     if (vm.count("preset") == vm.count("scenario"))
         throw po::error("give either --preset NAME or a scenario file");
     std::vector<std::string> sets;
