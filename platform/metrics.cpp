@@ -14,7 +14,7 @@ void platform::removal_summary(json_obj& summary, uint64_t end_ps) const {
     };
     json_obj removal, throughput, copies, refs;
     uint64_t freed = dma_ ? dma_->last_release() : 0;
-    bool done = removal_seen_ && freed >= removal_requested_ps_ && freed > 0;
+    bool done = removal_seen_ && freed >= removal_requested_ps_ && freed > 0 && dma_ && !dma_->removal_pending();
     removal.set("requested", removal_seen_);
     if (removal_seen_) removal.set("requested_ps", removal_requested_ps_);
     if (done) removal.set("freed_ps", freed).set("latency_ps", freed - removal_requested_ps_);

@@ -41,13 +41,15 @@ void async_tx::init() {
 // channel, looked up without a reference (no CHANNEL_SWITCH on IOAT).
 // With per-use references the lookup takes a use, dropped when the operation
 // completes (or at once, if it cannot be prepared).
-dma_chan* async_tx::find_channel(const async_submit_ctl& s) {
-    dma_chan* dep = s.depend_tx ? s.depend_tx->chan : nullptr;
+// A dependency already complete is no dependency (and may be freed memory).
+dma_chan* async_tx::find_channel(async_submit_ctl& s) {
     if (!dma_.hotplug_aware()) {
+        dma_chan* dep = s.depend_tx ? s.depend_tx->chan : nullptr;
         if (dep && dep->device->cap_mask.test(DMA_ASYNC_TX)) return dep;
         return dma_.dma_find_channel(DMA_ASYNC_TX);
     }
-    if (dep) return dma_.dma_chan_tryget(dep) ? dep : nullptr;
+    if (s.depend_tx && !outstanding_.count(s.depend_tx)) s.depend_tx = nullptr;
+    if (dma_chan* dep = s.depend_tx ? s.depend_tx->chan : nullptr) return dma_.dma_chan_tryget(dep) ? dep : nullptr;
     return dma_.dma_get_channel(DMA_ASYNC_TX, &client_);
 }
 
@@ -59,7 +61,12 @@ void async_tx::put_unused(dma_chan* c) {
 dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s) {
     if (dma_.hotplug_aware()) {
         ++k_.rep().counter("copies.submitted");
-        tx->callback_result = [this, c, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
+        auto st = std::make_shared<op_state>();
+        outstanding_[tx] = st;
+        tx->callback_result = [this, c, tx, st, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
+            outstanding_.erase(tx);
+            st->done = true;
+            st->wq.wake_up_all();
             report& rep = k_.rep();
             if (r.result != DMA_TRANS_NOERROR) {
                 if (failed) *failed = true;
@@ -85,11 +92,20 @@ dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* 
     return tx;
 }
 
+// With no channel the operation runs here once its parent is done. Under the
+// hotplug-aware designs the parent's own callback says when (and, through the
+// chain's flag, whether it was failed back); the descriptor is not touched.
 void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes) {
-    if (s.depend_tx && dma_.hotplug_aware() &&
-        dma_.dma_sync_wait(s.depend_tx->chan, s.depend_tx->cookie) == DMA_ERROR && s.failed)
-        *s.failed = true;  // the parent was failed back: what it fed us is not there
-    async_tx_quiesce(s.depend_tx);
+    if (!dma_.hotplug_aware()) {
+        async_tx_quiesce(s.depend_tx);
+    } else if (s.depend_tx) {
+        auto it = outstanding_.find(s.depend_tx);
+        if (it != outstanding_.end()) {
+            auto st = it->second;
+            k_.wait_event_timeout(st->wq, [&] { return st->done; }, RAID6_WAIT);
+        }
+        s.depend_tx = nullptr;
+    }
     op();
     k_.cost_bytes(bytes, k_.config().memcpy_gbps);
     ++k_.rep().counter("async_tx.ops_cpu");
@@ -97,11 +113,10 @@ void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op
     if (s.cb) s.cb();
 }
 
-// dma_wait_for_async_tx then ack; 3.4 panics when the wait gives up (5 s). A
-// failed-back parent is the chain's failure, already reported to its submitter.
+// dma_wait_for_async_tx then ack; 3.4 panics when the wait gives up (5 s).
 void async_tx::async_tx_quiesce(dma_async_tx_descriptor*& tx) {
     if (!tx) return;
-    if (dma_.dma_sync_wait(tx->chan, tx->cookie) == DMA_ERROR && !dma_.hotplug_aware()) {
+    if (dma_.dma_sync_wait(tx->chan, tx->cookie) == DMA_ERROR) {
         k_.printk("Kernel panic - not syncing: DMA_ERROR waiting for transaction");
         k_.rep().violation(k_.now(), "bug", "async_tx_quiesce: DMA_ERROR waiting for transaction");
     }

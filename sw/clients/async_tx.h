@@ -11,6 +11,7 @@
 #include "sw/dmaengine/client.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -44,7 +45,7 @@ public:
                                                "async_tx.waiting"};
 
 private:
-    dma_chan* find_channel(const async_submit_ctl& s);
+    dma_chan* find_channel(async_submit_ctl& s);
     dma_async_tx_descriptor* submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s);
     void cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes);
     void worker(unsigned id);
@@ -56,6 +57,14 @@ private:
     dmaengine& dma_;
     async_tx_config cfg_;
     dma_client client_;                   // client_callbacks
+    // Hotplug-aware designs: operations submitted and not yet complete. A
+    // descriptor is read only while it is here: once complete, its channel may
+    // free it.
+    struct op_state {
+        bool done = false;
+        wait_queue wq;
+    };
+    std::map<const dma_async_tx_descriptor*, std::shared_ptr<op_state>> outstanding_;
     std::vector<ktime_t> waiting_since_;  // per worker, 0 when not waiting
 };
 

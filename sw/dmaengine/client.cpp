@@ -51,8 +51,10 @@ void dmaengine::client_offer(dma_client* cl, dma_chan* c) {
     if (cl->notify) cl->notify(c, DMA_RESOURCE_AVAILABLE);
 }
 
-// DMA_RESOURCE_REMOVED: the client forgets the channel and rebalances; its hold
-// goes. The resources stay until the last reference (the remove path frees them).
+// DMA_RESOURCE_REMOVED (or the client unregistering): the client forgets the
+// channel and rebalances; its hold goes. On a device being removed the resources
+// stay until the last reference (the remove path frees them); otherwise the last
+// hold frees them.
 void dmaengine::client_drop(dma_client* cl, dma_chan* c) {
     cl->chans.erase(std::remove(cl->chans.begin(), cl->chans.end(), c), cl->chans.end());
     client_rebalance(cl);
@@ -61,12 +63,12 @@ void dmaengine::client_drop(dma_client* cl, dma_chan* c) {
     --c->client_count;
     if (c->device->owner) c->device->owner->put();
     c->ref.put();
+    if (!c->client_count && registered(c->device)) c->device->free_chan_resources(c);
 }
 
 // Round robin over the client's channels by online CPU, or, with NUMA affinity,
 // the least used channel of the CPU's node (any node when it has none).
 void dmaengine::client_rebalance(dma_client* cl) {
-    k_.spin_lock(cl->lock);
     std::fill(cl->table.begin(), cl->table.end(), nullptr);
     std::vector<int> used(cl->chans.size(), 0);
     size_t n = 0;
@@ -86,7 +88,6 @@ void dmaengine::client_rebalance(dma_client* cl) {
         ++used[pick];
         cl->table[cpu] = cl->chans[pick];
     }
-    k_.spin_unlock(cl->lock);
 }
 
 }  // namespace ioatsim::sw

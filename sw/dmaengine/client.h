@@ -13,19 +13,18 @@
 namespace ioatsim::sw {
 
 enum dma_state { DMA_RESOURCE_AVAILABLE, DMA_RESOURCE_REMOVED };
-enum dma_state_client { DMA_ACK, DMA_DUP, DMA_NAK };
 
 struct dma_client {
     std::string name;
     dma_cap_mask_t cap_mask;       // what a channel must offer
-    // Optional: say no to a channel (a filter, a channel limit), or hear of it.
+    // Optional: say no to a channel (DMA_NAK: a filter, a channel limit), or hear of it.
     std::function<bool(dma_chan*)> accept;
     std::function<void(dma_chan*, dma_state)> notify;
 
-    // The client's own state, changed under `lock` by the event callback.
+    // The client's own state, changed by the core as it delivers the events
+    // (under dma_list_mutex; nothing there sleeps) and read locklessly by lookups.
     std::vector<dma_chan*> chans;  // acked, in the order offered
     std::vector<dma_chan*> table;  // per CPU
-    spinlock lock;
 };
 
 }  // namespace ioatsim::sw

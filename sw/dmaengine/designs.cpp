@@ -14,10 +14,13 @@ constexpr ktime_t PERCPU_POLL = 20 * USEC;
 
 dma_chan* dmaengine::dma_get_channel(dma_transaction_type cap, dma_client* cl) {
     k_.rcu_read_lock();
-    dma_chan* c = dma_find_channel(cap);
-    if (cfg_.design == dma_design::client_callbacks) {
+    dma_chan* c = nullptr;
+    if (cfg_.design != dma_design::client_callbacks) {
+        c = dma_find_channel(cap);
+    } else if (cl) {
+        k_.cost(FIND_CHANNEL_COST);  // the client's own per-CPU slot
         unsigned cpu = k_.smp_processor_id();
-        c = cl && cpu < cl->table.size() ? cl->table[cpu] : nullptr;
+        c = cpu < cl->table.size() ? cl->table[cpu] : nullptr;
     }
     if (c && !dma_chan_tryget(c)) c = nullptr;
     k_.rcu_read_unlock();

@@ -5,8 +5,7 @@
 namespace ioatsim::sw {
 
 namespace {
-// Core bookkeeping paths are plain code; a lookup is one per-CPU load [estimate].
-constexpr ktime_t FIND_CHANNEL_COST = 2 * NSEC;
+// Core bookkeeping paths are plain code [estimate].
 constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the mutex
 }  // namespace
 
@@ -266,10 +265,11 @@ void dmaengine::dma_release_channel(dma_chan* c) {
     if (c->client_count != 1)
         k_.printk(strfmt("WARNING: dma_release_channel: chan reference count %d != 1",
                          c->client_count));
-    dma_chan_put(c);
+    // Bookkeeping first: under percpu_ref the put may free the device and channel.
     c->private_ = false;
     if (--c->device->privatecnt == 0) c->device->cap_mask.reset(DMA_PRIVATE);
     c->released.wake_up_all();  // a remove path may wait for the grant
+    dma_chan_put(c);
     unlock();
 }
 

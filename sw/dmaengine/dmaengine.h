@@ -161,6 +161,7 @@ public:
     // A driver has freed everything it kept for `d`: for removal latency.
     void dma_device_freed(dma_device* d);
     ktime_t last_release() const { return last_release_; }
+    bool removal_pending() const { return !removing_.empty(); }
     shared_memory& mem() { return mem_; }
     uint64_t ref_ops() const { return ref_ops_; }
 
@@ -214,6 +215,7 @@ private:
     void check_client_tables();
     dma_chan* private_candidate(const dma_cap_mask_t& mask, dma_device* d, const dma_filter_fn& fn);
     static bool table_cap(int cap);
+    static constexpr ktime_t FIND_CHANNEL_COST = 2 * NSEC;  // one per-CPU load [estimate]
     void unlock();  // releases dma_list_mutex and checks the invariants
 
     kernel& k_;

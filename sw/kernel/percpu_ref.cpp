@@ -33,17 +33,17 @@ bool percpu_ref::tryget_live() {
     return true;
 }
 
-void percpu_ref::kill(std::function<void()> confirm) {
+void percpu_ref::kill() {
     if (dead_) return;
     dead_ = true;
     atomic_mode_ = true;           // new gets and puts go to the atomic
     m_->atomic_add_return(count_, 1);  // the extra reference the fold drops
-    m_->k().call_rcu([this, confirm = std::move(confirm)] {
+    m_->k().call_rcu([this] {
+        // No per-CPU op runs any more (atomic mode, and a grace period has passed).
         long sum = m_->percpu_sum(pcpu_);
+        m_->atomic_add_return(count_, sum - BIAS);
         for (long& v : pcpu_.v) v = 0;
         folded_ = true;
-        m_->atomic_add_return(count_, sum - BIAS);
-        if (confirm) confirm();
         put();  // the extra reference
     });
     put();  // the initial reference

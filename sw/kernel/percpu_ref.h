@@ -19,12 +19,12 @@ public:
     void get();
     bool tryget_live();  // fails once kill has been called
     void put();
-    // Dead from now on; `confirm` runs once every CPU has seen it (after the fold),
-    // then the initial reference is dropped.
-    void kill(std::function<void()> confirm = {});
+    // Dead from now on, and the initial reference dropped; one grace period later
+    // the per-CPU counts are folded into the atomic, which then counts alone.
+    void kill();
     bool dead() const { return dead_; }
     bool atomic_mode() const { return atomic_mode_; }
-    // The true count, for the checker (no cost).
+    // The true count, for tests (no cost).
     long count() const;
 
 private:
