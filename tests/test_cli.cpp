@@ -81,6 +81,19 @@ TEST_CASE("two runs of one scenario and seed give byte-identical traces") {
     CHECK(slurp(t.path / "c" / "trace.jsonl") != a);
 }
 
+TEST_CASE("a surprise IOH removal under load gives the same trace twice, under each safe design") {
+    tmpdir t;
+    for (const char* d : {"atomic", "percpu", "percpu_ref", "client_callbacks"}) {
+        CAPTURE(d);
+        std::string common = "run " + scenario("removal-sweep.yaml") + " --quiet --set software.dmaengine.design=" + d;
+        REQUIRE(ioatsim(common + " --out " + (t.path / "a").string(), t).status == 0);
+        REQUIRE(ioatsim(common + " --out " + (t.path / "b").string(), t).status == 0);
+        std::string a = slurp(t.path / "a" / "trace.jsonl");
+        CHECK(a.find("\"terminate_all\"") != std::string::npos);
+        CHECK(a == slurp(t.path / "b" / "trace.jsonl"));
+    }
+}
+
 TEST_CASE("a failed expectation exits 1 and names it") {
     tmpdir t;
     result r = ioatsim("run " + scenario("default.yaml") + " --quiet --set expect.dmatest.tests=999 --out " +
