@@ -6,6 +6,8 @@
 #include "ioat_harness.h"
 #include "models/ioat/ops.h"
 
+#include "tests/gf_reference.h"
+
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -20,15 +22,6 @@ using namespace ioatsim::harness::regbench;
 namespace {
 
 constexpr uint64_t RING2 = 0x18000;
-// Textbook GF(2^8) multiply (polynomial 0x11d), independent of the model's tables.
-uint8_t slow_mul(uint8_t a, uint8_t b) {
-    unsigned r = 0, x = a;
-    for (; b; b >>= 1, x <<= 1) {
-        if (x & 0x100) x ^= 0x11d;
-        if (b & 1) r ^= x;
-    }
-    return uint8_t(r);
-}
 
 uint32_t src_cnt(unsigned nsrc) { return (nsrc - 2) << ioat_ops::SRC_CNT_SHIFT; }
 void put64(std::vector<uint8_t>& f, unsigned off, uint64_t v) { std::memcpy(&f[off], &v, 8); }
@@ -129,14 +122,19 @@ TEST_CASE("state: SUSPEND while DONE -> SUSPENDED, a doorbell waits for RESUME")
     });
 }
 
+// A 64 KiB copy over a 0xCC destination, 5 us into its 13 us.
+void start_long_copy(bench& b) {
+    b.pattern(SRC, 65536, 5);
+    b.memset(DST, 65536, 0xCC);
+    b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);
+    start(b, RING, 1);
+    wait_us(5);
+    REQUIRE(b.status() == ACTIVE);
+}
+
 TEST_CASE("state: ABORT mid-descriptor drops it, HALTED without CHANERR, CHAINADDR+DMACOUNT restarts") {
     run_bench([](bench& b) {
-        b.pattern(SRC, 65536, 5);
-        b.memset(DST, 65536, 0xCC);
-        b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);
-        start(b, RING, 1);
-        wait_us(5);
-        REQUIRE(b.status() == ACTIVE);
+        start_long_copy(b);
         b.wr(b.ch(CHANCMD), 1, CHANCMD_ABORT);
         wait_us(2);
         CHECK(b.status() == HALTED);
@@ -162,12 +160,7 @@ TEST_CASE("state: ABORT mid-descriptor drops it, HALTED without CHANERR, CHAINAD
 
 TEST_CASE("state: RESET mid-descriptor drops it and leaves the channel HALTED and reset") {
     run_bench([](bench& b) {
-        b.pattern(SRC, 65536, 5);
-        b.memset(DST, 65536, 0xCC);
-        b.desc(RING, 65536, DESC_COMPL_WRITE, SRC, DST, RING + 64);
-        start(b, RING, 1);
-        wait_us(5);
-        REQUIRE(b.status() == ACTIVE);
+        start_long_copy(b);
         b.wr(b.ch(CHANCMD), 1, CHANCMD_RESET);
         CHECK(b.rd(b.ch(CHANCMD), 1) == CHANCMD_RESET);
         wait_us(3);

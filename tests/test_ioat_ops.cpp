@@ -6,6 +6,8 @@
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
 
+#include "tests/gf_reference.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -90,15 +92,6 @@ desc pq_desc(uint8_t op, unsigned nsrc, uint32_t len, const uint8_t* coef, uint3
     return d;
 }
 
-// Textbook GF(2^8) multiply (shift and add, reduce by x^8+x^4+x^3+x^2+1), no tables.
-uint8_t slow_mul(uint8_t a, uint8_t b) {
-    unsigned r = 0, x = a;
-    for (; b; b >>= 1, x <<= 1) {
-        if (x & 0x100) x ^= 0x11d;
-        if (b & 1) r ^= x;
-    }
-    return uint8_t(r);
-}
 
 uint8_t inverse(uint8_t a) {
     for (unsigned b = 1; b < 256; ++b)

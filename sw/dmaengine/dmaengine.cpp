@@ -124,23 +124,28 @@ dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src
     return cookie;
 }
 
-// The n-th eligible channel in list order, or the least used one when there are
-// fewer (n == -1: always the least used).
-dma_chan* dmaengine::nth_chan(dma_transaction_type cap, int n) {
-    dma_chan *ret = nullptr, *min = nullptr;
+// Visits the channels a table may point at (public devices with `cap`, channels
+// with clients), charging the walk, until `fn` returns false.
+template <class F>
+void dmaengine::for_each_table_candidate(dma_transaction_type cap, F fn) {
     for (dma_device* d : dma_device_list_) {
         if (!d->cap_mask.test(cap) || d->cap_mask.test(DMA_PRIVATE)) continue;
         for (dma_chan* c : d->channels) {
             k_.cost(LIST_WALK_COST);
-            if (!c->client_count) continue;
-            if (!min || c->table_count < min->table_count) min = c;
-            if (n-- == 0) {
-                ret = c;
-                break;
-            }
+            if (c->client_count && !fn(c)) return;
         }
-        if (ret) break;
     }
+}
+
+// The n-th eligible channel in list order, or the least used one when there are
+// fewer (n == -1: always the least used).
+dma_chan* dmaengine::nth_chan(dma_transaction_type cap, int n) {
+    dma_chan *ret = nullptr, *min = nullptr;
+    for_each_table_candidate(cap, [&](dma_chan* c) {
+        if (!min || c->table_count < min->table_count) min = c;
+        if (n-- == 0) ret = c;
+        return !ret;
+    });
     if (!ret) ret = min;
     if (ret) ++ret->table_count;
     return ret;
@@ -150,15 +155,11 @@ dma_chan* dmaengine::nth_chan(dma_transaction_type cap, int n) {
 // when the node has none (min_chan).
 dma_chan* dmaengine::min_chan(dma_transaction_type cap, unsigned cpu) {
     dma_chan *local = nullptr, *any = nullptr;
-    for (dma_device* d : dma_device_list_) {
-        if (!d->cap_mask.test(cap) || d->cap_mask.test(DMA_PRIVATE)) continue;
-        for (dma_chan* c : d->channels) {
-            k_.cost(LIST_WALK_COST);
-            if (!c->client_count) continue;
-            if (!any || c->table_count < any->table_count) any = c;
-            if (d->node == int(k_.cpu_node(cpu)) && (!local || c->table_count < local->table_count)) local = c;
-        }
-    }
+    for_each_table_candidate(cap, [&](dma_chan* c) {
+        if (!any || c->table_count < any->table_count) any = c;
+        if (c->device->node == int(k_.cpu_node(cpu)) && (!local || c->table_count < local->table_count)) local = c;
+        return true;
+    });
     dma_chan* ret = local ? local : any;
     if (ret) ++ret->table_count;
     return ret;

@@ -196,6 +196,7 @@ private:
     int dma_chan_get(dma_chan* c);
     void dma_chan_put(dma_chan* c);
     void balance_ref_count(dma_chan* c);
+    template <class F> void for_each_table_candidate(dma_transaction_type cap, F fn);
     dma_chan* nth_chan(dma_transaction_type cap, int n);
     dma_chan* min_chan(dma_transaction_type cap, unsigned cpu);
     void dma_channel_rebalance();
