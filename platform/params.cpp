@@ -17,7 +17,9 @@ const std::vector<param_def>& param_table() {
         {"ioh.ioat_functions", param_kind::integer, "8", "5520/7500 IOH: device 0x16 functions 0-7"},
         {"ioh.root_ports", param_kind::integer, "2", "preset"},
         {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate"},
-        {"pcie.completion_timeout", param_kind::time, "50 ms", "PCIe default range 50 us-50 ms, upper end; estimate"},
+        {"pcie.completion_timeout", param_kind::time, "50 us",
+         "estimate: PCIe 2.0 2.8 default range 50 us-50 ms, the 5520's value unpublished; the lower end, so a read "
+         "lost to a removal stalls its CPU for 50 us, not for a whole run"},
         {"ioat.cbver", param_kind::integer, "0x30", "5520/7500 IOH: CB3.0 (ioat-hardware.md 1.1)"},
         {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)"},
         {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)"},
@@ -30,6 +32,9 @@ const std::vector<param_def>& param_table() {
         {"cpu.memcpy_gbps", param_kind::real, "5.0", "AnandTech X7560 single-thread stream"},
         {"cpu.byte_loop_gbps", param_kind::real, "1.0", "estimate: ~2 cycles per byte at 2.13 GHz"},
         {"rcu.grace_period", param_kind::time, "100 us", "estimate: expedited-class; a normal grace period is milliseconds"},
+        {"check.hung_after", param_kind::time, "5 ms",
+         "estimate: khungtaskd's 120 s scaled to runs of milliseconds; over twice the longest legitimate wait "
+         "seen under load (a raid6 chain queued behind net_dma reads, 2.1 ms in cpu-hotplug)"},
         {"coherence.rmw_local", param_kind::time, "9400 ps", "SOSP'13 Westmere-EX: ~20 cycles, uncontended atomic"},
         {"coherence.atomic_same_die", param_kind::time, "56 ns", "SOSP'13 Westmere-EX: 120 cycles, atomic on M, same die"},
         {"coherence.atomic_one_hop", param_kind::time, "152 ns", "SOSP'13 Westmere-EX: 324 cycles, atomic on M, one hop"},

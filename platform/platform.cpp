@@ -108,6 +108,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.memcpy_gbps = p.real("cpu.memcpy_gbps");
     kc.byte_loop_gbps = p.real("cpu.byte_loop_gbps");
     kc.rcu_grace_period = p.time_ps("rcu.grace_period");
+    kc.hung_after = p.time_ps("check.hung_after");
     kc.coherence = {p.time_ps("coherence.rmw_local"),      p.time_ps("coherence.atomic_same_die"),
                     p.time_ps("coherence.atomic_one_hop"), p.time_ps("coherence.load_same_die"),
                     p.time_ps("coherence.load_one_hop"),   p.time_ps("coherence.percpu_op")};
@@ -121,6 +122,10 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     pci_ = std::make_unique<sw::pci_subsys>(*kernel_, bridges);
     dma_ = std::make_unique<sw::dmaengine>(*kernel_, sc.dmaengine);
     hotplug_ = std::make_unique<sw::ioh_hotplug>(*kernel_, *pci_, hpc::BASE);
+    hotplug_->on_done([this](unsigned ioh, bool added) {
+        for (size_t i = 0; i < ops_.size(); ++i)
+            if (ops_[i].ioh == int(ioh) && ops_[i].removal != added && !ops_[i].done) op_end(i);
+    });
     auto seeded = [&](auto cfg) {
         if (!cfg.seed) cfg.seed = sc.seed;
         return cfg;
@@ -131,7 +136,6 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     if (sc.async_tx.enabled)
         async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_, seeded(sw::async_tx_config(sc.async_tx)));
     kernel_->rep().declare("ioatdma.leaked_pins");
-    kernel_->rep().declare("violations.leaked_pins");
 }
 
 platform::~platform() = default;
@@ -148,25 +152,59 @@ void platform::firmware_assign_bars(models::ioh& h) {
     }
 }
 
+void platform::boot_step(const std::string& what) {
+    boot_step_ = what;
+    boot_step_since_ = kernel_->now();
+}
+
 void platform::boot() {
     if (!kernel_) return;
+    boot_step("start_kernel");
     kernel_->kthread_run("init", 0, [this] {
         kernel_->printk("Linux version 3.4.0-ioatsim (simulated)");
-        pci_->scan();
+        // ACPI is up, with its hot-plug notifications, before PCI is scanned.
+        boot_step("acpi hot-plug init");
         hotplug_->init();
+        boot_step("pci scan");
+        pci_->scan();
+        boot_step("pcieport init");
         sw::pcieport_init_module(*kernel_, *pci_);
+        boot_step("ioatdma init");
         ioat_module_ = &sw::ioat_init_module(*kernel_, *pci_, *dma_);
         // dmatest first: once a public client holds every channel, no private one is left.
+        boot_step("dmatest init");
         if (dmatest_) dmatest_->init();
+        boot_step("async_tx init");
         if (async_tx_) async_tx_->init();
+        boot_step("net_dma init");
         if (net_dma_) net_dma_->init();
+        boot_step_.clear();
     });
 }
 
 void platform::finish() {
     if (!kernel_) return;
+    report& rep = kernel_->rep();
+    kernel_->check_hung();
+    if (dmatest_) dmatest_->finish();
     if (net_dma_) net_dma_->finish();
     if (async_tx_) async_tx_->finish();
+    auto ms = [](uint64_t t) { return sw::strfmt("%.6f s", double(t) / 1e12); };
+    if (!boot_step_.empty())
+        rep.violation(kernel_->now(), "boot_incomplete", "init has not finished \"" + boot_step_ + "\" (since " +
+                                                             ms(boot_step_since_) + ")");
+    for (const os_op& op : ops_)
+        if (!op.done)
+            rep.violation(kernel_->now(), "removal_incomplete", op.what + ", requested at " + ms(op.requested_ps) +
+                                                                    ", has not finished");
+    // A client that was configured to work and did none.
+    auto progress = [&](const char* name, bool expected, const sw::copy_ledger& l) {
+        if (expected && l.done == 0)
+            rep.violation(kernel_->now(), "no_progress", std::string(name) + " finished no work in the whole run");
+    };
+    if (dmatest_) progress("dmatest", sc_.dmatest.iterations != 0, dmatest_->copies());
+    if (net_dma_) progress("net_dma", sc_.net_dma.reads != 0, net_dma_->copies());
+    if (async_tx_) progress("async_tx", sc_.async_tx.threads > 0 && sc_.async_tx.iterations != 0, async_tx_->copies());
     if (ioat_module_) {
         // Pins on devices no longer registered can never be dropped (dmaengine_put
         // skips them): the module can never be unloaded.
@@ -208,23 +246,33 @@ bool platform::in_memory(uint64_t addr, uint64_t len) const { return node_of(add
 void platform::mem_peek(uint64_t addr, void* dst, uint64_t len) { node_of(addr, len)->peek(addr, dst, len); }
 void platform::mem_poke(uint64_t addr, const void* src, uint64_t len) { node_of(addr, len)->poke(addr, src, len); }
 
-// A sysfs write by root: a short-lived task on an online CPU.
+// A sysfs write by root: a short-lived task the scheduler puts on an idle CPU.
 void platform::run_as_root(const std::string& what, std::function<void()> fn) {
-    unsigned cpu = 0;
-    while (cpu + 1 < cpus_.size() && !kernel_->cpu_online(cpu)) ++cpu;
-    kernel_->kthread_run(what, cpu, std::move(fn));
+    kernel_->kthread_run(what, kernel_->idle_cpu(0), std::move(fn));
 }
 
-void platform::removal_requested() {
-    if (removal_seen_) return;
-    removal_seen_ = true;
-    removal_requested_ps_ = uint64_t(sc_core::sc_time_stamp().value());
+size_t platform::op_begin(const std::string& what, bool removal, int ioh) {
+    uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+    if (removal) sim_report().mark(now);  // throughput is cut here when it is the first
+    ops_.push_back({what, removal, ioh, now});
+    return ops_.size() - 1;
 }
 
+void platform::op_end(size_t i) {
+    ops_[i].done = true;
+    ops_[i].done_ps = kernel_ ? kernel_->now() : uint64_t(sc_core::sc_time_stamp().value());
+    if (ops_[i].removal) sim_report().mark(ops_[i].done_ps);  // throughput is cut here when it is the last
+}
+
+// An action on something already in the state asked for changes nothing and is
+// said so in the log; it is not an operation to wait for.
 void platform::ioh_remove(unsigned n, bool surprise) {
     models::ioh& h = *iohs_.at(n);
-    if (!h.present()) return;
-    removal_requested();
+    if (!h.present()) {
+        sim_report().log(uint64_t(sc_core::sc_time_stamp().value()), sw::strfmt("ioatsim: ioh.remove: IOH %u is not present", n));
+        return;
+    }
+    size_t op = op_begin(sw::strfmt("ioh.remove of IOH %u (%s)", n, surprise ? "surprise" : "orderly"), true, int(n));
     if (surprise) {
         h.link_down();  // at this instant; the OS hears of it afterwards
         hpc_->presence_changed(n);
@@ -233,15 +281,24 @@ void platform::ioh_remove(unsigned n, bool surprise) {
     } else {
         h.power_off();
     }
+    if (!kernel_) op_end(op);
 }
 
 void platform::ioh_add(unsigned n) {
     models::ioh& h = *iohs_.at(n);
-    if (h.present()) return;
+    if (h.present()) {
+        sim_report().log(uint64_t(sc_core::sc_time_stamp().value()), sw::strfmt("ioatsim: ioh.add: IOH %u is present", n));
+        return;
+    }
+    size_t op = op_begin(sw::strfmt("ioh.add of IOH %u", n), false, int(n));
     h.power_off();  // a fresh device: whatever was there is reset
     h.power_on();
-    if (kernel_) hpc_->presence_changed(n);  // Linux assigns the BARs when it rescans
-    else firmware_assign_bars(h);          // with no OS, firmware does, as at boot
+    if (kernel_) {
+        hpc_->presence_changed(n);  // Linux assigns the BARs when it rescans
+    } else {
+        firmware_assign_bars(h);    // with no OS, firmware does, as at boot
+        op_end(op);
+    }
 }
 
 void platform::cpu_set_online(unsigned n, bool online) {
@@ -249,19 +306,28 @@ void platform::cpu_set_online(unsigned n, bool online) {
         cpus_.at(n)->set_online(online);
         return;
     }
-    run_as_root(online ? "cpu_up" : "cpu_down", [this, n, online] {
+    size_t op = op_begin(sw::strfmt("cpu.%s of CPU %u", online ? "online" : "offline", n), false);
+    run_as_root(online ? "cpu_up" : "cpu_down", [this, n, online, op] {
         int rc = online ? kernel_->cpu_up(n) : kernel_->cpu_down(n);
         if (rc < 0) kernel_->printk(sw::strfmt("bash: echo %d > /sys/devices/system/cpu/cpu%u/online: error %d", online, n, rc));
+        op_end(op);
     });
 }
 
 void platform::pci_unbind(const std::string& bdf) {
-    removal_requested();
-    run_as_root("unbind", [this, bdf] { pci_->unbind(bdf); });
+    size_t op = op_begin("pci.unbind of " + bdf, true);
+    run_as_root("unbind", [this, bdf, op] {
+        pci_->unbind(bdf);
+        op_end(op);
+    });
 }
 
 void platform::pci_bind(const std::string& bdf) {
-    run_as_root("bind", [this, bdf] { pci_->bind(bdf); });
+    size_t op = op_begin("pci.bind of " + bdf, false);
+    run_as_root("bind", [this, bdf, op] {
+        pci_->bind(bdf);
+        op_end(op);
+    });
 }
 
 }  // namespace ioatsim

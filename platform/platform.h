@@ -38,7 +38,9 @@ public:
     ~platform();
 
     void boot();    // spawns the boot task (no-op without an OS)
-    void finish();  // end of run: what is still hung, lost or pinned
+    // End of run, for the checker: tasks hung, copies lost, module pins leaked,
+    // operations unfinished, boot unfinished, clients that made no progress.
+    void finish();
 
     unsigned cpu_count() const { return unsigned(cpus_.size()); }
     models::cpu& cpu(unsigned i) { return *cpus_.at(i); }
@@ -64,13 +66,27 @@ public:
     void pci_unbind(const std::string& bdf);
     void pci_bind(const std::string& bdf);
 
-    // For summary.json (metrics.cpp): the first removal request to the last
-    // device memory freed, client throughput before, during and after, copies
-    // by outcome, and what channel references cost.
-    void removal_summary(json_obj& summary, uint64_t end_ps) const;
+    // For summary.json (metrics.cpp): removal (requests, completion, latency to
+    // the OS's end of it and to the last device memory freed), throughput
+    // before, during and after, copies by outcome in all and per client, and
+    // what channel references cost. Every key is there whatever happened.
+    void removal_summary(json_obj& summary);
+
+    // An operation the timeline asked the OS for (a removal, unbind, hot-add,
+    // CPU offline or online): unfinished at the end, it is removal_incomplete.
+    struct os_op {
+        std::string what;
+        bool removal = false;
+        int ioh = -1;            // the IOH it acts on, if any
+        uint64_t requested_ps = 0, done_ps = 0;
+        bool done = false;
+    };
+    const std::vector<os_op>& os_ops() const { return ops_; }
 
 private:
-    void removal_requested();
+    size_t op_begin(const std::string& what, bool removal, int ioh = -1);
+    void op_end(size_t i);
+    void boot_step(const std::string& what);
     void firmware_assign_bars(models::ioh& h);
     models::dram* node_of(uint64_t addr, uint64_t len) const;
     void run_as_root(const std::string& what, std::function<void()> fn);
@@ -91,8 +107,9 @@ private:
     std::unique_ptr<sw::net_dma> net_dma_;
     std::unique_ptr<sw::async_tx> async_tx_;
     sw::module* ioat_module_ = nullptr;
-    bool removal_seen_ = false;
-    uint64_t removal_requested_ps_ = 0;
+    std::vector<os_op> ops_;
+    std::string boot_step_;        // what init is doing; empty once boot has finished
+    uint64_t boot_step_since_ = 0;
 };
 
 }  // namespace ioatsim

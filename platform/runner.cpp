@@ -4,6 +4,7 @@
 #include "platform/params.h"
 #include "platform/platform.h"
 #include "platform/timeline.h"
+#include "platform/verdict.h"
 #include "sw/kernel/kernel.h"
 
 #include <systemc>
@@ -13,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <regex>
 
 namespace ioatsim {
 namespace fs = std::filesystem;
@@ -21,37 +21,52 @@ namespace fs = std::filesystem;
 namespace {
 
 // What the checker can report; declared up front so `expect` can name them.
-const char* const violation_kinds[] = {"copy_corrupt", "copy_lost", "copy_failed", "cookie_order",
-                                       "client_count", "completion_address", "use_after_free",
-                                       "double_free", "bad_free", "pool_busy_at_destroy", "hung",
-                                       "leaked_pins", "pins", "table", "private",
-                                       "use_after_unregister", "bug", "async_tx_ack"};
+const char* const violation_kinds[] = {
+    "copy_corrupt", "copy_lost", "copy_failed", "cookie_order", "client_count", "completion_address",
+    "use_after_free", "double_free", "bad_free", "pool_busy_at_destroy", "hung", "leaked_pins", "pins", "table",
+    "private", "use_after_unregister", "bug", "async_tx_ack", "removal_incomplete", "boot_incomplete",
+    "no_progress"};
 
-check_outcome check_counter(const expect_counter& e, const report& rep) {
-    int64_t v = rep.get(e.counter);
-    bool ok = v >= e.min && v <= e.max;
-    json_obj o;
-    o.set("kind", "counter").set("name", e.counter).set("actual", v).set("ok", ok);
-    if (e.min == e.max) o.set("expected", e.min);
-    else {
-        if (e.min != INT64_MIN) o.set("min", e.min);
-        if (e.max != INT64_MAX) o.set("max", e.max);
-    }
-    std::string want = e.min == e.max ? std::to_string(e.min)
-                       : "[" + (e.min == INT64_MIN ? std::string("-inf") : std::to_string(e.min)) + ", " +
-                             (e.max == INT64_MAX ? std::string("inf") : std::to_string(e.max)) + "]";
-    return {ok, o.str(), e.pos.str() + ": " + e.counter + " = " + std::to_string(v) + ", expected " + want};
+// The scenario as run: the effective value of every parameter and option.
+json_obj effective_params(const scenario& sc, const params& p) {
+    json_obj platform, run, software;
+    for (auto& [k, v] : p.values()) platform.set(k, v);
+    run.set("until_ps", sc.until_ps).set("quantum_ps", sc.quantum_ps).set("seed", sc.seed);
+    software.set("os", sc.os).set("design", sw::to_string(sc.dmaengine.design))
+        .set("numa_affinity", sc.dmaengine.numa_affinity);
+    return json_obj().set("preset", sc.preset).set("platform", platform).set("run", run).set("software", software);
 }
 
-check_outcome check_pattern(const expect_pattern& e, bool want, const std::vector<std::string>& log) {
-    std::regex re(e.pattern);
-    bool found = false;
-    for (auto& l : log)
-        if (std::regex_search(l, re)) { found = true; break; }
-    bool ok = found == want;
-    json_obj o;
-    o.set("kind", want ? "log_contains" : "log_lacks").set("pattern", e.pattern).set("ok", ok);
-    return {ok, o.str(), e.pos.str() + ": log " + (want ? "lacks" : "contains") + " /" + e.pattern + "/"};
+// summary.json as nlohmann sees it: the same keys before the run (to check the
+// paths `expect` names) and after it.
+json_obj summary_of(const scenario& sc, const params& p, platform& plat, double wall_s) {
+    report& rep = sim_report();
+    json_obj counters;
+    for (auto& [k, v] : rep.counters()) counters.set(k, v);
+    json_obj summary;
+    summary.set("program", json_obj().set("name", "ioatsim").set("version", IOATSIM_VERSION)
+                               .set("systemc", sc_core::sc_release()))
+        .set("scenario", sc.name)
+        .set("seed", sc.seed)
+        .set("params", effective_params(sc, p))
+        .set("sim_time_ps", uint64_t(sc_core::sc_time_stamp().value()))
+        .set("wall_time_s", wall_s)
+        .set("violations", rep.violations())
+        .set("trace_events", rep.trace_size())
+        .set("counters", counters)
+        .set("verdict", "")
+        .set("exit_status", 0);
+    plat.removal_summary(summary);
+    return summary;
+}
+
+fs::path out_dir_of(const scenario& sc, const run_options& opt) {
+    fs::path dir = opt.out_dir.empty() ? fs::path("out") / sc.name : fs::path(opt.out_dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir)) throw input_error(dir.string() + ": cannot create output folder" +
+                                                        (ec ? ": " + ec.message() : ""));
+    return dir;
 }
 
 }  // namespace
@@ -61,9 +76,18 @@ void write_whole(const std::string& path, const std::string& text) {
     {
         std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
         o << text;
-        if (!o.flush()) throw input_error(path + ": cannot write");
+        if (!o.flush()) {
+            std::error_code ec;
+            fs::remove(tmp, ec);
+            throw input_error(path + ": cannot write");
+        }
     }
-    fs::rename(tmp, path);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw input_error(path + ": cannot write: " + ec.message());
+    }
 }
 
 run_result run_scenario(const scenario& sc, const run_options& opt) {
@@ -72,20 +96,14 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
 
     report& rep = sim_report();
     for (const char* k : violation_kinds) rep.declare(std::string("violations.") + k);
-    for (const char* c : {"copies.submitted", "copies.completed", "copies.failed_back", "copies.cpu"})
-        rep.declare(c);
     if (!opt.quiet) rep.set_echo([](const std::string& l) { std::cout << l << '\n'; });
 
     run_result res;
-    res.out_dir = opt.out_dir.empty() ? "out/" + sc.name + "/" : opt.out_dir;
+    fs::path dir = out_dir_of(sc, opt);
+    res.out_dir = dir.string();
     platform plat(sc, p);
     timeline tl(sc, plat);
-    for (auto& e : sc.expect.counters)
-        if (!rep.has(e.counter)) {
-            std::string known;
-            for (auto& [k, v] : rep.counters()) known += (known.empty() ? "" : ", ") + k;
-            throw input_error(e.pos, "expect: unknown counter \"" + e.counter + "\" (known: " + known + ")");
-        }
+    check_expect_paths(sc.expect, nlohmann::json::parse(summary_of(sc, p, plat, 0).str()));
 
     // With an OS the run ends early once the timeline is over and software is idle;
     // hardware alone runs to `until`.
@@ -96,58 +114,41 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
         k->set_idle_callback(maybe_stop);
         tl.on_done(maybe_stop);
     }
-    plat.boot();
-    tl.start();
-    sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));
-    plat.finish();
-    uint64_t sim_ps = uint64_t(sc_core::sc_time_stamp().value());
-    rep.set_echo(nullptr);
+    rep.open_trace((dir / "trace.jsonl").string());
+    try {
+        plat.boot();
+        tl.start();
+        sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));
+        plat.finish();
+        rep.set_echo(nullptr);
 
-    std::vector<check_outcome> outcomes = tl.outcomes();
-    for (auto& e : sc.expect.counters) outcomes.push_back(check_counter(e, rep));
-    for (auto& e : sc.expect.log_contains) outcomes.push_back(check_pattern(e, true, rep.log_lines()));
-    for (auto& e : sc.expect.log_lacks) outcomes.push_back(check_pattern(e, false, rep.log_lines()));
-    bool ok = true;
-    std::vector<std::string> encoded;
-    for (auto& o : outcomes) {
-        ok = ok && o.ok;
-        encoded.push_back(o.encoded);
-        if (!o.ok) std::cout << "expectation failed: " << o.message << '\n';
+        double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+        json_obj summary = summary_of(sc, p, plat, wall);
+        std::vector<check_outcome> outcomes = tl.outcomes();
+        for (auto& o : evaluate(sc.expect, nlohmann::json::parse(summary.str()), rep.log_lines()))
+            outcomes.push_back(o);
+        bool ok = true;
+        std::vector<std::string> encoded;
+        for (auto& o : outcomes) {
+            ok = ok && o.ok;
+            encoded.push_back(o.encoded);
+            if (!o.ok) std::cout << "expectation failed: " << o.message << '\n';
+        }
+        if (rep.violations()) std::cout << "checker: " << rep.violations() << " violation(s)\n";
+        res.verdict = ok ? "pass" : "fail";
+        res.exit_code = ok ? 0 : 1;
+        summary.set("verdict", res.verdict).set("exit_status", res.exit_code).set_raw("expectations", json_array(encoded));
+
+        std::string log;
+        for (auto& l : rep.log_lines()) log += l + '\n';
+        write_whole((dir / "scenario.effective.yaml").string(), to_yaml(sc.effective));
+        write_whole((dir / "log.txt").string(), log);
+        write_whole((dir / "summary.json").string(), nlohmann::json::parse(summary.str()).dump(2) + '\n');
+        rep.close_trace(true);
+    } catch (...) {
+        rep.close_trace(false);
+        throw;
     }
-    if (sc.expect.empty() && rep.violations()) {
-        ok = false;
-        std::cout << "checker: " << rep.violations() << " violation(s) and no expect section\n";
-    }
-    res.verdict = ok ? "pass" : "fail";
-    res.exit_code = ok ? 0 : 1;
-
-    json_obj counters;
-    for (auto& [k, v] : rep.counters()) counters.set(k, v);
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-    json_obj summary;
-    summary.set("scenario", sc.name)
-        .set("verdict", res.verdict)
-        .set("exit_status", res.exit_code)
-        .set("seed", sc.seed)
-        .set("sim_time_ps", sim_ps)
-        .set("wall_time_s", wall)
-        .set("violations", rep.violations())
-        .set("trace_events", uint64_t(rep.trace_size()))
-        .set("counters", counters)
-        .set_raw("expectations", json_array(encoded));
-    plat.removal_summary(summary, sim_ps);
-
-    std::string log, trace;
-    for (auto& l : rep.log_lines()) log += l + '\n';
-    for (auto& l : rep.trace_lines()) trace += l + '\n';
-    fs::path dir(res.out_dir);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw input_error(res.out_dir + ": cannot create output folder: " + ec.message());
-    write_whole((dir / "scenario.effective.yaml").string(), to_yaml(sc.effective));
-    write_whole((dir / "log.txt").string(), log);
-    write_whole((dir / "trace.jsonl").string(), trace);
-    write_whole((dir / "summary.json").string(), summary.pretty() + '\n');
     return res;
 }
 

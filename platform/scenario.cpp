@@ -2,14 +2,17 @@
 // of keys and setters; anything not in a table is an error at its position.
 #include "platform/scenario.h"
 
+#include "platform/log_pattern.h"
+
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <charconv>
 #include <climits>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <regex>
 
 namespace ioatsim {
 
@@ -334,30 +337,57 @@ void checker::check(const Node& doc, scenario& s) const {
             if (p.key == key) throw input_error(pos(it.key), "duplicate key " + quote(key) + " in platform.set");
         s.platform_set.push_back({key, it.val.Scalar(), pos(it.key)});
     };
-    const setter counter = [&](const item& it) {
-        expect_counter c{it.path.substr(std::string("expect.").size()), 0, 0, pos(it.key)};
-        if (it.val.IsMap()) {
-            bool has_min = false, has_max = false;
-            c.min = INT64_MIN;
-            c.max = INT64_MAX;
-            walk_map(it, {{"min", [&](const item& m) { c.min = integer(m, INT64_MIN, INT64_MAX); has_min = true; }},
-                          {"max", [&](const item& m) { c.max = integer(m, INT64_MIN, INT64_MAX); has_max = true; }}});
-            if (!has_min && !has_max) fail(it, "expected min and/or max");
-            if (c.min > c.max) fail(it, "min " + std::to_string(c.min) + " > max " + std::to_string(c.max));
-        } else if (it.val.IsScalar()) {
-            c.min = c.max = integer(it, INT64_MIN, INT64_MAX);
-        } else {
-            fail(it, "expected an integer or a map {min, max}, got " + kind(it.val));
+    // A number or true/false; integers are read exactly (long double holds 64 bits).
+    const auto number = [&](const item& it, long double& out) {
+        if (!it.val.IsScalar()) fail(it, "expected a number, got " + kind(it.val));
+        const std::string& t = it.val.Scalar();
+        int64_t i = 0;
+        auto r = std::from_chars(t.data(), t.data() + t.size(), i);
+        if (r.ptr == t.data() + t.size() && r.ec == std::errc() && !t.empty()) {
+            out = i;
+            return;
         }
-        s.expect.counters.push_back(c);
+        char* end = nullptr;
+        errno = 0;
+        long double v = std::strtold(t.c_str(), &end);
+        bool plain = !t.empty() && t.find_first_not_of("0123456789+-.eE") == std::string::npos;
+        if (!plain || end != t.c_str() + t.size() || errno == ERANGE || !std::isfinite(v))
+            fail(it, "expected a number, got " + quote(t));
+        out = v;
+    };
+    const setter value = [&](const item& it) {
+        expect_value e;
+        e.path = it.path.substr(std::string("expect.").size());
+        e.pos = pos(it.key);
+        if (it.val.IsMap()) {
+            walk_map(it, {{"min", [&](const item& m) { number(m, e.min); e.has_min = true; }},
+                          {"max", [&](const item& m) { number(m, e.max); e.has_max = true; }}});
+            if (!e.has_min && !e.has_max) fail(it, "expected min and/or max");
+            if (e.has_min && e.has_max && e.min > e.max)
+                fail(it, "min " + it.val["min"].Scalar() + " > max " + it.val["max"].Scalar());
+            e.text = std::string(e.has_min ? ">= " + it.val["min"].Scalar() : "") +
+                     (e.has_min && e.has_max ? " and " : "") + (e.has_max ? "<= " + it.val["max"].Scalar() : "");
+        } else if (it.val.IsScalar() && (it.val.Scalar() == "true" || it.val.Scalar() == "false")) {
+            e.is_bool = true;
+            e.want = it.val.Scalar() == "true";
+            e.text = it.val.Scalar();
+        } else if (it.val.IsScalar()) {
+            number(it, e.min);
+            e.max = e.min;
+            e.has_min = e.has_max = true;
+            e.text = it.val.Scalar();
+        } else {
+            fail(it, "expected a number, true/false or a map {min, max}, got " + kind(it.val));
+        }
+        s.expect.values.push_back(e);
     };
     auto patterns = [&](std::vector<expect_pattern>& dst) {
         return [this, &dst](const item& list) {
             each(list, [&](const item& e) {
                 const std::string p = str(e);
                 try {
-                    std::regex re(p, std::regex::ECMAScript);
-                } catch (const std::regex_error& ex) {
+                    log_pattern check(p);
+                } catch (const std::invalid_argument& ex) {
                     fail(e, "invalid regular expression " + quote(p) + ": " + ex.what());
                 }
                 dst.push_back({p, at(e)});
@@ -446,10 +476,14 @@ void checker::check(const Node& doc, scenario& s) const {
         {"timeline", timeline},
         {"expect", [&](const item& it) {
             walk_map(it, {{"log_contains", patterns(s.expect.log_contains)},
-                          {"log_lacks", patterns(s.expect.log_lacks)}}, counter);
+                          {"log_not_contains", patterns(s.expect.log_not_contains)}}, value);
         }},
     });
     if (!has_name) throw input_error(pos(doc), "missing required key \"name\"");
+    for (const timeline_action& a : s.timeline)
+        if (a.at_ps >= s.until_ps)
+            throw input_error(pos(a.args["at"]), "timeline: at " + a.args["at"].Scalar() +
+                                                     " is not before run.until: the action would never happen");
 }
 
 void emit(YAML::Emitter& out, const Node& n) {

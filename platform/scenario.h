@@ -60,21 +60,26 @@ struct timeline_action {
     }
 };
 
-struct expect_counter {  // exact value when min == max
-    std::string counter;
-    int64_t min = 0, max = 0;
+// A number (or true/false) of summary.json named by its dotted path, or a
+// counter by its name: equal to a value, or within [min, max].
+struct expect_value {
+    std::string path;
+    bool is_bool = false, want = false;      // true / false
+    bool has_min = false, has_max = false;   // a number: equal when min == max, both set
+    long double min = 0, max = 0;
+    std::string text;                        // as written, for messages
     source_pos pos;
 };
 
-struct expect_pattern {  // ECMAScript regular expression searched in log.txt
+struct expect_pattern {  // POSIX extended regular expression searched in log.txt
     std::string pattern;
     source_pos pos;
 };
 
 struct expectations {
-    std::vector<expect_counter> counters;
-    std::vector<expect_pattern> log_contains, log_lacks;
-    bool empty() const { return counters.empty() && log_contains.empty() && log_lacks.empty(); }
+    std::vector<expect_value> values;
+    std::vector<expect_pattern> log_contains, log_not_contains;
+    bool empty() const { return values.empty() && log_contains.empty() && log_not_contains.empty(); }
 };
 
 struct scenario {

@@ -3,6 +3,7 @@
 
 #include "models/core/report.h"
 #include "models/cpu/cpu.h"
+#include "models/ioh/ioh.h"
 #include "models/pcie/root_complex.h"
 #include "platform/platform.h"
 
@@ -87,12 +88,18 @@ std::string hex_of(uint64_t v) {
     return b;
 }
 
-std::string describe(const timeline::step& s) {
+// What an action acts on, in words: "ioh.remove of IOH 1 (surprise)".
+std::string target(const timeline::step& s) {
+    if (s.action.rfind("ioh.", 0) == 0)
+        return "IOH " + std::to_string(s.index) + (s.action == "ioh.remove" ? s.surprise ? " (surprise)" : " (orderly)" : "");
+    if (s.action.rfind("cpu.", 0) == 0) return "CPU " + std::to_string(s.index);
     std::string where = s.device.empty() ? hex_of(s.addr) : s.device;
     if (s.action.rfind("mmio", 0) == 0) where += " bar" + std::to_string(s.bar) + "+" + hex_of(s.offset);
     if (s.action.rfind("cfg", 0) == 0) where += " cfg+" + hex_of(s.offset);
-    return s.action + " " + where;
+    return where;
 }
+
+std::string describe(const timeline::step& s) { return s.action + " of " + target(s); }
 
 void record(timeline::step& s, bool ok, uint64_t got, uint64_t want, std::vector<check_outcome>& out) {
     json_obj o;
@@ -235,7 +242,12 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
                 s.device = normal_bdf(v.IsScalar() ? v.Scalar() : "");
                 if (s.device.empty()) throw input_error(at, "device: expected a PCI address like 0000:00:16.0");
                 s.fn = plat.find_function(s.device);
-                if (!s.fn) throw input_error(at, "device: no function at " + s.device);
+                if (!s.fn) {
+                    std::string have;
+                    for (unsigned i = 0; i < plat.ioh_count(); ++i)
+                        for (auto* f : plat.ioh(i).functions()) have += (have.empty() ? "" : ", ") + f->bdf();
+                    throw input_error(at, "device: no function at " + s.device + " (this platform has " + have + ")");
+                }
             } else if (key == "offset") s.offset = to_u64(v, key, at);
             else if (key == "width") s.width = to_u64(v, key, at);
             else if (key == "value") s.value = to_u64(v, key, at);
@@ -246,11 +258,13 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             else if (key == "len") s.len = to_u64(v, key, at);
             else if (key == "equals") { s.equals = to_u64(v, key, at); s.has_equals = true; }
             else if (key == "ioh" || key == "cpu") {
-                s.index = unsigned(to_u64(v, key, at));
+                uint64_t n = to_u64(v, key, at);
                 unsigned limit = key == "ioh" ? plat.ioh_count() : plat.cpu_count();
-                if (s.index >= limit)
-                    throw input_error(at, key + ": " + std::to_string(s.index) + " does not exist (this platform has " +
-                                              std::to_string(limit) + ")");
+                if (n >= limit)
+                    throw input_error(at, key + ": " + v.Scalar() + " does not exist (this platform has " +
+                                              (key == "ioh" ? "IOH" : "CPU") + (limit > 1 ? "s 0-" + std::to_string(limit - 1)
+                                                                                          : " 0") + ")");
+                s.index = unsigned(n);
             } else if (key == "mode") {
                 std::string m = v.IsScalar() ? v.Scalar() : "";
                 if (m != "orderly" && m != "surprise")
@@ -289,7 +303,7 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             bool ok_width = s.width == 1 || s.width == 2 || s.width == 4 || (is_mmio && s.width == 8);
             if (!ok_width) throw input_error(a.pos, a.action + ": width must be " + (is_cfg ? "1, 2 or 4" : "1, 2, 4 or 8"));
             uint64_t limit = is_cfg ? 4096 : 16384;
-            if (s.offset + s.width > limit) throw input_error(a.pos, a.action + ": offset outside the space");
+            if (s.offset > limit || s.width > limit - s.offset) throw input_error(a.pos, a.action + ": offset outside the space");
             if (s.bar != 0) throw input_error(a.pos, a.action + ": this function has only BAR0");
         } else if (is_mem) {
             need("addr");
@@ -320,7 +334,13 @@ void timeline::run() {
     for (step& s : steps_) {
         uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
         if (s.at > now) sc_core::wait(sc_core::sc_time::from_value(s.at - now));
-        sim_report().trace(s.at, "timeline", "action", json_obj().set("do", s.action).set("where", describe(s)));
+        json_obj ev;
+        ev.set("do", s.action).set("target", target(s));
+        if (s.action.rfind("ioh.", 0) == 0) ev.set("ioh", s.index);
+        if (s.action == "ioh.remove") ev.set("mode", s.surprise ? "surprise" : "orderly");
+        if (s.action.rfind("cpu.", 0) == 0) ev.set("cpu", s.index);
+        if (!s.device.empty()) ev.set("device", s.device);
+        sim_report().trace(s.at, "timeline", "action", ev);
         for (auto& d : actions())
             if (s.action == d.name) d.run(s, plat_, outcomes_);
     }

@@ -1,4 +1,6 @@
 // The ioatsim program as a user runs it: exit statuses, outputs, errors, determinism.
+#include "cli.h"
+
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -11,37 +13,9 @@
 #include <string>
 
 namespace fs = std::filesystem;
+using namespace cli;
 
 namespace {
-
-struct tmpdir {
-    fs::path path;
-    tmpdir() {
-        char tmpl[] = "/tmp/ioatsim-test-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~tmpdir() { fs::remove_all(path); }
-};
-
-struct result { int status; std::string out, err; };
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-result ioatsim(const std::string& args, const tmpdir& t) {
-    std::string cmd = std::string(IOATSIM_BINARY) + " " + args + " >" + (t.path / "stdout").string() +
-                      " 2>" + (t.path / "stderr").string();
-    int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(t.path / "stdout"), slurp(t.path / "stderr")};
-}
-
-std::string scenario(const std::string& name) {
-    return std::string(IOATSIM_SOURCE_DIR) + "/scenarios/" + name;
-}
 
 fs::path write(const tmpdir& t, const std::string& name, const std::string& text) {
     fs::path p = t.path / name;
@@ -59,9 +33,9 @@ TEST_CASE("the default scenario passes end to end and writes every output") {
     CHECK(r.out.find("verdict: pass") != std::string::npos);
     for (const char* f : {"log.txt", "trace.jsonl", "summary.json", "scenario.effective.yaml"})
         CHECK_MESSAGE(fs::file_size(out / f) > 0, f);
-    std::string summary = slurp(out / "summary.json");
-    CHECK(summary.find("\"dmatest.tests\":1000") != std::string::npos);
-    CHECK(summary.find("\"dmatest.failures\":0") != std::string::npos);
+    nlohmann::json summary = nlohmann::json::parse(slurp(out / "summary.json"));
+    CHECK(summary["counters"]["dmatest.tests"] == 1000);
+    CHECK(summary["counters"]["dmatest.failures"] == 0);
     std::string log = slurp(out / "log.txt");
     CHECK(log.find("pci 0000:00:16.0: [8086:3430] type 00 class 0x088000") != std::string::npos);
     CHECK(log.find("terminating after 1000 tests, 0 failures") != std::string::npos);
@@ -158,7 +132,7 @@ TEST_CASE("raid6 recovery falls back to the CPU when IOAT lacks PQ, with the sam
                          " --set expect.async_tx.ops_dma=0 --set expect.async_tx.ops_cpu=1200";
     result r = ioatsim(common + " --out " + (t.path / "o").string(), t);
     CHECK(r.status == 0);
-    CHECK(slurp(t.path / "o" / "summary.json").find("\"raid6.recoveries\":200") != std::string::npos);
+    CHECK(nlohmann::json::parse(slurp(t.path / "o" / "summary.json"))["counters"]["raid6.recoveries"] == 200);
 }
 
 TEST_CASE("the seed scenario prints the report's lines in the report's order, then the consequences") {
@@ -190,18 +164,19 @@ TEST_CASE("compare runs each design in its own process and tables the outcomes")
     tmpdir t;
     fs::path out = t.path / "cmp";
     result r = ioatsim("compare " + scenario("unbind-under-load.yaml") + " --designs legacy,percpu_ref --jobs 2 --out " +
-                           out.string() + " --set 'run.until=\"3 ms\"'",
+                           out.string() + " --set 'run.until=\"3 ms\"'" +
+                           " --set 'timeline=[{at: 2 ms, do: pci.unbind, device: \"0000:80:16.7\"}]'",
                        t);
     CHECK(r.status == 0);
     std::string md = slurp(out / "compare.md"), csv = slurp(out / "compare.csv");
     CHECK(md.find("| legacy | fail |") != std::string::npos);
     CHECK(md.find("| percpu_ref | pass | none |") != std::string::npos);
     CHECK(r.out.find("| percpu_ref | pass | none |") != std::string::npos);
-    CHECK(csv.rfind("design,verdict,violations,copies completed", 0) == 0);
+    CHECK(csv.rfind("design,verdict,violations,completed,failed_back,cpu,lost,in_flight_at_end", 0) == 0);
     CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
     for (const char* d : {"legacy", "percpu_ref"}) CHECK(fs::file_size(out / d / "summary.json") > 0);
     // The legacy run's own summary says what failed; compare only gathers it.
-    CHECK(slurp(out / "legacy" / "summary.json").find("\"violations.leaked_pins\":1") != std::string::npos);
+    CHECK(nlohmann::json::parse(slurp(out / "legacy" / "summary.json"))["counters"]["violations.leaked_pins"] == 1);
 }
 
 TEST_CASE("compare refuses an unknown design before running anything") {

@@ -54,7 +54,7 @@ expect:
   dmatest.failures: 0
   dmatest.completed: {min: 10}
   log_contains: ["dmatest: .* done", "unbound"]
-  log_lacks: [BUG]
+  log_not_contains: [BUG]
 )";
 
 }  // namespace
@@ -92,17 +92,17 @@ TEST_CASE("a full scenario is parsed into every field") {
     CHECK(s.timeline[0].pos.str() == "t.yaml:29:5");
     CHECK(s.timeline[1].action == "pci.unbind");
     CHECK(s.timeline[1].args["bdf"].as<std::string>() == "0000:00:04.0");
-    REQUIRE(s.expect.counters.size() == 2);
-    CHECK(s.expect.counters[0].counter == "dmatest.failures");
-    CHECK(s.expect.counters[0].min == 0);
-    CHECK(s.expect.counters[0].max == 0);
-    CHECK(s.expect.counters[0].pos.str() == "t.yaml:31:3");
-    CHECK(s.expect.counters[1].counter == "dmatest.completed");
+    REQUIRE(s.expect.values.size() == 2);
+    CHECK(s.expect.values[0].path == "dmatest.failures");
+    CHECK(s.expect.values[0].min == 0);
+    CHECK(s.expect.values[0].max == 0);
+    CHECK(s.expect.values[0].pos.str() == "t.yaml:31:3");
+    CHECK(s.expect.values[1].path == "dmatest.completed");
     REQUIRE(s.expect.log_contains.size() == 2);
     CHECK(s.expect.log_contains[0].pattern == "dmatest: .* done");
     CHECK(s.expect.log_contains[1].pos.str() == "t.yaml:33:38");
-    REQUIRE(s.expect.log_lacks.size() == 1);
-    CHECK(s.expect.log_lacks[0].pattern == "BUG");
+    REQUIRE(s.expect.log_not_contains.size() == 1);
+    CHECK(s.expect.log_not_contains[0].pattern == "BUG");
     CHECK_FALSE(s.expect.empty());
 }
 
@@ -236,16 +236,17 @@ TEST_CASE("--set of a dotted platform.set key replaces it in place") {
     CHECK(s.platform_set[1].key == "c");
 }
 
-TEST_CASE("--set under expect names one counter") {
+TEST_CASE("--set under expect names one path") {
     const scenario s = parse("name: x\n", {"expect.dmatest.failures=0", "expect.dmatest.completed={min: 3}"});
-    REQUIRE(s.expect.counters.size() == 2);
-    CHECK(s.expect.counters[0].counter == "dmatest.failures");
-    CHECK(s.expect.counters[0].min == 0);
-    CHECK(s.expect.counters[0].max == 0);
-    CHECK(s.expect.counters[0].pos.str() == "--set expect.dmatest.failures=0");
-    CHECK(s.expect.counters[1].counter == "dmatest.completed");
-    CHECK(s.expect.counters[1].min == 3);
-    CHECK(s.expect.counters[1].max == INT64_MAX);
+    REQUIRE(s.expect.values.size() == 2);
+    CHECK(s.expect.values[0].path == "dmatest.failures");
+    CHECK(s.expect.values[0].min == 0);
+    CHECK(s.expect.values[0].max == 0);
+    CHECK(s.expect.values[0].pos.str() == "--set expect.dmatest.failures=0");
+    CHECK(s.expect.values[1].path == "dmatest.completed");
+    CHECK(s.expect.values[1].has_min);
+    CHECK(s.expect.values[1].min == 3);
+    CHECK_FALSE(s.expect.values[1].has_max);
 }
 
 TEST_CASE("--set indexes into a list by number") {
@@ -265,7 +266,7 @@ TEST_CASE("an error in a --set value points at the override") {
     CHECK(error_of("name: x\n", {"run.untill=2 ms"}) ==
           "--set run.untill=2 ms: unknown key \"untill\" in run (known: until, seed, quantum)");
     CHECK(error_of("name: x\n", {"expect.c={min: a}"}) ==
-          "--set expect.c={min: a}: expect.c.min: expected an integer, got \"a\"");
+          "--set expect.c={min: a}: expect.c.min: expected a number, got \"a\"");
     CHECK(error_of("name: x\n", {"run.seed=[1"}).rfind("--set run.seed=[1: bad value: ", 0) == 0);
     CHECK(error_of("name: x\n", {"name.first=a"}) == "--set name.first=a: name is not a map");
 }
@@ -301,26 +302,35 @@ TEST_CASE("parse_time_ps rejects malformed times") {
     CHECK_THROWS_AS(parse_time_ps("18446744073709551616 ps"), std::invalid_argument);
 }
 
-TEST_CASE("expect counters take an exact value or a {min, max} range") {
-    const scenario s = parse("name: x\nexpect:\n  a: 5\n  b: {min: 1, max: 9}\n  c: {max: -2}\n");
-    REQUIRE(s.expect.counters.size() == 3);
-    CHECK(s.expect.counters[0].min == 5);
-    CHECK(s.expect.counters[0].max == 5);
-    CHECK(s.expect.counters[1].min == 1);
-    CHECK(s.expect.counters[1].max == 9);
-    CHECK(s.expect.counters[2].min == INT64_MIN);
-    CHECK(s.expect.counters[2].max == -2);
+TEST_CASE("expect values are an exact number, true or false, or a {min, max} range") {
+    const scenario s = parse("name: x\nexpect:\n  a: 5\n  b: {min: 1, max: 9.5}\n  c: {max: -2}\n  d.e: true\n"
+                             "  f: 9007199254740993\n");
+    REQUIRE(s.expect.values.size() == 5);
+    CHECK(s.expect.values[0].min == 5);
+    CHECK(s.expect.values[0].max == 5);
+    CHECK(s.expect.values[1].min == 1);
+    CHECK(s.expect.values[1].max == 9.5L);
+    CHECK_FALSE(s.expect.values[2].has_min);
+    CHECK(s.expect.values[2].max == -2);
+    CHECK(s.expect.values[3].path == "d.e");
+    CHECK(s.expect.values[3].is_bool);
+    CHECK(s.expect.values[3].want);
+    CHECK(s.expect.values[4].min == 9007199254740993.0L);  // past a double's 53 bits, still exact
+    CHECK(error_of("name: x\nexpect:\n  a: 1e99999\n") == "t.yaml:3:6: expect.a: expected a number, got \"1e99999\"");
+    CHECK(error_of("name: x\nexpect:\n  a: nan\n") == "t.yaml:3:6: expect.a: expected a number, got \"nan\"");
     CHECK(error_of("name: x\nexpect:\n  a: {}\n") == "t.yaml:3:6: expect.a: expected min and/or max");
     CHECK(error_of("name: x\nexpect:\n  a: {min: 3, max: 2}\n") == "t.yaml:3:6: expect.a: min 3 > max 2");
     CHECK(error_of("name: x\nexpect:\n  a: {mn: 3}\n") ==
           "t.yaml:3:7: unknown key \"mn\" in expect.a (known: min, max)");
     CHECK(error_of("name: x\nexpect:\n  a: [1]\n") ==
-          "t.yaml:3:6: expect.a: expected an integer or a map {min, max}, got a list");
+          "t.yaml:3:6: expect.a: expected a number, true/false or a map {min, max}, got a list");
 }
 
 TEST_CASE("an invalid log pattern is an error at its position") {
-    const std::string e = error_of("name: x\nexpect:\n  log_lacks:\n    - ok\n    - \"a(b\"\n");
-    CHECK(e.rfind("t.yaml:5:7: expect.log_lacks[1]: invalid regular expression \"a(b\": ", 0) == 0);
+    const std::string e = error_of("name: x\nexpect:\n  log_not_contains:\n    - ok\n    - \"a(b\"\n");
+    CHECK(e.rfind("t.yaml:5:7: expect.log_not_contains[1]: invalid regular expression \"a(b\": ", 0) == 0);
+    CHECK(error_of("name: x\nexpect:\n  log_contains: [\"(a*)\\\\1\"]\n") ==
+          "t.yaml:3:18: expect.log_contains[0]: invalid regular expression \"(a*)\\1\": back-references are not supported");
     CHECK(error_of("name: x\nexpect:\n  log_contains: oops\n") ==
           "t.yaml:3:17: expect.log_contains: expected a list, got \"oops\"");
 }
@@ -341,10 +351,10 @@ TEST_CASE("the timeline is sorted by time, stably, and needs at and do") {
 }
 
 TEST_CASE("to_yaml emits the effective scenario in block style and document order") {
-    const scenario s = parse("name: x\nrun: {until: 2 ms, seed: 4}\nexpect: {log_lacks: [BUG, \"1\"]}\n",
+    const scenario s = parse("name: x\nrun: {until: 2 ms, seed: 4}\nexpect: {log_not_contains: [BUG, \"1\"]}\n",
                              {"expect.c={min: 1}"});
     CHECK(to_yaml(s.effective) ==
-          "name: x\nrun:\n  until: 2 ms\n  seed: 4\nexpect:\n  log_lacks:\n    - BUG\n    - \"1\"\n"
+          "name: x\nrun:\n  until: 2 ms\n  seed: 4\nexpect:\n  log_not_contains:\n    - BUG\n    - \"1\"\n"
           "  c:\n    min: 1\n");
     CHECK(to_yaml(s.effective) == to_yaml(parse(to_yaml(s.effective)).effective));
 }

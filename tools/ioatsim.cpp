@@ -1,5 +1,5 @@
 // ioatsim: the command-line front end. Exit status 0 when every expectation holds,
-// 1 when one fails, 2 on bad input or usage.
+// 1 when one fails, 2 on bad input or usage, 3 on an internal error.
 #include "platform/runner.h"
 #include "platform/scenario.h"
 #include "tools/compare.h"
@@ -14,9 +14,20 @@ namespace po = boost::program_options;
 
 static const char* usage =
     "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet]\n"
-    "       ioatsim compare SCENARIO [--designs A,B,...] [--out DIR] [--set KEY=VALUE]... [--jobs N]\n"
+    "       ioatsim compare SCENARIO [--designs A,B,...] [--expect-fail A,B,...] [--out DIR] [--set KEY=VALUE]...\n"
+    "                       [--jobs N]\n"
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
     "       ioatsim --help | --version\n";
+
+// `--help` anywhere: the command's usage and options.
+static bool help(const std::vector<std::string>& args, const char* use, const po::options_description& opts) {
+    for (const std::string& a : args)
+        if (a == "--help" || a == "-h") {
+            std::cout << "usage: " << use << "\n\n" << opts;
+            return true;
+        }
+    return false;
+}
 
 // Options plus one positional SCENARIO.
 static po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts) {
@@ -35,7 +46,13 @@ static int cmd_run(const std::vector<std::string>& args) {
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
          "override any scenario key, e.g. --set run.until=\"2 ms\" (repeatable)")
         ("quiet,q", "do not echo the log")
+        ("help,h", "this help")
         ("scenario", po::value<std::string>()->required(), "scenario file");
+    if (help(args, "ioatsim run SCENARIO [options]\n\n"
+                   "Runs a scenario and writes log.txt, trace.jsonl, summary.json and scenario.effective.yaml.\n"
+                   "Exit status: 0 every expectation held, 1 one failed (or a violation expect does not name),\n"
+                   "2 bad input, 3 an internal error.", opts))
+        return 0;
     po::variables_map vm = parse(args, opts);
 
     std::vector<std::string> sets;
@@ -50,7 +67,7 @@ static int cmd_run(const std::vector<std::string>& args) {
 }
 
 // Splits "a,b,c"; every name must be a design.
-static std::vector<std::string> design_list(const std::string& text) {
+static std::vector<std::string> design_list(const std::string& text, const char* option) {
     std::vector<std::string> out;
     std::string cur;
     for (char ch : text + ",") {
@@ -62,7 +79,7 @@ static std::vector<std::string> design_list(const std::string& text) {
         if (!ioatsim::sw::parse_dma_design(cur, d)) {
             std::string known;
             for (const char* n : ioatsim::sw::dma_design_names) known += std::string(known.empty() ? "" : ", ") + n;
-            throw ioatsim::input_error("--designs: unknown design \"" + cur + "\" (known: " + known + ")");
+            throw ioatsim::input_error(std::string(option) + ": unknown design \"" + cur + "\" (known: " + known + ")");
         }
         out.push_back(cur);
         cur.clear();
@@ -77,11 +94,23 @@ static int cmd_compare(const std::vector<std::string>& args) {
         ("out", po::value<std::string>()->value_name("DIR"), "output folder (default out/compare-<scenario name>/)")
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
         ("jobs,j", po::value<unsigned>()->value_name("N"), "runs at a time (default 1)")
+        ("expect-fail", po::value<std::string>()->value_name("A,B,..."),
+         "designs allowed to fail (default legacy; \"\" for none)")
+        ("help,h", "this help")
         ("scenario", po::value<std::string>()->required(), "scenario file");
+    if (help(args, "ioatsim compare SCENARIO [options]\n\n"
+                   "Runs the scenario once per design, each in its own process, and tables what each did.\n"
+                   "Exit status: 0 every design passed or is allowed to fail, 1 one failed or did not finish,\n"
+                   "2 bad input.", opts))
+        return 0;
     po::variables_map vm = parse(args, opts);
     ioatsim::compare_options co;
     co.scenario = vm["scenario"].as<std::string>();
-    if (vm.count("designs")) co.designs = design_list(vm["designs"].as<std::string>());
+    if (vm.count("designs")) co.designs = design_list(vm["designs"].as<std::string>(), "--designs");
+    if (vm.count("expect-fail")) {
+        const std::string v = vm["expect-fail"].as<std::string>();
+        co.expect_fail = v.empty() ? std::vector<std::string>{} : design_list(v, "--expect-fail");
+    }
     if (vm.count("set")) co.sets = vm["set"].as<std::vector<std::string>>();
     if (vm.count("out")) co.out_dir = vm["out"].as<std::string>();
     if (vm.count("jobs")) {
@@ -99,7 +128,11 @@ static int cmd_lspci(const std::vector<std::string>& args) {
     opts.add_options()
         ("preset", po::value<std::string>()->value_name("NAME"), "a platform preset")
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
+        ("help,h", "this help")
         ("scenario", po::value<std::string>(), "scenario file");
+    if (help(args, "ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n\n"
+                   "Prints the enumerated PCI tree as lspci -tv does, and the functions as lspci -nnk.", opts))
+        return 0;
     po::variables_map vm = parse(args, opts);
     if (vm.count("preset") == vm.count("scenario"))
         throw po::error("give either --preset NAME or a scenario file");
@@ -147,5 +180,9 @@ int sc_main(int argc, char** argv) {
     } catch (const po::error& e) {
         std::cerr << "ioatsim: " << e.what() << '\n' << usage;
         return 2;
+    } catch (const std::exception& e) {
+        // Nobody's input: a fault of the simulator itself.
+        std::cerr << "ioatsim: internal error: " << e.what() << '\n';
+        return 3;
     }
 }

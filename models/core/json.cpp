@@ -1,5 +1,6 @@
 #include "models/core/json.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace ioatsim {
@@ -25,10 +26,15 @@ std::string json_quote(const std::string& s) {
     return o + "\"";
 }
 
-json_obj& json_obj::set(const std::string& k, double v) {
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
     char b[32];
-    std::snprintf(b, sizeof b, "%.6g", v);
-    m_[k] = b;
+    std::snprintf(b, sizeof b, "%.9g", v);
+    return b;
+}
+
+json_obj& json_obj::set(const std::string& k, double v) {
+    m_[k] = json_number(v);
     return *this;
 }
 

@@ -9,6 +9,7 @@
 namespace ioatsim {
 
 std::string json_quote(const std::string& s);
+std::string json_number(double v);  // "null" when not finite
 
 class json_obj {
 public:

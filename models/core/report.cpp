@@ -1,18 +1,82 @@
 #include "models/core/report.h"
 
+#include <systemc>
+
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 namespace ioatsim {
+
+namespace {
+constexpr size_t flush_every = 4096;  // events buffered before a look at what can be written
+uint64_t sim_now() { return uint64_t(sc_core::sc_time_stamp().value()); }
+}  // namespace
 
 report& sim_report() {
     static report r;
     return r;
 }
 
+report::~report() {
+    if (file_) std::fclose(file_);
+}
+
 void report::trace(uint64_t t_ps, const std::string& src, const std::string& ev, json_obj fields) {
+    if (t_ps < horizon_)
+        throw std::logic_error("trace: " + src + " " + ev + " stamped " + std::to_string(t_ps) +
+                               " ps, before the written horizon " + std::to_string(horizon_) + " ps");
     fields.set("t", t_ps).set("src", src).set("ev", ev);
-    trace_.push_back({t_ps, trace_.size(), fields.str()});
+    trace_.push_back({t_ps, traced_++, fields.str()});
+    if (file_ && trace_.size() >= flush_every) flush(sim_now());
+}
+
+// Writes, in time order, every buffered event stamped before `before_ps`.
+void report::flush(uint64_t before_ps) {
+    std::stable_sort(trace_.begin(), trace_.end(), [](const event& a, const event& b) { return a.t < b.t; });
+    auto end = std::partition_point(trace_.begin(), trace_.end(), [&](const event& e) { return e.t < before_ps; });
+    for (auto it = trace_.begin(); it != end; ++it) {
+        std::fwrite(it->line.data(), 1, it->line.size(), file_);
+        std::fputc('\n', file_);
+    }
+    trace_.erase(trace_.begin(), end);
+    horizon_ = std::max(horizon_, before_ps);
+}
+
+void report::open_trace(const std::string& path) {
+    path_ = path;
+    file_ = std::fopen((path + ".tmp").c_str(), "wb");
+    if (!file_) throw std::runtime_error(path + ": cannot write");
+    if (!trace_.empty()) flush(sim_now());
+}
+
+void report::close_trace(bool keep) {
+    if (!file_) return;
+    if (keep) flush(UINT64_MAX);
+    bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
+    std::fclose(file_);
+    file_ = nullptr;
+    std::string tmp = path_ + ".tmp";
+    if (!keep || !ok) {
+        std::remove(tmp.c_str());
+        if (keep) throw std::runtime_error(path_ + ": cannot write");
+        return;
+    }
+    if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw std::runtime_error(path_ + ": cannot write");
+    }
+}
+
+std::vector<std::string> report::trace_lines() const {
+    std::vector<const event*> order;
+    order.reserve(trace_.size());
+    for (auto& e : trace_) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [](const event* a, const event* b) { return a->t < b->t; });
+    std::vector<std::string> out;
+    out.reserve(order.size());
+    for (auto* e : order) out.push_back(e->line);
+    return out;
 }
 
 std::string report::dmesg_stamp(uint64_t t_ps) {
@@ -42,15 +106,6 @@ void report::violation(uint64_t t_ps, const std::string& kind, const std::string
     trace(t_ps, "checker", "violation", json_obj().set("kind", kind).set("what", what));
 }
 
-int64_t report::sum_between(const std::string& series, uint64_t from_ps, uint64_t to_ps) const {
-    auto it = series_.find(series);
-    int64_t n = 0;
-    if (it != series_.end())
-        for (auto& [t, v] : it->second)
-            if (t >= from_ps && t < to_ps) n += v;
-    return n;
-}
-
 int64_t report::violations() const {
     int64_t n = 0;
     for (auto& [k, v] : counters_)
@@ -58,16 +113,59 @@ int64_t report::violations() const {
     return n;
 }
 
-std::vector<std::string> report::trace_lines() const {
-    std::vector<const event*> order;
-    order.reserve(trace_.size());
-    for (auto& e : trace_) order.push_back(&e);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const event* a, const event* b) { return a->t < b->t; });
-    std::vector<std::string> out;
-    out.reserve(order.size());
-    for (auto* e : order) out.push_back(e->line);
-    return out;
+// Samples older than the SystemC time lie before every mark still to come.
+void report::fold(series& s, uint64_t before_ps) {
+    s.sums.resize(marks_.size() + 1, 0);
+    auto keep = s.recent.begin();
+    for (auto& [t, v] : s.recent) {
+        if (t >= before_ps) {
+            *keep++ = {t, v};
+            continue;
+        }
+        size_t i = size_t(std::upper_bound(marks_.begin(), marks_.end(), t) - marks_.begin());
+        s.sums[i] += v;
+    }
+    s.recent.erase(keep, s.recent.end());
+}
+
+void report::mark(uint64_t t_ps) {
+    uint64_t now = sim_now();
+    if (t_ps < now) throw std::logic_error("report::mark: " + std::to_string(t_ps) + " ps is in the past");
+    auto at = std::lower_bound(marks_.begin(), marks_.end(), t_ps);
+    if (at != marks_.end() && *at == t_ps) return;
+    size_t p = size_t(at - marks_.begin());
+    // Folded samples of the interval it splits are all older: they stay on its left.
+    for (auto& [name, s] : series_) {
+        fold(s, now);
+        s.sums.insert(s.sums.begin() + long(p) + 1, 0);
+    }
+    marks_.insert(at, t_ps);
+}
+
+void report::sample(const std::string& name, uint64_t t_ps, int64_t v) {
+    series& s = series_[name];
+    s.recent.push_back({t_ps, v});
+    if (s.recent.size() >= flush_every) fold(s, sim_now());
+}
+
+int64_t report::sum_between(const std::string& name, uint64_t from_ps, uint64_t to_ps) {
+    auto it = series_.find(name);
+    if (it == series_.end()) return 0;
+    series& s = it->second;
+    fold(s, sim_now());
+    // Samples still recent are summed by their own stamps.
+    auto index = [&](uint64_t t) -> size_t {
+        if (t == 0) return 0;
+        if (t == UINT64_MAX) return marks_.size() + 1;
+        auto m = std::lower_bound(marks_.begin(), marks_.end(), t);
+        if (m == marks_.end() || *m != t) throw std::logic_error("report::sum_between: not a mark");
+        return size_t(m - marks_.begin()) + 1;
+    };
+    int64_t n = 0;
+    for (size_t i = index(from_ps); i < index(to_ps); ++i) n += s.sums[i];
+    for (auto& [t, v] : s.recent)
+        if (t >= from_ps && t < to_ps) n += v;
+    return n;
 }
 
 }  // namespace ioatsim

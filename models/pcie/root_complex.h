@@ -34,8 +34,8 @@ struct root_complex_timing {
     // no published figure for the 5520/7500.
     sc_core::sc_time cfg_latency{100, sc_core::SC_NS};
     // PCIe completion timeout for a request whose completer vanished: the spec's
-    // default range is 50 us to 50 ms; the upper end [estimate for this IOH].
-    sc_core::sc_time completion_timeout{50, sc_core::SC_MS};
+    // default range is 50 us to 50 ms; the lower end [estimate for this IOH].
+    sc_core::sc_time completion_timeout{50, sc_core::SC_US};
 };
 
 class root_complex : public sc_core::sc_module {

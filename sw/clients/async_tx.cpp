@@ -32,7 +32,7 @@ void async_tx::init() {
         dma_.dmaengine_get();
     }
     k_.printk("async_tx: api initialized (async)");
-    waiting_since_.assign(unsigned(std::max(cfg_.threads, 0)), 0);
+    workers_.assign(unsigned(std::max(cfg_.threads, 0)), {});
     for (int i = 0; i < cfg_.threads; ++i)
         k_.kthread_run(strfmt("raid6test%d", i), unsigned(i) % k_.nr_cpus(), [this, i] { worker(unsigned(i)); });
 }
@@ -59,27 +59,34 @@ void async_tx::put_unused(dma_chan* c) {
 
 // Using a descriptor as a dependency acknowledges it: it must not be acked yet.
 dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s) {
+    worker_state* w = s.worker >= 0 ? &workers_.at(size_t(s.worker)) : nullptr;
+    ++ledger_.submitted;
+    if (w) {
+        ++w->in_flight;
+        w->chan = c;
+    }
+    // The ledger learns of each operation's end from its callback.
+    auto ended = [this, w](bool completed) {
+        ++(completed ? ledger_.completed : ledger_.failed_back);
+        if (w) --w->in_flight;
+    };
     if (dma_.hotplug_aware()) {
-        ++k_.rep().counter("copies.submitted");
         auto st = std::make_shared<op_state>();
         outstanding_[tx] = st;
-        tx->callback_result = [this, c, tx, st, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
+        tx->callback_result = [this, c, tx, st, ended, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
             outstanding_.erase(tx);
             st->done = true;
             st->wq.wake_up_all();
-            report& rep = k_.rep();
-            if (r.result != DMA_TRANS_NOERROR) {
-                if (failed) *failed = true;
-                ++rep.counter("async_tx.failed_back");
-                ++rep.counter("copies.failed_back");
-            } else {
-                ++rep.counter("copies.completed");
-            }
+            if (r.result != DMA_TRANS_NOERROR && failed) *failed = true;
+            ended(r.result == DMA_TRANS_NOERROR);
             if (cb) cb();
             dma_.dma_put_channel(c);
         };
     } else {
-        tx->callback = s.cb;
+        tx->callback = [ended, cb = s.cb] {
+            ended(true);
+            if (cb) cb();
+        };
     }
     if (dma_async_tx_descriptor* dep = s.depend_tx) {
         if (dep->flags & DMA_CTRL_ACK)
@@ -109,7 +116,7 @@ void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op
     op();
     k_.cost_bytes(bytes, k_.config().memcpy_gbps);
     ++k_.rep().counter("async_tx.ops_cpu");
-    ++k_.rep().counter("copies.cpu");
+    ++ledger_.cpu;
     if (s.cb) s.cb();
 }
 
@@ -209,12 +216,10 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
         for (auto& byte : orig[d]) byte = uint8_t(r.next());
         k_.mem_write(blk[d], orig[d].data(), len);
     }
-    auto wait = [&](completion& done) {
+    auto wait = [&](completion& done, const char* what) {
         dma_.dma_issue_pending_all();  // async_tx_issue_pending_all
-        waiting_since_[id] = k_.now();
-        bool ok = k_.wait_for_completion_timeout(done, RAID6_WAIT);
-        waiting_since_[id] = 0;
-        return ok;
+        kernel::waiting w(k_, strfmt("raid6test: %s", what));
+        return k_.wait_for_completion_timeout(done, RAID6_WAIT);
     };
     auto free_all = [&] { for (auto b : blk) k_.free_phys(b); };
 
@@ -222,9 +227,10 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     for (unsigned d = 0; d < data; ++d) coef[d] = gf_exp(d);
     auto done = std::make_shared<completion>();
     auto failed = std::make_shared<bool>(false);
-    async_submit_ctl gen{ASYNC_TX_ACK, nullptr, [done] { done->complete(); }, failed};
+    const int me = int(id);
+    async_submit_ctl gen{ASYNC_TX_ACK, nullptr, [done] { done->complete(); }, failed, me};
     async_pq(P, Q, std::vector<uint64_t>(blk.begin(), blk.begin() + data), coef, len, gen);
-    if (!wait(*done)) {
+    if (!wait(*done, "gen_syndrome")) {
         k_.printk(strfmt("raid6test%u: gen_syndrome timed out", id));
         ++rep.counter("raid6.failures");
         return outcome::stop;  // its buffers may still be written: keep them
@@ -251,17 +257,17 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     uint8_t A = gf_mul(gba, inv), B = gf_mul(gf_exp((255 - a) % 255), inv);
 
     done = std::make_shared<completion>();
-    async_submit_ctl s1{0, nullptr, nullptr, failed};
+    async_submit_ctl s1{0, nullptr, nullptr, failed, me};
     dma_async_tx_descriptor* tx = async_pq(dp, dq, survivors, scoef, len, s1);
-    async_submit_ctl s2{ASYNC_TX_FENCE, tx, nullptr, failed};
+    async_submit_ctl s2{ASYNC_TX_FENCE, tx, nullptr, failed, me};
     tx = async_xor(dp, {dp, P}, len, s2);
-    async_submit_ctl s3{ASYNC_TX_FENCE, tx, nullptr, failed};
+    async_submit_ctl s3{ASYNC_TX_FENCE, tx, nullptr, failed, me};
     tx = async_xor(dq, {dq, Q}, len, s3);
-    async_submit_ctl s4{ASYNC_TX_FENCE, tx, nullptr, failed};
+    async_submit_ctl s4{ASYNC_TX_FENCE, tx, nullptr, failed, me};
     tx = async_pq(0, blk[a], {dp, dq}, {A, B}, len, s4);
-    async_submit_ctl s5{ASYNC_TX_FENCE | ASYNC_TX_ACK, tx, [done] { done->complete(); }, failed};
+    async_submit_ctl s5{ASYNC_TX_FENCE | ASYNC_TX_ACK, tx, [done] { done->complete(); }, failed, me};
     async_xor(blk[b], {blk[a], dp}, len, s5);
-    if (!wait(*done)) {
+    if (!wait(*done, "2data recovery")) {
         k_.printk(strfmt("raid6test%u: 2data recovery of disks %u and %u timed out", id, a, b));
         ++rep.counter("raid6.failures");
         return outcome::stop;
@@ -279,6 +285,7 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     k_.cost_bytes(2 * len, k_.config().memcpy_gbps);
     if (ok) {
         ++rep.counter("raid6.recoveries");
+        ++ledger_.done;
         rep.sample("bytes.delivered", k_.now(), int64_t(2 * len));
     } else {
         ++rep.counter("raid6.failures");
@@ -289,12 +296,13 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
 }
 
 void async_tx::finish() {
-    for (size_t i = 0; i < waiting_since_.size(); ++i)
-        if (waiting_since_[i] && k_.now() - waiting_since_[i] > 1 * MSEC) {
-            ++k_.rep().counter("async_tx.waiting");
-            k_.rep().violation(k_.now(), "hung", strfmt("raid6test%zu has waited for its recovery since %.6f s", i,
-                                                         double(waiting_since_[i]) / 1e12));
-        }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        worker_state& w = workers_[i];
+        if (!w.in_flight || !dma_.gone(w.chan->device)) continue;
+        ledger_.lost += w.in_flight;
+        k_.rep().violation(k_.now(), "copy_lost", strfmt("raid6test%zu: %lld operations on %s, whose device is gone", i, (long long)w.in_flight,
+                                                         w.chan->name.c_str()));
+    }
 }
 
 }  // namespace ioatsim::sw

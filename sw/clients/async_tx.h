@@ -8,6 +8,7 @@
 // reported failed to its submitter, which redoes the recovery.
 #pragma once
 #include "sw/clients/client_config.h"
+#include "sw/clients/copy_ledger.h"
 #include "sw/dmaengine/client.h"
 
 #include <functional>
@@ -24,13 +25,17 @@ struct async_submit_ctl {
     dma_async_tx_descriptor* depend_tx = nullptr;
     std::function<void()> cb;
     std::shared_ptr<bool> failed;  // set when an operation of the chain was failed back
+    int worker = -1;               // the raid6 worker submitting, for its copy ledger
 };
 
 class async_tx {
 public:
     async_tx(kernel& k, dmaengine& dma, async_tx_config cfg = {});
     void init();    // module load: dmaengine_get, start the workers
-    void finish();  // end of run: operations still waited for
+    // End of run: operations still awaited on a channel whose device has left
+    // the dmaengine are lost; the others are in flight.
+    void finish();
+    const copy_ledger& copies() const { return ledger_; }  // done: recoveries verified
 
     dma_async_tx_descriptor* async_memcpy(uint64_t dst, uint64_t src, uint64_t len, async_submit_ctl& s);
     dma_async_tx_descriptor* async_xor(uint64_t dst, const std::vector<uint64_t>& src, uint64_t len,
@@ -40,9 +45,8 @@ public:
                                       const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s);
     void async_tx_quiesce(dma_async_tx_descriptor*& tx);  // wait for it, ack it, forget it
 
-    static constexpr const char* counters[] = {"async_tx.ops_dma", "async_tx.ops_cpu", "async_tx.failed_back",
-                                               "raid6.recoveries", "raid6.failures", "raid6.redone",
-                                               "async_tx.waiting"};
+    static constexpr const char* counters[] = {"async_tx.ops_dma", "async_tx.ops_cpu", "raid6.recoveries",
+                                               "raid6.failures", "raid6.redone"};
 
 private:
     dma_chan* find_channel(async_submit_ctl& s);
@@ -65,7 +69,12 @@ private:
         wait_queue wq;
     };
     std::map<const dma_async_tx_descriptor*, std::shared_ptr<op_state>> outstanding_;
-    std::vector<ktime_t> waiting_since_;  // per worker, 0 when not waiting
+    struct worker_state {
+        int64_t in_flight = 0;       // its operations on a channel, not yet completed or failed back
+        dma_chan* chan = nullptr;    // the channel of the last one
+    };
+    std::vector<worker_state> workers_;
+    copy_ledger ledger_;
 };
 
 }  // namespace ioatsim::sw

@@ -79,11 +79,12 @@ void dmatest::init() {
 void dmatest::start_threads(size_t i) {
     chan_slot* s = slots_[i].get();
     for (int t = 0; t < p_.threads_per_chan; ++t) {
-        std::string name = s->name + "-copy" + std::to_string(t);
+        threads_.push_back({s->name + "-copy" + std::to_string(t)});
+        thread_state* me = &threads_.back();
         uint64_t seed = p_.seed * 1000003 + (i + 1) * 1009 + unsigned(t);
         ++running_;
         unsigned cpu = unsigned(i + unsigned(t)) % k_.nr_cpus();
-        k_.kthread_run(name, cpu, [this, s, name, seed] { thread(s, name, seed); });
+        k_.kthread_run(me->name, cpu, [this, s, me, seed] { thread(s, me, seed); });
     }
     k_.printk(strfmt("dmatest: Started %d threads using %s", p_.threads_per_chan, s->name.c_str()));
 }
@@ -158,8 +159,9 @@ unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsign
     return errors;
 }
 
-void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
+void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     report& r = k_.rep();
+    const std::string& name = me->name;
     splitmix64 rnd{seed};
     const unsigned size = p_.test_buf_size;
     const bool aware = dma_.hotplug_aware();
@@ -194,21 +196,20 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
         k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
 
         // The copy on the CPU, when there is no channel or it failed the copy back.
-        auto cpu_copy = [&](const char* counter) {
+        auto cpu_copy = [&](int64_t& outcome) {
             if (chan) done_with(*slot, chan);
             std::vector<uint8_t> b(len);
             k_.mem_read(src_pa + src_off, b.data(), len);
             k_.mem_write(dst_pa + dst_off, b.data(), len);
             k_.cost_bytes(len, k_.config().memcpy_gbps);
-            ++r.counter(counter);
-            ++r.counter(counter == std::string("dmatest.fallbacks") ? "copies.cpu" : "copies.failed_back");
+            ++outcome;
         };
         unsigned flags = DMA_CTRL_ACK | DMA_PREP_INTERRUPT | DMA_COMPL_SKIP_DEST_UNMAP |
                          DMA_COMPL_SRC_UNMAP_SINGLE;
         dma_async_tx_descriptor* tx =
             chan ? chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags) : nullptr;
         if (!tx && aware) {
-            cpu_copy("dmatest.fallbacks");
+            cpu_copy(ledger_.cpu);
         } else if (!tx) {
             k_.printk(strfmt("%s: #%ld: prep error with src_off=0x%x dst_off=0x%x len=0x%x",
                              name.c_str(), total - 1, src_off, dst_off, len));
@@ -237,12 +238,16 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
                 k_.msleep(100);
                 continue;
             }
-            ++r.counter("copies.submitted");
+            ++ledger_.submitted;
             dmaengine::dma_async_issue_pending(chan);
-            if (!k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout)) {
+            me->awaited = chan;
+            bool came = k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout);
+            me->awaited = nullptr;
+            if (!came) {
                 // The callback may still run later; as in dmatest, it is left dangling.
                 k_.printk(strfmt("%s: #%ld: test timed out", name.c_str(), total - 1));
                 ++r.counter("dmatest.timeouts");
+                ++ledger_.lost;
                 r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
                 ++r.counter("dmatest.failures");
                 ++failed;
@@ -250,9 +255,10 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
                 continue;
             }
             if (done->result != DMA_TRANS_NOERROR) {
-                cpu_copy("dmatest.failed_back");
+                cpu_copy(ledger_.failed_back);
             } else {
                 dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
+                ++ledger_.completed;  // reported done, with whatever status
                 if (aware) done_with(*slot, chan);
                 if (status != DMA_SUCCESS) {
                     k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
@@ -263,7 +269,6 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
                     ++failed;
                     continue;
                 }
-                ++r.counter("copies.completed");
             }
         }
         r.counter("dmatest.bytes") += len;
@@ -285,6 +290,7 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
             ++failed;
         } else {
             r.sample("bytes.delivered", k_.now(), len);
+            ++ledger_.done;
         }
     }
     k_.printk(strfmt("%s: terminating after %ld tests, %ld failures (status %d)", name.c_str(), total,
@@ -296,6 +302,15 @@ void dmatest::thread(chan_slot* slot, std::string name, uint64_t seed) {
         else
             for (auto& s : slots_)
                 if (s->chan) dma_.dma_release_channel(std::exchange(s->chan, nullptr));
+    }
+}
+
+void dmatest::finish() {
+    for (auto& t : threads_) {
+        if (!t.awaited || !dma_.gone(t.awaited->device)) continue;
+        ++ledger_.lost;
+        k_.rep().violation(k_.now(), "copy_lost", t.name + ": a copy on " + t.awaited->name +
+                                                      ", whose device is gone");
     }
 }
 

@@ -6,9 +6,11 @@
 // Under client_callbacks the channels come and go by events (2.6.26's dmatest).
 #pragma once
 #include "sw/clients/client_config.h"
+#include "sw/clients/copy_ledger.h"
 #include "sw/dmaengine/client.h"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,11 +22,14 @@ class dmatest {
 public:
     dmatest(kernel& k, dmaengine& dma, dmatest_params p);
     void init();  // module load: take channels, start threads
+    // End of run: a copy still awaited on a channel whose device has left the
+    // dmaengine is lost; the others are in flight.
+    void finish();
+    const copy_ledger& copies() const { return ledger_; }  // done: tests verified
 
     static constexpr const char* counters[] = {
         "dmatest.tests", "dmatest.failures", "dmatest.prep_errors", "dmatest.submit_errors",
-        "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes",
-        "dmatest.fallbacks", "dmatest.failed_back"};
+        "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes"};
 
 private:
     struct chan_slot {       // a channel the threads of one slot share, or none just now
@@ -39,7 +44,11 @@ private:
     dma_chan* use_channel(chan_slot& s);  // a use of the slot's channel, or null
     void done_with(chan_slot& s, dma_chan* c);
     void release_lost(chan_slot& s);
-    void thread(chan_slot* slot, std::string name, uint64_t seed);
+    struct thread_state {
+        std::string name;
+        dma_chan* awaited = nullptr;  // the channel of the copy it waits for
+    };
+    void thread(chan_slot* slot, thread_state* me, uint64_t seed);
     unsigned verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end, unsigned counter,
                     uint8_t pattern, bool is_src, const std::string& thread);
 
@@ -51,6 +60,8 @@ private:
     unsigned running_ = 0;
     bool starting_ = true;   // client_callbacks: channels offered at init fill new slots
     std::vector<uint8_t> expected_;  // scratch for verify
+    std::deque<thread_state> threads_;
+    copy_ledger ledger_;
 };
 
 }  // namespace ioatsim::sw

@@ -20,7 +20,6 @@ uint8_t payload(unsigned reader, uint64_t read, uint64_t off) {
 
 net_dma::net_dma(kernel& k, dmaengine& dma, net_dma_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
     for (const char* c : counters) k_.rep().declare(c);
-    k_.rep().declare("violations.hung");
     client_.name = "net_dma";
     client_.cap_mask.set(DMA_MEMCPY);
 }
@@ -64,16 +63,13 @@ void net_dma::cpu_copy(reader_state& r, uint64_t off, uint64_t n) {
 // Copies the channel failed back are redone on the CPU. Cookies complete in
 // order and a channel fails back only at its end, so the last one tells.
 void net_dma::redo_failed(reader_state& r, dma_chan* chan, const std::vector<segment>& segs) {
-    report& rep = k_.rep();
     bool any = dmaengine::dma_async_is_tx_complete(chan, segs.back().cookie) != DMA_SUCCESS;
     for (const segment& s : segs) {
         if (any && dmaengine::dma_async_is_tx_complete(chan, s.cookie) != DMA_SUCCESS) {
             cpu_copy(r, s.off, s.n);
-            ++rep.counter("net_dma.failed_back");
-            ++rep.counter("copies.failed_back");
+            ++ledger_.failed_back;
         } else {
-            ++rep.counter("net_dma.copies_completed");
-            ++rep.counter("copies.completed");
+            ++ledger_.completed;
         }
     }
 }
@@ -88,6 +84,7 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     if (int64_t(len) > sysctl_tcp_dma_copybreak &&
         (chan = aware ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
         k_.cost(PIN_PAGE_COST * ((len + 4095) / 4096));  // pin the user iovec
+    r.chan = chan;
     std::vector<segment> segs;
     bool chan_down = false;
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
@@ -115,14 +112,12 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
             last = c;
             if (aware) segs.push_back({c, off, n});
             ++r.in_flight;
-            ++rep.counter("net_dma.copies_submitted");
-            ++rep.counter("copies.submitted");
+            ++ledger_.submitted;
             rep.counter("net_dma.bytes_offloaded") += int64_t(n);
         } else {
             k_.mem_write(r.user + off, data.data(), n);
             k_.cost_bytes(n, k_.config().memcpy_gbps);
-            ++rep.counter("net_dma.fallbacks");
-            ++rep.counter("copies.cpu");
+            ++ledger_.cpu;
         }
         if (++in_batch == SOFTIRQ_BATCH) {  // net_rx_action ends with dma_issue_pending_all
             in_batch = 0;
@@ -132,21 +127,16 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     if (chan && last > 0) {
         // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way out.
         dmaengine::dma_async_issue_pending(chan);
-        r.draining = true;
-        r.chan = chan;
-        r.since = k_.now();
-        r.waiting_for = last;
-        while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) {
-            k_.cost(CPU_RELAX);
-            if (aware) k_.cond_resched();  // the remove path may need this CPU to fail the copies back
+        {
+            kernel::waiting w(k_, strfmt("tcp_service_net_dma: %lld copies up to cookie %d on %s",
+                                         (long long)r.in_flight, last, chan->name.c_str()));
+            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) {
+                k_.cost(CPU_RELAX);
+                if (aware) k_.cond_resched();  // the remove path may need this CPU to fail the copies back
+            }
         }
-        r.draining = false;
-        if (aware) {
-            redo_failed(r, chan, segs);
-        } else {
-            rep.counter("net_dma.copies_completed") += int64_t(r.in_flight);
-            rep.counter("copies.completed") += int64_t(r.in_flight);
-        }
+        if (aware) redo_failed(r, chan, segs);
+        else ledger_.completed += r.in_flight;
         r.in_flight = 0;
     }
     if (chan && aware) dma_.dma_put_channel(chan);
@@ -161,20 +151,15 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
             return;
         }
     rep.sample("bytes.delivered", k_.now(), int64_t(len));
+    ++ledger_.done;
 }
 
-void net_dma::finish(ktime_t hung_after) {
-    report& rep = k_.rep();
+void net_dma::finish() {
     for (auto& r : readers_) {
-        if (!r.draining || k_.now() - r.since < hung_after) continue;
-        ++rep.counter("net_dma.hung_readers");
-        rep.counter("net_dma.copies_lost") += int64_t(r.in_flight);
-        rep.violation(k_.now(), "hung", strfmt("%s has waited in tcp_service_net_dma since %.6f s for %llu copies "
-                                               "on %s (cookie %d; last completed %d, last used %d)",
-                                               r.name.c_str(), double(r.since) / 1e12, (unsigned long long)r.in_flight,
-                                               r.chan->name.c_str(), r.waiting_for, r.chan->completed_cookie,
-                                               r.chan->cookie));
-        rep.counter("violations.copy_lost") += int64_t(r.in_flight);
+        if (!r.in_flight || !dma_.gone(r.chan->device)) continue;
+        ledger_.lost += r.in_flight;
+        k_.rep().violation(k_.now(), "copy_lost", strfmt("%s: %lld copies on %s, whose device is gone",
+                                                         r.name.c_str(), (long long)r.in_flight, r.chan->name.c_str()));
     }
 }
 

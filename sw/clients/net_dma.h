@@ -8,6 +8,7 @@
 // is down, and redoes on the CPU every copy failed back to it.
 #pragma once
 #include "sw/clients/client_config.h"
+#include "sw/clients/copy_ledger.h"
 #include "sw/dmaengine/client.h"
 
 #include <string>
@@ -19,25 +20,21 @@ class net_dma {
 public:
     net_dma(kernel& k, dmaengine& dma, net_dma_config cfg);
     void init();    // interfaces up, readers started (after the DMA drivers loaded)
-    // End of run: a reader spinning for longer than `hung_after` is hung and its
-    // copies are lost; one that just started is merely busy.
-    void finish(ktime_t hung_after = 1 * MSEC);
+    // End of run: copies still awaited on a channel whose device has left the
+    // dmaengine are lost; the others are in flight.
+    void finish();
+    const copy_ledger& copies() const { return ledger_; }  // done: reads delivered
 
-    static constexpr const char* counters[] = {
-        "net_dma.reads", "net_dma.copies_submitted", "net_dma.copies_completed", "net_dma.copies_failed",
-        "net_dma.copies_lost", "net_dma.fallbacks", "net_dma.failed_back", "net_dma.bytes_offloaded",
-        "net_dma.hung_readers"};
+    // copies_failed: 3.4's "dma_cookie < 0" bail-outs.
+    static constexpr const char* counters[] = {"net_dma.reads", "net_dma.copies_failed", "net_dma.bytes_offloaded"};
 
 private:
     struct reader_state {
         std::string name;
         uint64_t skb = 0, user = 0;  // kernel receive buffer, user buffer
         ktime_t stream = 0;          // when the next segment arrives
-        bool draining = false;       // spinning in tcp_service_net_dma
-        dma_chan* chan = nullptr;    // the channel it spins on
-        ktime_t since = 0;           // when it started to spin
-        dma_cookie_t waiting_for = 0;
-        uint64_t in_flight = 0;      // copies of the current read not yet known complete
+        dma_chan* chan = nullptr;    // the channel of the current read
+        int64_t in_flight = 0;       // copies of the current read not yet known complete
         uint64_t reads = 0;
     };
     struct segment { dma_cookie_t cookie; uint64_t off, n; };
@@ -51,6 +48,7 @@ private:
     net_dma_config cfg_;
     dma_client client_;  // client_callbacks: one client for the stack
     std::vector<reader_state> readers_;
+    copy_ledger ledger_;
 };
 
 }  // namespace ioatsim::sw

@@ -116,6 +116,7 @@ void dmaengine::unregister_legacy(dma_device* d) {
 // Waits until no use is left: the uses drop as holders finish, which the
 // terminate_all before the wait makes prompt even when the hardware is gone.
 void dmaengine::wait_for_uses(dma_chan* c) {
+    kernel::waiting w(k_, "dma_async_device_unregister: the uses of " + c->name);
     if (cfg_.design == dma_design::atomic) {
         while (c->uses.value != 0 || c->private_) k_.wait_event_timeout(c->released, [&] {
             return c->uses.value == 0 && !c->private_;
@@ -192,6 +193,7 @@ void dmaengine::removal_done(dma_device* d) {
 void dmaengine::dma_device_freed(dma_device* d) {
     removal_done(d);
     last_release_ = k_.now();
+    k_.rep().mark(last_release_);  // throughput is cut here when it is the last one
     k_.trace("dmaengine", "device.freed", json_obj().set("device", d->dev_name));
 }
 
@@ -211,8 +213,10 @@ void dmaengine::unregister_callbacks(dma_device* d) {
     unlock();
     k_.synchronize_rcu();
     for (dma_chan* c : d->channels) d->terminate_all(c);
-    for (dma_chan* c : d->channels)
+    for (dma_chan* c : d->channels) {
+        kernel::waiting w(k_, "dma_async_device_unregister: the bigref of " + c->name);
         while (!c->drained) k_.wait_event_timeout(c->released, [&] { return c->drained; }, 1000 * MSEC);
+    }
     k_.mutex_lock(dma_list_mutex_);
     for (dma_chan* c : d->channels)
         if (d->chan_resources_allocated(c)) d->free_chan_resources(c);

@@ -11,6 +11,7 @@ constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the 
 
 dmaengine::dmaengine(kernel& k, dmaengine_config cfg) : k_(k), cfg_(cfg), mem_(k), channel_table_(DMA_TX_TYPE_END) {
     for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
+    dma_list_mutex_.name = "dma_list_mutex";
     if (cfg_.design == dma_design::percpu_ref) wq_ = k.create_workqueue("dmaengine", 0);
     k.register_cpu_notifier([this](unsigned cpu, bool online) { cpu_event(cpu, online); });
 }
@@ -99,6 +100,10 @@ void dmaengine::dma_chan_put(dma_chan* c) {
                                                          std::to_string(c->uses_shadow) + " uses are held");
     c->device->free_chan_resources(c);
     if (cfg_.design == dma_design::percpu_ref) device_put(c->device);
+}
+
+bool dmaengine::gone(const dma_device* d) const {
+    return !registered(d) && std::find(removing_.begin(), removing_.end(), d) == removing_.end();
 }
 
 int dmaengine::pins_expected(const module* m) const {
@@ -278,6 +283,7 @@ dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
     ktime_t deadline = k_.now() + 5000 * MSEC;
     dma_async_issue_pending(c);
     dma_status st;
+    kernel::waiting w(k_, strfmt("dma_sync_wait(%s, cookie %d)", c->name.c_str(), cookie));
     while ((st = dma_async_is_tx_complete(c, cookie)) == DMA_IN_PROGRESS) {
         if (k_.now() > deadline) {
             k_.printk("dma_sync_wait: timeout!");

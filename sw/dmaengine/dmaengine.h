@@ -185,6 +185,9 @@ public:
     // channels, and of devices whose removal is still under way.
     int pins_expected(const module* m) const;
     bool registered(const dma_device* d) const;
+    // Off the list with no removal of it under way: its channels will complete
+    // nothing more, nor fail anything back.
+    bool gone(const dma_device* d) const;
     void check_invariants();  // reports each broken invariant to the checker
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }

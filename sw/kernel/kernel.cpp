@@ -168,7 +168,42 @@ bool kernel::wait_event_timeout(wait_queue& wq, const std::function<bool()>& con
     return true;
 }
 
+void kernel::wait_begin(const std::string& what) {
+    context* ctx = current_;
+    if (!ctx || ctx->irq || ctx->wait_depth++) return;
+    ctx->wait_what = what;
+    ctx->wait_since = now();
+}
+
+static std::string ms(ktime_t t) { return strfmt("%.3f ms", double(t) / double(MSEC)); }
+
+void kernel::wait_end() {
+    context* ctx = current_;
+    if (!ctx || ctx->irq || --ctx->wait_depth) return;
+    ktime_t waited = now() - ctx->wait_since;
+    if (waited > cfg_.hung_after)
+        rep().violation(now(), "hung", strfmt("%s (cpu%u) was blocked for %s (more than %s) in %s from %.6f s",
+                                              ctx->name.c_str(), ctx->cpu, ms(waited).c_str(),
+                                              ms(cfg_.hung_after).c_str(), ctx->wait_what.c_str(),
+                                              double(ctx->wait_since) / 1e12));
+}
+
+void kernel::check_hung() {
+    ktime_t t = stamp();
+    for (context& ctx : p_->tasks)
+        if (ctx.wait_depth && t > ctx.wait_since && t - ctx.wait_since > cfg_.hung_after)
+            rep().violation(t, "hung", strfmt("%s (cpu%u) has been blocked for %s (more than %s) in %s since %.6f s",
+                                              ctx.name.c_str(), ctx.cpu, ms(t - ctx.wait_since).c_str(),
+                                              ms(cfg_.hung_after).c_str(), ctx.wait_what.c_str(),
+                                              double(ctx.wait_since) / 1e12));
+}
+
 void kernel::wait_for_completion(completion& c) {
+    if (c.done_) {
+        --c.done_;
+        return;
+    }
+    waiting w(*this, "wait_for_completion");
     while (!c.done_) {
         sync();
         if (c.done_) break;
@@ -178,6 +213,7 @@ void kernel::wait_for_completion(completion& c) {
 }
 
 bool kernel::wait_for_completion_timeout(completion& c, ktime_t timeout) {
+    waiting w(*this, "wait_for_completion_timeout");
     if (!wait_event_timeout(c.wq_, [&] { return c.done_ != 0; }, timeout)) return false;
     --c.done_;
     return true;
@@ -187,6 +223,11 @@ bool kernel::wait_for_completion_timeout(completion& c, ktime_t timeout) {
 void kernel::spin_lock(spinlock& l) {
     context* ctx = current_;
     uint64_t ticket = l.next_++;
+    if (l.serving_ == ticket) {
+        l.owner_ = ctx ? ctx : reinterpret_cast<context*>(&l);
+        return;
+    }
+    waiting w(*this, std::string("spin_lock(") + l.name + ")");
     while (l.serving_ != ticket) {
         sync();  // the turn may come while catching up: look again before sleeping
         if (l.serving_ == ticket) break;
@@ -204,6 +245,14 @@ void kernel::spin_unlock(spinlock& l) {
 
 void kernel::mutex_lock(mutex& m) {
     context* ctx = current_;
+    // Who gets a released mutex is decided in simulated-time order: a task
+    // running ahead must not take it again before an earlier waiter wakes.
+    sync();
+    if (!m.owner_) {
+        m.owner_ = ctx ? ctx : reinterpret_cast<context*>(&m);
+        return;
+    }
+    waiting w(*this, std::string("mutex_lock(") + m.name + ")");
     while (m.owner_) {
         sync();  // the mutex may be released while catching up: look again first
         if (!m.owner_) break;
@@ -388,17 +437,21 @@ struct kernel::workqueue {
     wait_queue wq;
 };
 
-kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cpu) {
+kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cpu, bool unbound) {
     workqueues_.push_back(std::make_unique<workqueue>());
     workqueue* w = workqueues_.back().get();
     w->name = name;
     // A daemon: an idle worker does not keep the run alive, a busy one does.
-    kthread_run(name, cpu, [this, w] {
+    kthread_run(name, unbound ? idle_cpu(cpu) : cpu, [this, w, unbound] {
+        context* self = current_;
         for (;;) {
             while (w->items.empty()) {
                 sync();
                 if (!w->items.empty()) break;
-                block([&] { wait(w->wq.get().ev); });
+                block([&] {
+                    wait(w->wq.get().ev);
+                    if (unbound) self->cpu = idle_cpu(self->cpu);
+                });
             }
             auto fn = std::move(w->items.front());
             w->items.pop_front();
@@ -407,6 +460,16 @@ kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cp
         }
     }, true);
     return w;
+}
+
+// `prefer` if it is online and free, else the first online CPU with nothing to
+// run, else `prefer` (or where its tasks go when it is offline).
+unsigned kernel::idle_cpu(unsigned prefer) const {
+    auto free = [&](unsigned c) { return p_->cpus[c].online && !p_->cpus[c].owner && !p_->cpus[c].waiters; };
+    if (free(prefer)) return prefer;
+    for (unsigned c = 0; c < nr_cpus(); ++c)
+        if (free(c)) return c;
+    return p_->cpus[prefer].online ? prefer : fallback_cpu(prefer);
 }
 
 void kernel::queue_work(workqueue* w, std::function<void()> fn) {

@@ -55,6 +55,7 @@ private:
 class spinlock {
 public:
     bool locked() const { return owner_ != nullptr; }
+    const char* name = "spinlock";  // for the hung-task report
 private:
     friend class kernel;
     context* owner_ = nullptr;
@@ -66,6 +67,7 @@ private:
 class mutex {
 public:
     bool locked() const { return owner_ != nullptr; }
+    const char* name = "mutex";  // for the hung-task report
 private:
     friend class kernel;
     context* owner_ = nullptr;
@@ -108,6 +110,8 @@ struct kernel_config {
     // The shortest RCU grace period: milliseconds for a normal one, tens of
     // microseconds expedited (timing-defaults.md §3) [estimate].
     ktime_t rcu_grace_period = 100 * USEC;
+    // A task that waits without progress for longer is hung (check.hung_after).
+    ktime_t hung_after = 5 * MSEC;
     coherence_costs coherence;
 };
 
@@ -127,6 +131,9 @@ public:
     // Called whenever software becomes idle (see idle()).
     void set_idle_callback(std::function<void()> fn) { on_idle_ = std::move(fn); }
     unsigned smp_processor_id() const;
+    // Where the scheduler would put a task that may run anywhere: `prefer` if it
+    // is free, else the first online CPU with nothing to run, else `prefer`.
+    unsigned idle_cpu(unsigned prefer) const;
     unsigned cpu_node(unsigned cpu) const;  // the NUMA node (socket) of a CPU
     std::string current_name() const;
     bool in_interrupt() const;
@@ -136,9 +143,27 @@ public:
     void cost(ktime_t t);                // CPU time of plain code
     void cost_bytes(uint64_t n, double gbps) { cost(ktime_t(double(n) * 1000.0 / gbps)); }
     void udelay(uint64_t us) { cost(us * USEC); }
-    void schedule_timeout(ktime_t t);    // sleeps, gives the CPU away
+    void schedule_timeout(ktime_t t);    // sleeps, gives the CPU away (interruptible)
     void cond_resched();                 // lets a task waiting for this CPU run first
     void msleep(uint64_t ms) { schedule_timeout(ms * MSEC); }
+
+    // The hung-task check (khungtaskd, scaled to simulated time): a task that
+    // stays in one uninterruptible wait (wait_for_completion, mutex_lock,
+    // spin_lock, synchronize_rcu) or in a poll loop marked by `waiting` for longer
+    // than config().hung_after is reported as hung, naming what it waits on.
+    // Nested waits belong to the outermost. Interruptible sleeps (data to read,
+    // work to do) are not watched, as in Linux.
+    class waiting {
+    public:
+        waiting(kernel& k, const std::string& what) : k_(k) { k_.wait_begin(what); }
+        ~waiting() { k_.wait_end(); }
+        waiting(const waiting&) = delete;
+    private:
+        kernel& k_;
+    };
+    void wait_begin(const std::string& what);
+    void wait_end();
+    void check_hung();  // end of run: tasks still waiting too long
 
     // Sleeping.
     bool wait_event_timeout(wait_queue& wq, const std::function<bool()>& cond, ktime_t timeout);
@@ -172,9 +197,10 @@ public:
     void synchronize_rcu();
     void call_rcu(std::function<void()> fn);
 
-    // Single-threaded workqueues: items run in order on a worker task.
+    // Single-threaded workqueues: items run in order on a worker task, bound to
+    // `cpu` or, unbound, moved to an idle online CPU when work arrives.
     struct workqueue;
-    workqueue* create_workqueue(const std::string& name, unsigned cpu);
+    workqueue* create_workqueue(const std::string& name, unsigned cpu, bool unbound = false);
     void queue_work(workqueue* w, std::function<void()> fn);
 
     // CPU hotplug (from a task on another CPU): tasks move, interrupts move with

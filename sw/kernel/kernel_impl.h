@@ -18,6 +18,10 @@ struct context {
     ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
     int rcu_nesting = 0; // rcu_read_lock depth
     uint64_t rcu_gen = 0;  // the grace-period generation its read section began in
+    // The hung-task check: what the task waits on without progress, and since when.
+    int wait_depth = 0;
+    std::string wait_what;
+    ktime_t wait_since = 0;
 };
 
 struct irq_desc {

@@ -24,6 +24,7 @@ void kernel::rcu_read_unlock() {
 void kernel::synchronize_rcu() {
     uint64_t gen = p_->rcu_gen++;  // sections begun from now on do not hold us
     auto older_left = [this, gen] { return p_->rcu_readers.empty() || p_->rcu_readers.begin()->first > gen; };
+    waiting w(*this, "synchronize_rcu");  // wait_rcu_gp sleeps uninterruptibly
     schedule_timeout(cfg_.rcu_grace_period);
     while (!older_left()) block([&] { wait(p_->rcu_reader_left); });
 }

@@ -9,7 +9,7 @@ ioh_hotplug::ioh_hotplug(kernel& k, pci_subsys& pci, uint64_t base) : k_(k), pci
 
 void ioh_hotplug::init() {
     unsigned cpu = k_.smp_processor_id();
-    wq_ = k_.create_workqueue("kacpi_hotplug", cpu);
+    wq_ = k_.create_workqueue("kacpi_hotplug", cpu, true);
     auto program = [this](unsigned to_cpu, int vector) {
         k_.writel(uint32_t(k_.msi_address(to_cpu)), base_ + MSI_ADDR);
         k_.writel(uint32_t(k_.msi_address(to_cpu) >> 32), base_ + MSI_ADDR_HI);
@@ -32,17 +32,18 @@ void ioh_hotplug::handle() {
         if (ev & EVENT_EJECT_REQUEST) {
             k_.printk("acpi " + acpi_name(i) + ": eject request");
             pci_.remove_bridge(i);
-            if (removed_) removed_(i);
             k_.writel(CMD_EJECT, reg + COMMAND);
             k_.printk("acpi " + acpi_name(i) + ": ejected");
+            if (done_) done_(i, false);
         } else if ((ev & EVENT_PRESENCE) && !(st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": device gone (surprise removal)");
             pci_.report_offline(i);
             pci_.remove_bridge(i);
-            if (removed_) removed_(i);
+            if (done_) done_(i, false);
         } else if ((ev & EVENT_PRESENCE) && (st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": hot add");
             pci_.scan_bridge(i);
+            if (done_) done_(i, true);
         }
     }
 }

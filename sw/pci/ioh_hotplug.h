@@ -1,7 +1,9 @@
 // IOH hot-plug for the OS, in the role of the ACPI container/host-bridge hot-plug
 // code: an eject request removes every device below the IOH's host bridge, then
 // ejects it; a surprise removal is cleaned up after the fact; a hot-add rescans.
-// The controller's address comes from the platform's ACPI description.
+// The controller's address comes from the platform's ACPI description. The work
+// runs on kacpi_hotplug, an unbound single-threaded workqueue in 3.4
+// (drivers/acpi/osl.c): any idle CPU takes it.
 #pragma once
 #include "sw/kernel/kernel.h"
 #include "sw/pci/pci.h"
@@ -14,8 +16,9 @@ class ioh_hotplug {
 public:
     ioh_hotplug(kernel& k, pci_subsys& pci, uint64_t base);
     void init();  // from a task: interrupt, enable
-    // Called when an IOH's devices have all been removed (for removal latency).
-    void on_removed(std::function<void(unsigned ioh)> fn) { removed_ = std::move(fn); }
+    // Called when the OS has finished with an IOH's event: its devices all
+    // removed (and, when asked, the IOH ejected), or its devices scanned.
+    void on_done(std::function<void(unsigned ioh, bool added)> fn) { done_ = std::move(fn); }
 
 private:
     void handle();  // on the kacpi_hotplug worker
@@ -25,7 +28,7 @@ private:
     pci_subsys& pci_;
     uint64_t base_;
     kernel::workqueue* wq_ = nullptr;
-    std::function<void(unsigned)> removed_;
+    std::function<void(unsigned, bool)> done_;
 };
 
 }  // namespace ioatsim::sw

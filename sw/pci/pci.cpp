@@ -61,7 +61,7 @@ void pci_subsys::scan_bridge(unsigned b) {
         bool multi = k_.mmio_read(base + HEADER_TYPE, 1) & 0x80;
         for (uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) probe_function(b, dev, fn);
     }
-    for (size_t i = first_new; i < devs_.size(); ++i) bind_any(*devs_[i]);
+    for (size_t i = first_new; i < devs_.size(); ++i) attach(*devs_[i]);
 }
 
 void pci_subsys::probe_function(unsigned b, uint8_t dev, uint8_t fn) {
@@ -69,6 +69,7 @@ void pci_subsys::probe_function(unsigned b, uint8_t dev, uint8_t fn) {
     std::string name = strfmt("%04x:%02x:%02x.%u", 0, hb.bus_lo, dev, fn);
     if (find(name)) return;  // already known (a rescan)
     auto d = std::make_unique<pci_dev>();
+    d->lock.name = "device_lock";
     d->bus = hb.bus_lo;
     d->devfn = uint8_t(dev << 3 | fn);
     d->bridge = b;
@@ -139,16 +140,20 @@ void pci_subsys::size_bars(pci_dev& d, unsigned b) {
 
 void pci_subsys::register_driver(pci_driver& drv) {
     drivers_.push_back(&drv);
-    for (auto& d : devs_)
-        if (!d->removed && !d->driver) bind(*d, drv);
+    for (size_t i = 0; i < devs_.size(); ++i) attach(*devs_[i], &drv);  // devs_ may grow meanwhile
 }
 
-void pci_subsys::bind_any(pci_dev& d) {
+// __driver_attach: under the device lock, a device still on the bus and
+// without a driver is offered to each driver in turn.
+void pci_subsys::attach(pci_dev& d, pci_driver* only) {
+    if (d.removed) return;
+    k_.mutex_lock(d.lock);
     for (pci_driver* drv : drivers_)
-        if (!d.driver && bind(d, *drv)) return;
+        if (!d.removed && !d.driver && (!only || drv == only) && probe(d, *drv)) break;
+    k_.mutex_unlock(d.lock);
 }
 
-bool pci_subsys::bind(pci_dev& d, pci_driver& drv) {
+bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
     for (auto& id : drv.id_table) {
         if (id.vendor != d.vendor || id.device != d.device) continue;
         d.driver = &drv;
@@ -163,13 +168,21 @@ bool pci_subsys::bind(pci_dev& d, pci_driver& drv) {
     return false;
 }
 
+// device_release_driver: under the device lock, so after any probe in progress.
+static void release_driver(kernel& k, pci_dev& d) {
+    k.mutex_lock(d.lock);
+    if (pci_driver* drv = d.driver) {
+        if (drv->remove) drv->remove(d);
+        d.driver = nullptr;
+        d.drvdata = nullptr;
+    }
+    k.mutex_unlock(d.lock);
+}
+
 int pci_subsys::unbind(const std::string& name) {
     pci_dev* d = find(name);
     if (!d || !d->driver) return -19;  // -ENODEV
-    pci_driver* drv = d->driver;
-    if (drv->remove) drv->remove(*d);
-    d->driver = nullptr;
-    d->drvdata = nullptr;
+    release_driver(k_, *d);
     return 0;
 }
 
@@ -177,19 +190,24 @@ int pci_subsys::bind(const std::string& name) {
     pci_dev* d = find(name);
     if (!d) return -19;
     if (d->driver) return -16;  // -EBUSY
-    bind_any(*d);
+    attach(*d);
     return d->driver ? 0 : -19;
 }
 
 // pci_stop_and_remove_bus_device: the driver lets go, then the device leaves.
 void pci_subsys::remove_device(pci_dev& d) {
-    if (d.driver) unbind(d.name);
+    release_driver(k_, d);
     d.removed = true;
 }
 
 void pci_subsys::report_offline(unsigned b) {
-    for (auto& d : devs_)
-        if (!d->removed && d->bridge == b && d->driver && d->driver->error_detected) d->driver->error_detected(*d);
+    for (size_t i = 0; i < devs_.size(); ++i) {
+        pci_dev& d = *devs_[i];
+        if (d.removed || d.bridge != b) continue;
+        k_.mutex_lock(d.lock);
+        if (d.driver && d.driver->error_detected) d.driver->error_detected(d);
+        k_.mutex_unlock(d.lock);
+    }
 }
 
 void pci_subsys::remove_bridge(unsigned b) {

@@ -32,6 +32,9 @@ struct pci_dev {
     unsigned irq_cpu = 0;
     int msix_vector = -1;           // kernel vector of entry 0
     bool removed = false;           // gone from the bus; kept so old pointers stay valid
+    // device_lock: held across probe, remove and error reporting, so a removal
+    // waits for a probe in progress (and the other way round).
+    mutex lock;
 };
 
 struct pci_device_id { uint16_t vendor, device; };
@@ -82,8 +85,8 @@ public:
 private:
     void probe_function(unsigned b, uint8_t dev, uint8_t fn);
     void size_bars(pci_dev& d, unsigned b);
-    bool bind(pci_dev& d, pci_driver& drv);
-    void bind_any(pci_dev& d);
+    bool probe(pci_dev& d, pci_driver& drv);             // device_lock held
+    void attach(pci_dev& d, pci_driver* only = nullptr);  // any driver, or `only`
     void remove_device(pci_dev& d);
     void log(pci_dev& d, const std::string& text) { k_.dev_printk("pci", d.name, text); }
 

@@ -72,10 +72,11 @@ bool ioatdma_device::present(ioat_chan& c) { return k_.readl(c.reg + CHANSTS) !=
 // back in order with DMA_TRANS_ABORTED.
 void ioatdma_device::terminate_all(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
-    if (!alive(dc, "terminate_all") || c.ring.empty() || c.down) return;
+    if (!alive(dc, "terminate_all") || c.down) return;
     k_.spin_lock(c.prep_lock);
-    c.down = true;
+    c.down = true;  // even with no ring yet: a later prep must fail too
     k_.spin_unlock(c.prep_lock);
+    if (c.ring.empty()) return;
     k_.del_timer_sync(c.timer);
     if (present(c)) {
         k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
