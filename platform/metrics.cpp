@@ -20,7 +20,7 @@ const std::string null = "null";
 json_obj ledger_json(const sw::copy_ledger& l) {
     json_obj o;
     o.set("submitted", l.submitted).set("completed", l.completed).set("failed_back", l.failed_back)
-        .set("lost", l.lost).set("in_flight_at_end", l.in_flight()).set("cpu", l.cpu);
+        .set("lost", l.lost).set("in_flight_at_end", l.in_flight).set("cpu", l.cpu);
     return o;
 }
 
@@ -100,7 +100,7 @@ void platform::removal_summary(json_obj& summary) {
     json_obj clients;
     auto client = [&](const char* name, const sw::copy_ledger& l, json_obj options) {
         all.submitted += l.submitted, all.completed += l.completed, all.failed_back += l.failed_back;
-        all.lost += l.lost, all.cpu += l.cpu, all.done += l.done;
+        all.lost += l.lost, all.in_flight += l.in_flight, all.cpu += l.cpu, all.done += l.done;
         clients.set(name, json_obj().set("copies", ledger_json(l)).set("work_done", l.done).set("options", options));
     };
     if (dmatest_) client("dmatest", dmatest_->copies(), options_json(sw::dmatest_params(sc_.dmatest)));

@@ -298,10 +298,14 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
 void async_tx::finish() {
     for (size_t i = 0; i < workers_.size(); ++i) {
         worker_state& w = workers_[i];
-        if (!w.in_flight || !dma_.gone(w.chan->device)) continue;
+        if (!w.in_flight) continue;
+        if (!dma_.gone(w.chan->device)) {
+            ledger_.in_flight += w.in_flight;
+            continue;
+        }
         ledger_.lost += w.in_flight;
-        k_.rep().violation(k_.now(), "copy_lost", strfmt("raid6test%zu: %lld operations on %s, whose device is gone", i, (long long)w.in_flight,
-                                                         w.chan->name.c_str()));
+        k_.rep().violation(k_.now(), "copy_lost", strfmt("raid6test%zu: %lld operations on %s, whose device is gone",
+                                                         i, (long long)w.in_flight, w.chan->name.c_str()));
     }
 }
 

@@ -156,7 +156,11 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
 
 void net_dma::finish() {
     for (auto& r : readers_) {
-        if (!r.in_flight || !dma_.gone(r.chan->device)) continue;
+        if (!r.in_flight) continue;
+        if (!dma_.gone(r.chan->device)) {
+            ledger_.in_flight += r.in_flight;
+            continue;
+        }
         ledger_.lost += r.in_flight;
         k_.rep().violation(k_.now(), "copy_lost", strfmt("%s: %lld copies on %s, whose device is gone",
                                                          r.name.c_str(), (long long)r.in_flight, r.chan->name.c_str()));

@@ -1,0 +1,209 @@
+// The verdict: every violation kind expect does not name must be zero; expect
+// names any number of summary.json by its path; liveness (hung tasks, removals
+// that never finish, a boot that never ends, clients without progress) fails a
+// run by default; copies add up; summary.json says how to reproduce the run;
+// compare's exit status follows its designs' verdicts.
+#include "cli.h"
+#include "platform/scenario.h"
+#include "platform/verdict.h"
+
+#include <doctest/doctest.h>
+
+using namespace cli;
+using ioatsim::expectations;
+using ioatsim::parse_scenario;
+using nlohmann::json;
+
+namespace {
+
+const json sample = json::parse(R"({
+  "counters": {"violations.hung": 2, "violations.copy_lost": 0, "dmatest.tests": 10},
+  "violations": 2,
+  "removal": {"completed": true, "latency_us": 120.5, "freed_latency_us": null},
+  "copies": {"lost": 0, "submitted": 7}
+})");
+
+expectations expect(const std::string& yaml) { return parse_scenario("name: x\nexpect:\n" + yaml, "t.yaml", {}).expect; }
+
+bool passes(const std::string& yaml, const json& summary = sample) {
+    for (auto& o : ioatsim::evaluate(expect(yaml), summary, {"[    0.000001] dmatest: Started 1 threads"}))
+        if (!o.ok) return false;
+    return true;
+}
+
+fs::path write(const tmpdir& t, const std::string& name, const std::string& text) {
+    fs::path p = t.path / name;
+    std::ofstream(p) << text;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("a violation fails the run unless expect names its kind, under any other expectation") {
+    CHECK_FALSE(passes("  dmatest.tests: 10\n"));
+    CHECK_FALSE(passes("  violations: 2\n"));  // the total does not excuse a kind
+    CHECK(passes("  violations.hung: 2\n"));
+    CHECK(passes("  violations.hung: {min: 1}\n"));
+    CHECK_FALSE(passes("  violations.hung: 1\n"));
+    json other = sample;
+    other["counters"]["violations.copy_lost"] = 1;
+    CHECK_FALSE(passes("  violations.hung: 2\n", other));  // naming one kind leaves the others at zero
+}
+
+TEST_CASE("expect takes any number or boolean of summary.json by its dotted path, and counters by name") {
+    CHECK(passes("  violations.hung: 2\n  removal.completed: true\n  removal.latency_us: {max: 200}\n"
+                 "  copies.lost: 0\n  dmatest.tests: {min: 5, max: 10}\n"));
+    CHECK_FALSE(passes("  violations.hung: 2\n  removal.completed: false\n"));
+    CHECK_FALSE(passes("  violations.hung: 2\n  removal.latency_us: {max: 100}\n"));
+    CHECK_FALSE(passes("  violations.hung: 2\n  removal.freed_latency_us: {max: 1e9}\n"));  // no value: never freed
+    CHECK(passes("  violations.hung: 2\n  log_contains: [\"Started [0-9]+ threads\"]\n  log_not_contains: [BUG]\n"));
+    CHECK_FALSE(passes("  violations.hung: 2\n  log_not_contains: [Started]\n"));
+}
+
+TEST_CASE("an expect path that summary.json does not have is an input error listing the paths") {
+    try {
+        ioatsim::check_expect_paths(expect("  copies.lots: 0\n"), sample);
+        FAIL("no error");
+    } catch (const ioatsim::input_error& e) {
+        std::string m = e.what();
+        CHECK(m.rfind("t.yaml:3:3: expect: no number \"copies.lots\" in summary.json (known: ", 0) == 0);
+        for (const char* p : {"copies.lost", "removal.completed", "removal.latency_us", "violations", "violations.hung",
+                              "dmatest.tests"})
+            CHECK_MESSAGE(m.find(p) != std::string::npos, p);
+    }
+    CHECK_NOTHROW(ioatsim::check_expect_paths(expect("  removal.freed_latency_us: 0\n"), sample));
+}
+
+TEST_CASE("a run with a violation its expect does not name exits 1 and says which") {
+    tmpdir t;
+    result r = cli::ioatsim("run " + scenario("seed-unbind-warning.yaml") + " --quiet --out " + (t.path / "o").string() +
+                           " --set 'expect={clients.net_dma.copies.submitted: {min: 1000}}'",
+                       t);
+    CHECK(r.status == 1);
+    CHECK(r.out.find("expectation failed: violations.use_after_free = ") != std::string::npos);
+    json s = summary(t.path / "o");
+    CHECK(s["verdict"] == "fail");
+    CHECK(s["violations"].get<int>() > 0);
+}
+
+TEST_CASE("a removal that has not finished when the run ends fails it, unless expected") {
+    tmpdir t;
+    const std::string run = "run " + scenario("removal-sweep.yaml") + " --quiet --out " + (t.path / "o").string() +
+                            " --set software.dmaengine.design=atomic --set 'timeline.0.at=\"3.9 ms\"'";
+    result r = cli::ioatsim(run, t);
+    CHECK(r.status == 1);
+    CHECK(slurp(t.path / "o" / "log.txt").find("checker: removal_incomplete: ioh.remove of IOH 1 (surprise), "
+                                               "requested at 0.003900 s, has not finished") != std::string::npos);
+    CHECK(summary(t.path / "o")["removal"]["completed"] == false);
+    CHECK(cli::ioatsim(run + " --set expect.violations.removal_incomplete=1", t).status == 0);
+}
+
+TEST_CASE("a configured client that does no work fails the run, naming it") {
+    tmpdir t;
+    fs::path sc = write(t, "idle.yaml", "name: idle\nsoftware:\n  clients:\n    dmatest: {device: \"0000:80:16.0\"}\n"
+                                        "run: {until: 1 ms}\n");
+    result r = cli::ioatsim("run " + sc.string() + " --quiet --out " + (t.path / "o").string(), t);
+    CHECK(r.status == 1);
+    CHECK(slurp(t.path / "o" / "log.txt").find("checker: no_progress: dmatest finished no work in the whole run") !=
+          std::string::npos);
+}
+
+TEST_CASE("a boot that does not finish fails the run, naming the step") {
+    tmpdir t;
+    // The removal lands in ioatdma's reset of an IOH1 channel: 3.4 spins 200 ms on it.
+    result r = cli::ioatsim("run " + scenario("boot-removal.yaml") + " --quiet --out " + (t.path / "o").string() +
+                           " --set 'run.until=\"5 ms\"'",
+                       t);
+    CHECK(r.status == 1);
+    CHECK(slurp(t.path / "o" / "log.txt").find("checker: boot_incomplete: init has not finished \"ioatdma init\"") !=
+          std::string::npos);
+}
+
+TEST_CASE("copies add up in every loaded scenario, in all and per client") {
+    for (const char* name : {"ioh-remove-surprise.yaml", "seed-unbind-warning.yaml", "unbind-under-load.yaml"}) {
+        tmpdir t;
+        CHECK(cli::ioatsim("run " + scenario(name) + " --quiet --out " + (t.path / "o").string(), t).status == 0);
+        json s = summary(t.path / "o");
+        CHECK(s["copies"]["submitted"].get<int64_t>() > 0);
+        std::vector<json> ledgers = {s["copies"]};
+        for (auto& [client, v] : s["clients"].items()) ledgers.push_back(v["copies"]);
+        for (const json& c : ledgers) {
+            CAPTURE(name);
+            CHECK(c["submitted"] == c["completed"].get<int64_t>() + c["failed_back"].get<int64_t>() +
+                                        c["lost"].get<int64_t>() + c["in_flight_at_end"].get<int64_t>());
+        }
+    }
+}
+
+TEST_CASE("summary.json holds what it takes to reproduce the run") {
+    tmpdir t;
+    REQUIRE(cli::ioatsim("run " + scenario("default.yaml") + " --quiet --out " + (t.path / "o").string() +
+                        " --set run.seed=7 --set platform.set.coherence.atomic_one_hop=\"200 ns\"",
+                    t)
+                .status == 0);
+    json s = summary(t.path / "o");
+    CHECK(s["program"]["name"] == "ioatsim");
+    CHECK(s["program"]["version"].get<std::string>().size() > 0);
+    CHECK(s["seed"] == 7);
+    CHECK(s["params"]["preset"] == "minimal");
+    CHECK(s["params"]["platform"]["coherence.atomic_one_hop"] == "200 ns");
+    CHECK(s["params"]["platform"]["ioat.xfercap"] == "20");  // the scenario's own override
+    CHECK(s["params"]["platform"]["dram.latency"] == "160 ns");  // a default
+    CHECK(s["params"]["run"]["seed"] == 7);
+    CHECK(s["params"]["software"]["design"] == "legacy");
+    CHECK(s["clients"]["dmatest"]["options"]["iterations"] == 1000);
+    CHECK(s["clients"]["dmatest"]["options"]["test_buf_size"] == 16384);
+    CHECK(s["throughput"]["whole_run_gbytes_per_s"].get<double>() > 0);
+}
+
+TEST_CASE("the action event of the trace names what it acts on") {
+    tmpdir t;
+    REQUIRE(cli::ioatsim("run " + scenario("ioh-hotplug-os.yaml") + " --quiet --out " + (t.path / "o").string(), t).status == 0);
+    std::string trace = slurp(t.path / "o" / "trace.jsonl");
+    CHECK(trace.find("\"do\":\"ioh.remove\",\"ev\":\"action\",\"ioh\":1,\"mode\":\"surprise\",\"src\":\"timeline\"") !=
+          std::string::npos);
+    CHECK(trace.find("\"target\":\"IOH 1 (surprise)\"") != std::string::npos);
+    CHECK(trace.find("\"cpu\":31,\"do\":\"cpu.offline\"") != std::string::npos);
+}
+
+TEST_CASE("bad timelines are input errors naming file, line and column") {
+    tmpdir t;
+    auto error = [&](const std::string& timeline) {
+        fs::path sc = write(t, "s.yaml", "name: s\nplatform: {preset: x3850x5}\nrun: {until: 2 ms}\ntimeline:\n" + timeline);
+        result r = cli::ioatsim("run " + sc.string() + " --quiet --out " + (t.path / "o").string(), t);
+        CHECK(r.status == 2);
+        CHECK_FALSE(fs::exists(t.path / "o" / "summary.json"));
+        return r.err;
+    };
+    CHECK(error("  - {at: 2 ms, do: ioh.remove, ioh: 1, mode: orderly}\n").find(
+              "s.yaml:5:10: timeline: at 2 ms is not before run.until: the action would never happen") != std::string::npos);
+    CHECK(error("  - {at: 1 ms, do: ioh.remove, ioh: 2, mode: orderly}\n").find(
+              "s.yaml:5:37: ioh: 2 does not exist (this platform has IOHs 0-1)") != std::string::npos);
+    CHECK(error("  - {at: 1 ms, do: cpu.offline, cpu: 32}\n").find(
+              "s.yaml:5:38: cpu: 32 does not exist (this platform has CPUs 0-31)") != std::string::npos);
+    std::string dev = error("  - {at: 1 ms, do: pci.unbind, device: \"0000:80:17.0\"}\n");
+    CHECK(dev.find("s.yaml:5:40: device: no function at 0000:80:17.0 (this platform has ") != std::string::npos);
+    CHECK(dev.find("0000:80:16.7") != std::string::npos);
+}
+
+TEST_CASE("compare exits 1 when a design fails that may not, and 0 when only expected ones fail") {
+    tmpdir t;
+    const std::string cmp = "compare " + scenario("unbind-under-load.yaml") + " --designs legacy,percpu_ref -j 2 --out " +
+                            (t.path / "c").string() + " --set 'run.until=\"3 ms\"'" +
+                            " --set 'timeline=[{at: 2 ms, do: pci.unbind, device: \"0000:80:16.7\"}]'";
+    CHECK(cli::ioatsim(cmp, t).status == 0);  // legacy fails, as expected by default
+    result r = cli::ioatsim(cmp + " --expect-fail ''", t);
+    CHECK(r.status == 1);
+    CHECK(r.out.find("legacy: failed, and is not in --expect-fail") != std::string::npos);
+    CHECK(cli::ioatsim(cmp + " --expect-fail nosuch", t).status == 2);
+}
+
+TEST_CASE("each command prints its own usage and options with --help") {
+    tmpdir t;
+    for (const char* cmd : {"run", "compare", "lspci"}) {
+        result r = cli::ioatsim(std::string(cmd) + " --help", t);
+        CHECK(r.status == 0);
+        CHECK(r.out.find(std::string("usage: ioatsim ") + cmd) == 0);
+        CHECK(r.out.find("--set") != std::string::npos);
+    }
+}
