@@ -1,118 +1,231 @@
 #include "platform/params.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace ioatsim {
 
+namespace {
+
+constexpr double no_time_limit = double(max_time_ps);
+// The engine and CPU rates: 1 MB/s to 1 TB/s, 200 times beyond any engine or core
+// of the era either way. Slower, and the largest descriptor's time (2^35 bytes)
+// overflows the simulated clock; faster, and a byte takes under a picosecond.
+const char* const rate_limit = "1 MB/s to 1 TB/s: slower overflows the simulated clock, faster takes no time";
+
+}  // namespace
+
 const std::vector<param_def>& param_table() {
     static const std::vector<param_def> t = {
-        {"sockets", param_kind::integer, "1", "preset"},
-        {"cores_per_socket", param_kind::integer, "2", "preset"},
-        {"dram.size_mib", param_kind::integer, "3072", "preset: per node (node 0 stops at the 3 GiB MMIO hole)"},
-        {"dram.latency", param_kind::time, "160 ns", "AnandTech X7560 local DRAM (timing-defaults.md 1.2)"},
-        {"numa.hop_latency", param_kind::time, "64 ns", "derived: SOSP'13 Westmere-EX DRAM 1 hop 231 ns - local 167 ns"},
-        {"ioh.count", param_kind::integer, "1", "preset"},
-        {"ioh.ioat_functions", param_kind::integer, "8", "5520/7500 IOH: device 0x16 functions 0-7"},
-        {"ioh.root_ports", param_kind::integer, "2", "preset"},
-        {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate"},
+        {"sockets", param_kind::integer, "1", "preset", 1, 8,
+         "the largest glueless Nehalem-EX/Westmere-EX machine; one NUMA node each"},
+        {"cores_per_socket", param_kind::integer, "2", "preset", 1, 16,
+         "the APIC ID holds the core in 4 bits (socket << 4 | core)"},
+        {"dram.size_mib", param_kind::integer, "3072", "preset: per node (node 0 stops at the 3 GiB MMIO hole)", 64,
+         65536, "per node: the kernel's RAM starts at 16 MiB; nodes sit 64 GiB apart in the address map"},
+        {"dram.latency", param_kind::time, "160 ns", "AnandTech X7560 local DRAM (timing-defaults.md 1.2)", 0,
+         no_time_limit, max_time_reason},
+        {"numa.hop_latency", param_kind::time, "64 ns", "derived: SOSP'13 Westmere-EX DRAM 1 hop 231 ns - local 167 ns",
+         0, no_time_limit, max_time_reason},
+        {"ioh.count", param_kind::integer, "1", "preset", 1, 4,
+         "the address map gives each IOH an equal share of the 256 buses and the 512 MiB MMIO window"},
+        {"ioh.ioat_functions", param_kind::integer, "8", "5520/7500 IOH: device 0x16 functions 0-7", 1, 8,
+         "device 0x16 functions 0-7; at least one, since the root complex decodes its BAR window to them"},
+        {"ioh.root_ports", param_kind::integer, "2", "preset", 0, 8,
+         "ports take devices 1 and 3-9 with the 5520/7500's IDs 0x3408-0x3410"},
+        {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate", 0, no_time_limit, max_time_reason},
         {"pcie.completion_timeout", param_kind::time, "50 us",
          "estimate: PCIe 2.0 2.8 default range 50 us-50 ms, the 5520's value unpublished; the lower end, so a read "
-         "lost to a removal stalls its CPU for 50 us, not for a whole run"},
-        {"ioat.cbver", param_kind::integer, "0x30", "5520/7500 IOH: CB3.0 (ioat-hardware.md 1.1)"},
-        {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)"},
-        {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)"},
-        {"ioat.reg_access", param_kind::time, "30 ns", "gem5 pio_latency; estimate"},
-        {"ioat.desc_overhead", param_kind::time, "290 ns", "derived from S7: 2.5 GB/s effective vs 5 GB/s raw at 1460 B"},
-        {"ioat.bandwidth_gbps", param_kind::real, "5.0", "S7: 5 GB/s read + 5 GB/s write"},
-        {"ioat.completion_write", param_kind::time, "20 ns", "gem5 latAfterCompletion; estimate"},
-        {"ioat.start_latency", param_kind::time, "1 us", "estimate (driver allows 20 us)"},
-        {"ioat.reset_latency", param_kind::time, "1 us", "estimate (driver allows 200 ms)"},
-        {"cpu.memcpy_gbps", param_kind::real, "5.0", "AnandTech X7560 single-thread stream"},
-        {"cpu.byte_loop_gbps", param_kind::real, "1.0", "estimate: ~2 cycles per byte at 2.13 GHz"},
-        {"rcu.grace_period", param_kind::time, "100 us", "estimate: expedited-class; a normal grace period is milliseconds"},
+         "lost to a removal stalls its CPU for 50 us, not for a whole run",
+         0, no_time_limit, max_time_reason},
+        {"ioat.cbver", param_kind::integer, "0x30", "5520/7500 IOH: CB3.0 (ioat-hardware.md 1.1)", 0, 0xff,
+         "CBVER is an 8-bit register: major in [7:4], minor in [3:0]"},
+        {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)", 0, 31,
+         "XFERCAP[4:0] is log2 of the bytes per descriptor; 0 means 32 GB"},
+        {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)",
+         0, 0xffffffff, "DMACAPABILITY is a 32-bit register"},
+        {"ioat.reg_access", param_kind::time, "30 ns", "gem5 pio_latency; estimate", 0, no_time_limit, max_time_reason},
+        {"ioat.desc_overhead", param_kind::time, "290 ns", "derived from S7: 2.5 GB/s effective vs 5 GB/s raw at 1460 B",
+         0, no_time_limit, max_time_reason},
+        {"ioat.bandwidth_gbps", param_kind::real, "5.0", "S7: 5 GB/s read + 5 GB/s write", 0.001, 1000, rate_limit},
+        {"ioat.completion_write", param_kind::time, "20 ns", "gem5 latAfterCompletion; estimate", 0, no_time_limit,
+         max_time_reason},
+        {"ioat.start_latency", param_kind::time, "1 us", "estimate (driver allows 20 us)", 0, no_time_limit, max_time_reason},
+        {"ioat.reset_latency", param_kind::time, "1 us", "estimate (driver allows 200 ms)", 0, no_time_limit, max_time_reason},
+        {"cpu.memcpy_gbps", param_kind::real, "5.0", "AnandTech X7560 single-thread stream", 0.001, 1000, rate_limit},
+        {"cpu.byte_loop_gbps", param_kind::real, "1.0", "estimate: ~2 cycles per byte at 2.13 GHz", 0.001, 1000,
+         rate_limit},
+        {"rcu.grace_period", param_kind::time, "100 us",
+         "estimate: expedited-class; a normal grace period is milliseconds", 0, no_time_limit, max_time_reason},
         {"check.hung_after", param_kind::time, "5 ms",
          "estimate: khungtaskd's 120 s scaled to runs of milliseconds; over twice the longest legitimate wait "
-         "seen under load (a raid6 chain queued behind net_dma reads, 2.1 ms in cpu-hotplug)"},
-        {"coherence.rmw_local", param_kind::time, "9400 ps", "SOSP'13 Westmere-EX: ~20 cycles, uncontended atomic"},
-        {"coherence.atomic_same_die", param_kind::time, "56 ns", "SOSP'13 Westmere-EX: 120 cycles, atomic on M, same die"},
-        {"coherence.atomic_one_hop", param_kind::time, "152 ns", "SOSP'13 Westmere-EX: 324 cycles, atomic on M, one hop"},
-        {"coherence.load_same_die", param_kind::time, "51 ns", "SOSP'13 Westmere-EX: 109 cycles, load of M, same die"},
-        {"coherence.load_one_hop", param_kind::time, "136 ns", "SOSP'13 Westmere-EX: 289 cycles, load of M, one hop"},
-        {"coherence.percpu_op", param_kind::time, "1400 ps", "estimate: ~3 cycles, non-locked per-CPU add"},
+         "seen under load (a raid6 chain queued behind net_dma reads, 2.1 ms in cpu-hotplug)",
+         0, no_time_limit, max_time_reason},
+        {"coherence.rmw_local", param_kind::time, "9400 ps", "SOSP'13 Westmere-EX: ~20 cycles, uncontended atomic", 0,
+         no_time_limit, max_time_reason},
+        {"coherence.atomic_same_die", param_kind::time, "56 ns", "SOSP'13 Westmere-EX: 120 cycles, atomic on M, same die",
+         0, no_time_limit, max_time_reason},
+        {"coherence.atomic_one_hop", param_kind::time, "152 ns", "SOSP'13 Westmere-EX: 324 cycles, atomic on M, one hop",
+         0, no_time_limit, max_time_reason},
+        {"coherence.load_same_die", param_kind::time, "51 ns", "SOSP'13 Westmere-EX: 109 cycles, load of M, same die",
+         0, no_time_limit, max_time_reason},
+        {"coherence.load_one_hop", param_kind::time, "136 ns", "SOSP'13 Westmere-EX: 289 cycles, load of M, one hop", 0,
+         no_time_limit, max_time_reason},
+        {"coherence.percpu_op", param_kind::time, "1400 ps", "estimate: ~3 cycles, non-locked per-CPU add", 0,
+         no_time_limit, max_time_reason},
     };
     return t;
 }
 
 std::string presets_dir() { return std::string(IOATSIM_SOURCE_DIR) + "/platform/presets"; }
 
-static const param_def* find_def(const std::string& key) {
+namespace {
+
+const param_def* find_def(const std::string& key) {
     for (auto& d : param_table())
         if (key == d.key) return &d;
     return nullptr;
 }
 
-static std::string known_keys() {
+std::string known_keys() {
     std::string s;
     for (auto& d : param_table()) s += (s.empty() ? "" : ", ") + std::string(d.key);
     return s;
 }
 
-static bool parse_int(const std::string& v, int64_t& out) {
-    try {
-        size_t n = 0;
-        out = std::stoll(v, &n, 0);
-        return n == v.size();
-    } catch (...) {
-        return false;
-    }
+std::string known_presets(const std::string& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
+    std::sort(names.begin(), names.end());
+    std::string s;
+    for (auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
 }
 
-static bool parse_real(const std::string& v, double& out) {
+// Register values are written in hex (their defaults say so); every other
+// integer is decimal.
+bool hex_allowed(const param_def& d) { return std::string(d.value).rfind("0x", 0) == 0; }
+
+enum class int_text { ok, bad, leading_zero, huge };
+
+// Decimal digits with an optional '-', or 0x-prefixed hex where `hex`. No octal:
+// "010" is refused rather than read as 8, as strtoll's base 0 would.
+int_text parse_int(const std::string& t, bool hex, int64_t& out) {
+    size_t i = t.size() && t[0] == '-' ? 1 : 0;
+    const bool neg = i == 1;
+    unsigned base = 10;
+    if (hex && t.size() > i + 2 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
+        base = 16;
+        i += 2;
+    }
+    if (i == t.size()) return int_text::bad;
+    const size_t first = i;
+    uint64_t v = 0;
+    bool over = false;
+    for (; i < t.size(); ++i) {
+        const char c = t[i];
+        unsigned d = c >= '0' && c <= '9' ? unsigned(c - '0')
+                     : base == 16 && c >= 'a' && c <= 'f' ? unsigned(c - 'a' + 10)
+                     : base == 16 && c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
+                                                          : 99;
+        if (d >= base) return int_text::bad;
+        if (v > (UINT64_MAX - d) / base) over = true;
+        else v = v * base + d;
+    }
+    if (base == 10 && t[first] == '0' && t.size() > first + 1) return int_text::leading_zero;
+    if (over || v > uint64_t(INT64_MAX)) return int_text::huge;
+    out = neg ? -int64_t(v) : int64_t(v);
+    return int_text::ok;
+}
+
+// A plain decimal number: no hex floats, inf or nan.
+bool parse_real(const std::string& v, double& out) {
+    if (v.empty() || v.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
     try {
         size_t n = 0;
         out = std::stod(v, &n);
         return n == v.size() && std::isfinite(out);
     } catch (...) {
-        return false;
+        return false;  // out_of_range: 1e999 and the like
     }
 }
 
-void params::set(const std::string& key, const std::string& value, const source_pos& pos) {
+std::string number(double v, bool hex) {
+    char b[32];
+    if (hex) std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    else std::snprintf(b, sizeof b, "%.15g", v);
+    return b;
+}
+
+}  // namespace
+
+void params::set(const std::string& key, const std::string& value, const source_pos& pos, const std::string& path) {
     const param_def* d = find_def(key);
     if (!d) throw input_error(pos, "unknown platform parameter \"" + key + "\" (known: " + known_keys() + ")");
-    int64_t i;
-    double r;
+    const bool hex = hex_allowed(*d);
+    auto range = [&] { return number(d->lo, hex) + ".." + number(d->hi, hex) + ": " + d->why; };
+    auto out_of_range = [&] { throw input_error(pos, path + ": " + value + " is out of range (must be " + range() + ")"); };
     switch (d->kind) {
-    case param_kind::integer:
-        if (!parse_int(value, i) || i < 0)
-            throw input_error(pos, key + ": expected a non-negative integer, got \"" + value + "\"");
-        break;
-    case param_kind::real:
-        if (!parse_real(value, r) || r <= 0)
-            throw input_error(pos, key + ": expected a positive number, got \"" + value + "\"");
-        break;
-    case param_kind::time:
-        try {
-            parse_time_ps(value);
-        } catch (const std::invalid_argument& e) {
-            throw input_error(pos, key + ": bad time \"" + value + "\": " + e.what());
+    case param_kind::integer: {
+        int64_t i = 0;
+        const char* what = hex ? "a decimal or 0x hex integer" : "a decimal integer";
+        switch (parse_int(value, hex, i)) {
+        case int_text::bad:
+            throw input_error(pos, path + ": expected " + what + ", got \"" + value + "\" (" + range() + ")");
+        case int_text::leading_zero: {
+            const size_t digits = std::min(value.find_first_not_of("-0"), value.size() - 1);
+            throw input_error(pos, path + ": \"" + value + "\" has a leading zero (integers are decimal, never octal: "
+                                   "write " + (value[0] == '-' ? "-" : "") + value.substr(digits) +
+                                   (hex ? ", or 0x... for hex)" : ")"));
+        }
+        case int_text::huge:
+            out_of_range();
+            break;
+        case int_text::ok:
+            if (double(i) < d->lo || double(i) > d->hi) out_of_range();
+            break;
         }
         break;
     }
+    case param_kind::real: {
+        double r = 0;
+        if (!parse_real(value, r))
+            throw input_error(pos, path + ": expected a number, got \"" + value + "\" (" + range() + ")");
+        if (r < d->lo || r > d->hi) out_of_range();
+        break;
+    }
+    case param_kind::time: {
+        uint64_t t = 0;
+        try {
+            t = parse_time_ps(value);
+        } catch (const std::invalid_argument& e) {
+            throw input_error(pos, path + ": bad time \"" + value + "\": " + e.what());
+        }
+        if (double(t) > d->hi) throw input_error(pos, path + ": " + value + " is out of range (" + max_time_reason + ")");
+        break;
+    }
+    }
     values_[key] = value;
+    where_[key] = pos;
 }
 
-params params::resolve(const scenario& sc) {
+params params::resolve(const scenario& sc, const std::string& presets) {
     params p;
     for (auto& d : param_table()) p.values_[d.key] = d.value;
-    p.preset_file = presets_dir() + "/" + sc.preset + ".yaml";
+    // The scenario checked the name is a plain file name; here: that it is a preset.
+    const source_pos preset_at = sc.pos_of("platform.preset");
+    p.preset_file = presets + "/" + sc.preset + ".yaml";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(p.preset_file, ec))
+        throw input_error(preset_at, "platform.preset: no preset \"" + sc.preset + "\" (known: " + known_presets(presets) + ")");
     std::ifstream in(p.preset_file);
-    if (!in) {
-        source_pos at{sc.file, 0, 0};
-        throw input_error(at, "platform.preset: no preset \"" + sc.preset + "\" (" + p.preset_file + ")");
-    }
+    if (!in) throw input_error(preset_at, "platform.preset: cannot read " + p.preset_file);
     std::stringstream text;
     text << in.rdbuf();
     YAML::Node doc;
@@ -123,19 +236,59 @@ params params::resolve(const scenario& sc) {
     }
     if (!doc.IsMap()) throw input_error(source_pos{p.preset_file, 1, 1}, "a preset is a map of parameters");
     for (auto it = doc.begin(); it != doc.end(); ++it) {
-        std::string key = it->first.as<std::string>();
         source_pos pos{p.preset_file, it->first.Mark().line + 1, it->first.Mark().column + 1};
+        if (!it->first.IsScalar()) throw input_error(pos, "a preset's keys are parameter names");
+        const std::string key = it->first.Scalar();
         if (key == "description") continue;
         if (!it->second.IsScalar()) throw input_error(pos, key + ": expected a scalar value");
-        p.set(key, it->second.as<std::string>(), pos);
+        source_pos at = it->second.Mark().is_null()
+                            ? pos
+                            : source_pos{p.preset_file, it->second.Mark().line + 1, it->second.Mark().column + 1};
+        p.set(key, it->second.Scalar(), at, key);
     }
-    for (auto& s : sc.platform_set) p.set(s.key, s.value, s.pos);
+    for (auto& s : sc.platform_set) p.set(s.key, s.value, s.pos, "platform.set." + s.key);
+
+    // What the host can simulate: every client task is a SystemC thread (see
+    // max_client_tasks). dmatest runs threads_per_chan threads on each channel it
+    // gets: at most one per IOAT function (CHANCNT is 1), fewer when it is told
+    // which channel or device, or how many.
+    long channels = long(p.integer("ioh.count") * p.integer("ioh.ioat_functions"));
+    if (!sc.dmatest.channel.empty() || !sc.dmatest.device.empty()) channels = 1;
+    if (sc.dmatest.max_channels > 0) channels = std::min<long>(channels, sc.dmatest.max_channels);
+    const long cpus = long(p.integer("sockets") * p.integer("cores_per_socket"));
+    const bool os = sc.os != "none";  // without an OS no client runs
+    struct share { long tasks; const char* path; std::string what; };
+    const long dmatest = os && sc.dmatest.enabled ? long(sc.dmatest.threads_per_chan) * channels : 0;
+    const long readers = os && sc.net_dma.enabled ? (sc.net_dma.readers ? long(sc.net_dma.readers) : cpus) : 0;
+    const long workers = os && sc.async_tx.enabled ? long(sc.async_tx.threads) : 0;
+    const share shares[] = {
+        {dmatest, "software.clients.dmatest.threads_per_chan",
+         "dmatest: " + std::to_string(sc.dmatest.threads_per_chan) + " per channel x " + std::to_string(channels) +
+             (channels == 1 ? " channel" : " channels") + (channels > 1 ? " = " + std::to_string(dmatest) : "")},
+        {readers, "software.clients.net_dma.readers", "net_dma: " + std::to_string(readers) + " readers"},
+        {workers, "software.clients.async_tx.threads", "async_tx: " + std::to_string(workers) + " threads"},
+    };
+    long total = 0;
+    const share* most = &shares[0];
+    std::string parts;
+    for (const share& s : shares) {
+        total += s.tasks;
+        if (s.tasks > most->tasks) most = &s;
+        if (s.tasks) parts += (parts.empty() ? "" : "; ") + s.what;
+    }
+    if (total > max_client_tasks)
+        throw input_error(sc.pos_of(most->path),
+                          std::string(most->path) + ": " + std::to_string(total) + " simulated tasks (" + parts +
+                              ") is over the limit of " + std::to_string(max_client_tasks) +
+                              " client tasks (each is a SystemC thread with its own stack and guard page; the host "
+                              "gives about 32000 in all)");
     return p;
 }
 
 int64_t params::integer(const std::string& key) const {
     int64_t v = 0;
-    parse_int(values_.at(key), v);
+    const param_def* d = find_def(key);
+    parse_int(values_.at(key), d && hex_allowed(*d), v);
     return v;
 }
 
@@ -145,6 +298,11 @@ double params::real(const std::string& key) const {
     double v = 0;
     parse_real(values_.at(key), v);
     return v;
+}
+
+source_pos params::where(const std::string& key) const {
+    auto it = where_.find(key);
+    return it != where_.end() ? it->second : source_pos{"default of platform parameter " + key};
 }
 
 }  // namespace ioatsim

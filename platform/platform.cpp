@@ -15,26 +15,30 @@
 #include "sw/pci/pci.h"
 #include "sw/pci/pciehp.h"
 
+#include <limits>
+
 namespace ioatsim {
 using namespace models;
 using sc_core::sc_time;
 
 static sc_time ps(uint64_t t) { return sc_time::from_value(t); }
 
-static void need(bool ok, const params& p, const std::string& what) {
-    if (!ok) throw input_error(source_pos{p.preset_file, 0, 0}, what);
+// A parameter as the type the model takes. params::set has checked it against its
+// table range; this check guards the narrowing itself, so a range widened in the
+// table can never wrap a value silently.
+template <typename T>
+static T narrow(const params& p, const std::string& key) {
+    const int64_t v = p.integer(key);
+    if (v < 0 || uint64_t(v) > uint64_t(std::numeric_limits<T>::max()))
+        throw input_error(p.where(key), key + ": " + std::to_string(v) + " does not fit the model (must be 0.." +
+                                            std::to_string(uint64_t(std::numeric_limits<T>::max())) + ")");
+    return T(v);
 }
 
 platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
-    unsigned sockets = unsigned(p.integer("sockets")), cores = unsigned(p.integer("cores_per_socket"));
-    unsigned niohs = unsigned(p.integer("ioh.count"));
-    need(sockets >= 1 && sockets <= 8, p, "sockets: must be 1..8");
-    need(cores >= 1 && cores <= 16, p, "cores_per_socket: must be 1..16");
-    need(niohs >= 1 && niohs <= 4, p, "ioh.count: must be 1..4");
-    need(p.integer("ioh.ioat_functions") <= 8, p, "ioh.ioat_functions: must be 0..8");
-    need(p.integer("ioh.root_ports") <= 8, p, "ioh.root_ports: must be 0..8");
-    uint64_t node_size = uint64_t(p.integer("dram.size_mib")) << 20;
-    need(node_size >= (64ull << 20), p, "dram.size_mib: at least 64 per node");
+    const unsigned sockets = narrow<unsigned>(p, "sockets"), cores = narrow<unsigned>(p, "cores_per_socket");
+    const unsigned niohs = narrow<unsigned>(p, "ioh.count");
+    const uint64_t node_size = uint64_t(narrow<uint32_t>(p, "dram.size_mib")) << 20;
 
     router_ = std::make_unique<router>("qpi", ps(p.time_ps("numa.hop_latency")));
     unsigned port = 0;
@@ -47,13 +51,13 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     }
 
     ioh_config hc;
-    hc.ioat_functions = unsigned(p.integer("ioh.ioat_functions"));
-    hc.root_ports = unsigned(p.integer("ioh.root_ports"));
+    hc.ioat_functions = narrow<unsigned>(p, "ioh.ioat_functions");
+    hc.root_ports = narrow<unsigned>(p, "ioh.root_ports");
     hc.rc.cfg_latency = ps(p.time_ps("pcie.cfg_latency"));
     hc.rc.completion_timeout = ps(p.time_ps("pcie.completion_timeout"));
-    hc.ioat.cbver = uint8_t(p.integer("ioat.cbver"));
-    hc.ioat.xfercap = uint8_t(p.integer("ioat.xfercap"));
-    hc.ioat.dmacapability = uint32_t(p.integer("ioat.dmacapability"));
+    hc.ioat.cbver = narrow<uint8_t>(p, "ioat.cbver");
+    hc.ioat.xfercap = narrow<uint8_t>(p, "ioat.xfercap");
+    hc.ioat.dmacapability = narrow<uint32_t>(p, "ioat.dmacapability");
     hc.ioat.timing.reg_access = ps(p.time_ps("ioat.reg_access"));
     hc.ioat.timing.desc_overhead = ps(p.time_ps("ioat.desc_overhead"));
     hc.ioat.timing.bandwidth_gbps = p.real("ioat.bandwidth_gbps");

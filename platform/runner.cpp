@@ -9,7 +9,11 @@
 
 #include <systemc>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -60,12 +64,49 @@ json_obj summary_of(const scenario& sc, const params& p, platform& plat, double 
     return summary;
 }
 
-fs::path out_dir_of(const scenario& sc, const run_options& opt) {
+const char* const outputs[] = {"log.txt", "trace.jsonl", "summary.json", "scenario.effective.yaml"};
+
+// The output folder, made and proven writable before the platform is built: a run
+// that could not keep its results must not run first.
+// `made` gets the folders it creates, outermost first.
+fs::path out_dir_of(const scenario& sc, const run_options& opt, std::vector<fs::path>& made) {
     fs::path dir = opt.out_dir.empty() ? fs::path("out") / sc.name : fs::path(opt.out_dir);
+    const std::string where = opt.out_dir.empty() ? dir.string() : "--out " + dir.string();
     std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+        throw input_error(where + ": not a folder (the outputs go into a folder of this name)");
+    for (fs::path p = dir.lexically_normal(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+        made.insert(made.begin(), p);
+        if (p == p.parent_path()) break;
+    }
     fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir)) throw input_error(dir.string() + ": cannot create output folder" +
-                                                        (ec ? ": " + ec.message() : ""));
+    if (ec || !fs::is_directory(dir))
+        throw input_error(where + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+    // Each output is written as NAME.tmp, then renamed over NAME: NAME may be a file
+    // or a link (the rename replaces it), NAME.tmp only a file (it is written through).
+    for (const char* name : outputs)
+        for (const fs::path p : {dir / name, dir / (std::string(name) + ".tmp")}) {
+            const fs::file_status st = fs::symlink_status(p, ec);
+            const bool link_ok = p.extension() != ".tmp" && fs::is_symlink(st);
+            if (fs::exists(st) && !fs::is_regular_file(st) && !link_ok)
+                throw input_error(p.string() + ": in the way of an output (" +
+                                  (fs::is_directory(st) ? "a folder" : "not a regular file") +
+                                  "; every output name must be free or a file)");
+        }
+    // Writable: a file can be made there (permissions, read-only mounts, /proc).
+    const fs::path probe = dir / (".ioatsim-probe-" + std::to_string(::getpid()));
+    {
+        std::ofstream o(probe, std::ios::binary | std::ios::trunc);
+        o << "probe\n";
+        if (!o.flush()) {
+            const int err = errno;
+            o.close();
+            fs::remove(probe, ec);
+            throw input_error(where + ": cannot write in the output folder" +
+                              (err ? std::string(": ") + std::strerror(err) : ""));
+        }
+    }
+    fs::remove(probe, ec);
     return dir;
 }
 
@@ -82,10 +123,10 @@ void write_whole(const std::string& path, const std::string& text) {
             throw input_error(path + ": cannot write");
         }
     }
-    std::error_code ec;
+    std::error_code ec, ignored;
     fs::rename(tmp, path, ec);
     if (ec) {
-        fs::remove(tmp, ec);
+        fs::remove(tmp, ignored);
         throw input_error(path + ": cannot write: " + ec.message());
     }
 }
@@ -99,7 +140,17 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
     if (!opt.quiet) rep.set_echo([](const std::string& l) { std::cout << l << '\n'; });
 
     run_result res;
-    fs::path dir = out_dir_of(sc, opt);
+    // Bad input found between here and the start of the run (the platform's,
+    // the timeline's, expect's paths) leaves no folder of ours behind.
+    struct unmake {
+        std::vector<fs::path> made;
+        bool keep = false;
+        ~unmake() {
+            std::error_code ec;
+            for (auto it = made.rbegin(); !keep && it != made.rend(); ++it) fs::remove(*it, ec);  // empty ones only
+        }
+    } folders;
+    fs::path dir = out_dir_of(sc, opt, folders.made);
     res.out_dir = dir.string();
     platform plat(sc, p);
     timeline tl(sc, plat);
@@ -114,6 +165,7 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
         k->set_idle_callback(maybe_stop);
         tl.on_done(maybe_stop);
     }
+    folders.keep = true;
     rep.open_trace((dir / "trace.jsonl").string());
     try {
         plat.boot();

@@ -23,6 +23,18 @@ std::string source_pos::str() const {
 input_error::input_error(const source_pos& pos, const std::string& msg)
     : std::runtime_error(pos.str() + ": " + msg) {}
 
+const char* const max_time_reason =
+    "must be <= 1000 s: the simulated clock holds 2^64 ps (213 days) and sums of times must stay far below that";
+
+source_pos scenario::pos_of(const std::string& path) const {
+    for (std::string p = path;; p = p.substr(0, p.rfind('.'))) {
+        auto it = key_pos.find(p);
+        if (it != key_pos.end()) return it->second;
+        if (p.find('.') == std::string::npos) break;
+    }
+    return source_pos{file, 1, 1};
+}
+
 uint64_t parse_time_ps(const std::string& text) {
     static const std::pair<const char*, size_t> units[] = {
         {"ps", 0}, {"ns", 3}, {"us", 6}, {"ms", 9}, {"s", 12}};  // unit, log10(ps per unit)
@@ -69,6 +81,14 @@ constexpr int max_depth = 64;           // deeper means a recursive alias
 constexpr long max_nodes = 1'000'000;   // guards against alias blow-up
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+// A name usable as one file name on any POSIX system.
+bool plain_name(const std::string& s) {
+    if (s.empty() || s.size() > 255 || s == "." || s == "..") return false;
+    for (unsigned char c : s)
+        if (c == '/' || c < 0x20 || c == 0x7f) return false;
+    return true;
+}
 
 std::string kind(const Node& n) {
     switch (n.Type()) {
@@ -162,6 +182,7 @@ public:
                 throw input_error(pos(kv.first), "keys must be strings, got " + kind(kv.first));
             const std::string& k = kv.first.Scalar();
             const item child{kv.first, kv.second, m.path.empty() ? k : m.path + "." + k};
+            positions_.emplace(child.path, at(child));
             auto f = std::find_if(fields.begin(), fields.end(), [&](auto& e) { return k == e.key; });
             if (f != fields.end()) {
                 f->set(child);
@@ -217,6 +238,7 @@ public:
             fail(it, "bad time " + quote(it.val.Scalar()) + ": " + e.what());
         }
         if (positive && v == 0) fail(it, "must be greater than 0");
+        if (v > max_time_ps) fail(it, it.val.Scalar() + " is out of range (" + max_time_reason + ")");
         return v;
     }
     template <typename F>
@@ -231,6 +253,7 @@ public:
 
 private:
     std::string file_;
+    mutable std::map<std::string, source_pos> positions_;  // filled as walk_map visits keys
     std::vector<std::pair<Node, std::string>> origins_;  // nodes made by --set, and its label
 };
 
@@ -417,11 +440,21 @@ void checker::check(const Node& doc, scenario& s) const {
         {"name", [&](const item& it) {
             s.name = str(it);
             if (s.name.empty()) fail(it, "must not be empty");
+            // The name is the output folder's, out/NAME: it must stay inside out/.
+            if (!plain_name(s.name))
+                fail(it, quote(s.name) + " is not a plain file name (it names the output folder out/NAME: "
+                         "no \"/\", not \".\" or \"..\", no control characters, at most 255 bytes)");
             has_name = true;
         }},
         {"description", [&](const item& it) { s.description = str(it); }},
         {"platform", map({
-            {"preset", [&](const item& it) { s.preset = str(it); }},
+            {"preset", [&](const item& it) {
+                s.preset = str(it);
+                // A preset is platform/presets/NAME.yaml: a name, never a path.
+                if (!plain_name(s.preset) || s.preset[0] == '.')
+                    fail(it, quote(s.preset) + " is not a preset name (a file name in platform/presets/, "
+                             "without .yaml)");
+            }},
             {"set", [&](const item& it) { walk_map(it, {}, platform_set); }},
         })},
         {"software", map({
@@ -479,7 +512,12 @@ void checker::check(const Node& doc, scenario& s) const {
                           {"log_not_contains", patterns(s.expect.log_not_contains)}}, value);
         }},
     });
-    if (!has_name) throw input_error(pos(doc), "missing required key \"name\"");
+    s.key_pos = positions_;
+    if (!has_name) {
+        source_pos p = pos(doc);
+        if (p.line == 0 && p.file == file_) p = source_pos{file_, 1, 1};  // an empty file has no marks
+        throw input_error(p, std::string("missing required key \"name\"") + (doc.size() ? "" : " (the scenario is empty)"));
+    }
     for (const timeline_action& a : s.timeline)
         if (a.at_ps >= s.until_ps)
             throw input_error(pos(a.args["at"]), "timeline: at " + a.args["at"].Scalar() +
@@ -518,8 +556,9 @@ scenario parse_scenario(const std::string& text, const std::string& path,
     Node doc;
     try {
         doc = YAML::Load(text);
-    } catch (const YAML::ParserException& e) {
-        throw input_error(source_pos{path, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    } catch (const YAML::Exception& e) {
+        throw input_error(e.mark.is_null() ? source_pos{path, 1, 1} : source_pos{path, e.mark.line + 1, e.mark.column + 1},
+                          e.msg);
     }
     long count = 0;
     c.check_tree(doc, nullptr, 0, count);
@@ -535,11 +574,24 @@ scenario parse_scenario(const std::string& text, const std::string& path,
 }
 
 scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
-    std::ifstream in(path, std::ios::binary);
+    namespace fs = std::filesystem;
+    // Looked at before it is opened: opening a FIFO would block, reading a device
+    // (/dev/zero) would never end.
     std::error_code ec;
-    if (!in || std::filesystem::is_directory(path, ec)) throw input_error(path + ": cannot read file");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const fs::file_status st = fs::status(path, ec);
+    if (ec) throw input_error(path + ": cannot read file: " + ec.message());
+    if (!fs::is_regular_file(st))
+        throw input_error(path + ": not a regular file (a scenario is a YAML file of at most 1 MiB)");
+    const uintmax_t size = fs::file_size(path, ec);
+    if (!ec && size > max_scenario_bytes)
+        throw input_error(path + ": " + std::to_string(size) + " bytes is over the 1 MiB a scenario may have");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw input_error(path + ": cannot read file");
+    std::string text(max_scenario_bytes + 1, '\0');  // one more: a file that grew is still caught
+    in.read(&text[0], std::streamsize(text.size()));
     if (in.bad()) throw input_error(path + ": cannot read file");
+    text.resize(size_t(in.gcount()));
+    if (text.size() > max_scenario_bytes) throw input_error(path + ": over the 1 MiB a scenario may have");
     return parse_scenario(text, path, overrides);
 }
 

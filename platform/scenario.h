@@ -32,6 +32,17 @@ struct input_error : std::runtime_error {
 // Throws std::invalid_argument with a short reason on anything else.
 uint64_t parse_time_ps(const std::string& text);
 
+// The longest time any scenario value or platform parameter may give: 1000 s.
+// The simulated clock counts 2^64 ps (213 days); with every time at most 1000 s,
+// `now + delay` and sums of a few thousand times stay far below that, and 1000 s
+// is far beyond any run a scenario needs (runs are milliseconds).
+constexpr uint64_t max_time_ps = 1'000'000'000'000'000ull;
+extern const char* const max_time_reason;  // "must be <= 1000 s: ..." for messages
+
+// The largest scenario file read: 1 MiB, over 300 times the largest in scenarios/;
+// anything bigger (or not a regular file, such as /dev/zero) is refused unread.
+constexpr uint64_t max_scenario_bytes = 1u << 20;
+
 // The clients' own parameters, plus whether the scenario enables them.
 struct dmatest_params : sw::dmatest_params { bool enabled = false; };
 struct net_dma_params : sw::net_dma_config { bool enabled = false; };
@@ -103,6 +114,13 @@ struct scenario {
     expectations expect;
 
     YAML::Node effective;  // the scenario after --set, as written to scenario.effective.yaml
+
+    // Where each key's value was written (dotted path, e.g. "platform.preset", to the
+    // value's position), for errors found once the scenario is loaded.
+    std::map<std::string, source_pos> key_pos;
+    // The position of `path`, or of its nearest enclosing key that was written, or
+    // of the file's start.
+    source_pos pos_of(const std::string& path) const;
 };
 
 // Reads and checks a scenario. `overrides` are "a.b.c=value" strings applied to the

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 
 namespace ioatsim {
@@ -33,6 +34,8 @@ struct timeline::step {
 
 namespace {
 
+constexpr uint64_t max_mem_len = 64ull << 20;
+
 using handler = void (*)(timeline::step&, platform&, std::vector<check_outcome>&);
 
 struct action_def {
@@ -46,17 +49,28 @@ source_pos pos_of(const YAML::Node& n, const source_pos& fallback) {
     return source_pos{fallback.file, n.Mark().line + 1, n.Mark().column + 1};
 }
 
+// Decimal, or 0x hex (addresses, offsets and register values read best so); a
+// leading zero is refused rather than read as octal, as strtoull's base 0 would.
 uint64_t to_u64(const YAML::Node& n, const std::string& key, const source_pos& at) {
-    std::string text = n.IsScalar() ? n.Scalar() : "";
-    try {
-        size_t used = 0;
-        if (!text.empty() && text[0] != '-') {
-            uint64_t v = std::stoull(text, &used, 0);
-            if (used == text.size()) return v;
-        }
-    } catch (...) {
+    const std::string text = n.IsScalar() ? n.Scalar() : "";
+    const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const std::string digits = hex ? text.substr(2) : text;
+    const char* set = hex ? "0123456789abcdefABCDEF" : "0123456789";
+    if (digits.empty() || digits.find_first_not_of(set) != std::string::npos)
+        throw input_error(at, key + ": expected a non-negative integer (decimal or 0x hex), got \"" + text + "\"");
+    if (!hex && digits.size() > 1 && digits[0] == '0')
+        throw input_error(at, key + ": \"" + text + "\" has a leading zero (integers are decimal or 0x hex, never "
+                                    "octal: write " + digits.substr(std::min(digits.find_first_not_of('0'),
+                                                                             digits.size() - 1)) + ")");
+    uint64_t v = 0;
+    const unsigned base = hex ? 16 : 10;
+    for (char c : digits) {
+        const unsigned d = c <= '9' ? unsigned(c - '0') : unsigned((c | 0x20) - 'a' + 10);
+        if (v > (UINT64_MAX - d) / base)
+            throw input_error(at, key + ": " + text + " is out of range (must be <= 18446744073709551615)");
+        v = v * base + d;
     }
-    throw input_error(at, key + ": expected a non-negative integer, got \"" + text + "\"");
+    return v;
 }
 
 std::vector<uint8_t> hex_bytes(const std::string& text, const std::string& key, const source_pos& at) {
@@ -224,9 +238,11 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
         s.action = a.action;
         s.pos = a.pos;
         std::set<std::string> seen;
+        std::map<std::string, source_pos> where;  // of each argument's value
         for (auto it = a.args.begin(); it != a.args.end(); ++it) {
             std::string key = it->first.as<std::string>();
             source_pos at = pos_of(it->second, a.pos);
+            where[key] = at;
             if (key == "at" || key == "do") continue;
             bool known = false;
             for (const char* k : def->keys) known = known || key == k;
@@ -301,10 +317,25 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             need("offset");
             if (a.action.find("write") != std::string::npos) need("value");
             bool ok_width = s.width == 1 || s.width == 2 || s.width == 4 || (is_mmio && s.width == 8);
-            if (!ok_width) throw input_error(a.pos, a.action + ": width must be " + (is_cfg ? "1, 2 or 4" : "1, 2, 4 or 8"));
-            uint64_t limit = is_cfg ? 4096 : 16384;
-            if (s.offset > limit || s.width > limit - s.offset) throw input_error(a.pos, a.action + ": offset outside the space");
-            if (s.bar != 0) throw input_error(a.pos, a.action + ": this function has only BAR0");
+            if (!ok_width)
+                throw input_error(where.count("width") ? where["width"] : a.pos,
+                                  "width: " + std::to_string(s.width) + " is not an access width (must be " +
+                                      (is_cfg ? "1, 2 or 4)" : "1, 2, 4 or 8)"));
+            // Written so that no sum can wrap: offset + width <= limit.
+            const uint64_t limit = is_cfg ? 4096 : 16384;
+            if (s.offset > limit || s.width > limit - s.offset)
+                throw input_error(where["offset"], "offset: " + hex_of(s.offset) + " + width " + std::to_string(s.width) +
+                                                       " is outside the " + std::to_string(limit) + "-byte " +
+                                                       (is_cfg ? "configuration space" : "BAR") +
+                                                       " (offset + width must be <= " + hex_of(limit) + ")");
+            if (s.bar != 0) throw input_error(where["bar"], "bar: this function has only BAR0 (must be 0)");
+            const uint64_t top = s.width == 8 ? ~0ull : (1ull << (8 * s.width)) - 1;
+            for (const char* k : {"value", "expect"}) {
+                const uint64_t v = std::string(k) == "value" ? s.value : s.expect;
+                if (seen.count(k) && v > top)
+                    throw input_error(where[k], std::string(k) + ": " + hex_of(v) + " does not fit " +
+                                                    std::to_string(s.width) + " byte(s) (must be <= " + hex_of(top) + ")");
+            }
         } else if (is_mem) {
             need("addr");
             int data = int(seen.count("bytes") + seen.count("u32") + seen.count("u64") + seen.count("pattern") +
@@ -315,6 +346,12 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             if (a.action == "mem.write" && s.len != s.bytes.size())
                 throw input_error(a.pos, "mem.write: len is implied by the data");
             if (!s.len || (s.bytes.empty() && !s.has_equals)) throw input_error(a.pos, a.action + ": nothing to do");
+            // Each byte is built in host memory at the action's instant (twice for
+            // mem.expect): 64 MiB, 64 times the largest in scenarios/, keeps that small.
+            if (s.len > max_mem_len)
+                throw input_error(where.count("len") ? where["len"] : a.pos,
+                                  a.action + ": " + std::to_string(s.len) + " bytes is over the limit of 64 MiB " +
+                                      "(each byte is built in host memory)");
             if (!plat.in_memory(s.addr, s.len) || (s.has_equals && !plat.in_memory(s.equals, s.len)))
                 throw input_error(a.pos, a.action + ": range outside DRAM");
         }

@@ -1,7 +1,14 @@
 // Scenario parsing: every field, every kind of error with its position, --set overrides.
 #include "platform/scenario.h"
 
+#include "platform/params.h"
+
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 using namespace ioatsim;
 
@@ -153,8 +160,10 @@ TEST_CASE("a value of the wrong type names its line") {
           "t.yaml:2:41: software.clients.dmatest.enabled: expected true or false, got \"maybe\"");
     CHECK(error_of("name: x\nsoftware: {os: windows}\n") ==
           "t.yaml:2:16: software.os: expected one of linux, none, got \"windows\"");
+    std::string designs;
+    for (const char* d : sw::dma_design_names) designs += (designs.empty() ? "" : ", ") + std::string(d);
     CHECK(error_of("name: x\nsoftware: {dmaengine: {design: fancy}}\n") ==
-          "t.yaml:2:32: software.dmaengine.design: expected one of legacy, atomic, percpu, percpu_ref, client_callbacks, got \"fancy\"");
+          "t.yaml:2:32: software.dmaengine.design: expected one of " + designs + ", got \"fancy\"");
 }
 
 TEST_CASE("integers reject fractions, booleans and out-of-range values") {
@@ -174,7 +183,8 @@ TEST_CASE("integers reject fractions, booleans and out-of-range values") {
 
 TEST_CASE("a missing or empty name is rejected") {
     CHECK(error_of("description: no name\n") == "t.yaml:1:1: missing required key \"name\"");
-    CHECK(error_of("") == "t.yaml: missing required key \"name\"");
+    CHECK(error_of("") == "t.yaml:1:1: missing required key \"name\" (the scenario is empty)");
+    CHECK(error_of("# only a comment\n") == "t.yaml:1:1: missing required key \"name\" (the scenario is empty)");
     CHECK(error_of("name: \"\"\n") == "t.yaml:1:7: name: must not be empty");
     CHECK(error_of("- a\n- b\n") == "t.yaml:1:1: a scenario must be a map, got a list");
 }
@@ -360,6 +370,198 @@ TEST_CASE("to_yaml emits the effective scenario in block style and document orde
 }
 
 TEST_CASE("load_scenario of a missing file is an input_error") {
-    CHECK_THROWS_WITH_AS(load_scenario("/nonexistent/s.yaml", {}), "/nonexistent/s.yaml: cannot read file",
-                         input_error);
+    CHECK_THROWS_WITH_AS(load_scenario("/nonexistent/s.yaml", {}),
+                         "/nonexistent/s.yaml: cannot read file: No such file or directory", input_error);
+}
+
+// --- Hostile input: every value checked before anything is built ---------------
+
+namespace {
+
+// The input_error of loading and resolving the platform, or "".
+std::string resolve_error(const std::string& text, const std::vector<std::string>& overrides = {},
+                          const std::string& presets = presets_dir()) {
+    try {
+        params::resolve(parse(text, overrides), presets);
+    } catch (const input_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+struct scratch {  // a folder of its own, removed afterwards
+    std::filesystem::path path;
+    scratch() {
+        char tmpl[] = "/tmp/ioatsim-scenario-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~scratch() { std::filesystem::remove_all(path); }
+    std::string write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+        return (path / name).string();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a name that is not a plain file name is refused at its position") {
+    for (const char* bad : {"../../x", "a/b", ".", "..", "/abs"}) {
+        CAPTURE(bad);
+        CHECK(error_of(std::string("description: d\nname: \"") + bad + "\"\n") ==
+              std::string("t.yaml:2:7: name: \"") + bad + "\" is not a plain file name (it names the output folder "
+              "out/NAME: no \"/\", not \".\" or \"..\", no control characters, at most 255 bytes)");
+    }
+    CHECK(error_of("name: \"a\\tb\"\n").find("is not a plain file name") != std::string::npos);
+    CHECK(error_of("name: " + std::string(256, 'n') + "\n").find("at most 255 bytes") != std::string::npos);
+    CHECK(error_of("name: x\n", {"name=../../x"}).rfind("--set name=../../x: name: ", 0) == 0);
+    CHECK(parse("name: ..x.y-z_1\n").name == "..x.y-z_1");
+}
+
+TEST_CASE("an unknown preset is blamed on the scenario's platform.preset, with the presets known") {
+    CHECK(resolve_error("name: x\nplatform:\n  preset: nosuch\n") ==
+          "t.yaml:3:11: platform.preset: no preset \"nosuch\" (known: minimal, westmere-ep-2s, x3850x5)");
+    CHECK(resolve_error("name: x\n", {"platform.preset=nosuch"}).rfind("--set platform.preset=nosuch: platform.preset: ",
+                                                                       0) == 0);
+    // A preset is a name in platform/presets, never a path.
+    CHECK(error_of("name: x\nplatform: {preset: ../../scenarios/default}\n") ==
+          "t.yaml:2:20: platform.preset: \"../../scenarios/default\" is not a preset name (a file name in "
+          "platform/presets/, without .yaml)");
+}
+
+TEST_CASE("a bad value in a preset is blamed on the preset file's line and column") {
+    scratch d;
+    d.write("big.yaml", "description: too big\nsockets: 2\ncores_per_socket: 4294967297\n");
+    d.write("octal.yaml", "sockets: 010\n");
+    d.write("time.yaml", "\ndram.latency:   18446744073709551615 ps\n");
+    const std::string dir = d.path.string();
+    CHECK(resolve_error("name: x\nplatform: {preset: big}\n", {}, dir) ==
+          dir + "/big.yaml:3:19: cores_per_socket: 4294967297 is out of range (must be 1..16: the APIC ID holds "
+                "the core in 4 bits (socket << 4 | core))");
+    CHECK(resolve_error("name: x\nplatform: {preset: octal}\n", {}, dir) ==
+          dir + "/octal.yaml:1:10: sockets: \"010\" has a leading zero (integers are decimal, never octal: write 10)");
+    CHECK(resolve_error("name: x\nplatform: {preset: time}\n", {}, dir).rfind(
+              dir + "/time.yaml:2:17: dram.latency: 18446744073709551615 ps is out of range (must be <= 1000 s", 0) == 0);
+}
+
+TEST_CASE("platform integers are range-checked before any narrowing") {
+    const std::string pre = "name: x\nplatform:\n  set:\n    ";
+    CHECK(resolve_error(pre + "sockets: 4294967297\n") ==
+          "t.yaml:4:5: platform.set.sockets: 4294967297 is out of range (must be 1..8: the largest glueless "
+          "Nehalem-EX/Westmere-EX machine; one NUMA node each)");
+    CHECK(resolve_error(pre + "sockets: 18446744073709551617\n").find("is out of range (must be 1..8") !=
+          std::string::npos);
+    CHECK(resolve_error(pre + "sockets: -4294967295\n").find("is out of range (must be 1..8") != std::string::npos);
+    CHECK(resolve_error(pre + "ioat.xfercap: 200\n") ==
+          "t.yaml:4:5: platform.set.ioat.xfercap: 200 is out of range (must be 0..31: XFERCAP[4:0] is log2 of the "
+          "bytes per descriptor; 0 means 32 GB)");
+    CHECK(resolve_error(pre + "ioh.ioat_functions: 0\n") ==
+          "t.yaml:4:5: platform.set.ioh.ioat_functions: 0 is out of range (must be 1..8: device 0x16 functions 0-7; "
+          "at least one, since the root complex decodes its BAR window to them)");
+    CHECK(resolve_error(pre + "ioh.count: 5\n").find("ioh.count: 5 is out of range (must be 1..4") != std::string::npos);
+    CHECK(resolve_error(pre + "ioh.root_ports: 9\n").find("(must be 0..8") != std::string::npos);
+    CHECK(resolve_error(pre + "ioat.cbver: 0x100\n").find("ioat.cbver: 0x100 is out of range (must be 0x0..0xff") !=
+          std::string::npos);
+    CHECK(resolve_error(pre + "ioat.dmacapability: 0x100000000\n").find("(must be 0x0..0xffffffff") != std::string::npos);
+    CHECK(resolve_error(pre + "dram.size_mib: 9223372036854775807\n").find("(must be 64..65536") != std::string::npos);
+    CHECK(resolve_error(pre + "ioat.xfercap: 0\n") == "");
+    CHECK(resolve_error(pre + "ioat.xfercap: 31\n") == "");
+    CHECK(resolve_error(pre + "ioat.dmacapability: 0xffffffff\n") == "");
+}
+
+TEST_CASE("platform integers are decimal, hex only for register values, never octal") {
+    const std::string pre = "name: x\nplatform:\n  set:\n    ";
+    CHECK(resolve_error(pre + "cores_per_socket: 010\n") ==
+          "t.yaml:4:5: platform.set.cores_per_socket: \"010\" has a leading zero (integers are decimal, never octal: "
+          "write 10)");
+    CHECK(resolve_error(pre + "sockets: 0x2\n") ==
+          "t.yaml:4:5: platform.set.sockets: expected a decimal integer, got \"0x2\" (1..8: the largest glueless "
+          "Nehalem-EX/Westmere-EX machine; one NUMA node each)");
+    CHECK(resolve_error(pre + "ioat.cbver: 030\n").find("\"030\" has a leading zero (integers are decimal, never "
+                                                         "octal: write 30, or 0x... for hex)") != std::string::npos);
+    CHECK(resolve_error(pre + "sockets: \" 2\"\n").find("expected a decimal integer") != std::string::npos);
+    CHECK(resolve_error(pre + "sockets: +2\n").find("expected a decimal integer") != std::string::npos);
+    const params p = params::resolve(parse(pre + "ioat.cbver: 0x32\n    cores_per_socket: 10\n    sockets: 0\n",
+                                           {"platform.set.sockets=2"}));
+    CHECK(p.integer("ioat.cbver") == 0x32);
+    CHECK(p.integer("cores_per_socket") == 10);
+    CHECK(p.integer("sockets") == 2);
+    CHECK(p.where("cores_per_socket").str() == "t.yaml:5:5");
+}
+
+TEST_CASE("platform times and rates have stated limits") {
+    const std::string pre = "name: x\nplatform:\n  set:\n    ";
+    CHECK(resolve_error(pre + "pcie.completion_timeout: 18446744073709551615 ps\n") ==
+          "t.yaml:4:5: platform.set.pcie.completion_timeout: 18446744073709551615 ps is out of range (must be <= "
+          "1000 s: the simulated clock holds 2^64 ps (213 days) and sums of times must stay far below that)");
+    CHECK(resolve_error(pre + "check.hung_after: 1000 s\n") == "");
+    CHECK(resolve_error(pre + "check.hung_after: 1000.000000000001 s\n").find("is out of range") != std::string::npos);
+    CHECK(resolve_error(pre + "ioat.bandwidth_gbps: 1e-300\n") ==
+          "t.yaml:4:5: platform.set.ioat.bandwidth_gbps: 1e-300 is out of range (must be 0.001..1000: 1 MB/s to "
+          "1 TB/s: slower overflows the simulated clock, faster takes no time)");
+    CHECK(resolve_error(pre + "cpu.memcpy_gbps: 1e300\n").find("is out of range (must be 0.001..1000") !=
+          std::string::npos);
+    CHECK(resolve_error(pre + "cpu.byte_loop_gbps: 1e999\n").find("expected a number, got \"1e999\"") !=
+          std::string::npos);
+    for (const char* bad : {"nan", "inf", "0x1p3", "", "-5"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(resolve_error(pre + "ioat.bandwidth_gbps: \"" + bad + "\"\n").empty());
+    }
+    CHECK(resolve_error(pre + "ioat.bandwidth_gbps: 0.001\n") == "");
+}
+
+TEST_CASE("scenario times are at most 1000 s") {
+    CHECK(error_of("name: x\nrun:\n  until: 18446744073709551615 ps\n") ==
+          "t.yaml:3:10: run.until: 18446744073709551615 ps is out of range (must be <= 1000 s: the simulated clock "
+          "holds 2^64 ps (213 days) and sums of times must stay far below that)");
+    CHECK(error_of("name: x\nrun: {until: 1001 s}\n").find("run.until: 1001 s is out of range") != std::string::npos);
+    CHECK(error_of("name: x\nrun: {quantum: 2000 s}\n").find("run.quantum: 2000 s is out of range") !=
+          std::string::npos);
+    CHECK(error_of("name: x\nsoftware: {clients: {dmatest: {timeout: 18446744073709551615 ps}}}\n")
+              .find("software.clients.dmatest.timeout: 18446744073709551615 ps is out of range") != std::string::npos);
+    CHECK(error_of("name: x\nrun: {until: 1000 s}\ntimeline:\n  - {at: 18446744073709551615 ps, do: a}\n")
+              .find("timeline[0].at: 18446744073709551615 ps is out of range") != std::string::npos);
+    CHECK(parse("name: x\nrun: {until: 1000 s}\n").until_ps == max_time_ps);
+}
+
+TEST_CASE("more client tasks than the host can give is an input error at the largest share") {
+    CHECK(resolve_error("name: x\nsoftware:\n  clients:\n    dmatest: {threads_per_chan: 100000}\n") ==
+          "t.yaml:4:33: software.clients.dmatest.threads_per_chan: 100000 simulated tasks (dmatest: 100000 per "
+          "channel x 1 channel) is over the limit of 8192 client tasks (each is a SystemC thread with its own stack "
+          "and guard page; the host gives about 32000 in all)");
+    // x3850x5: 16 channels, 32 CPUs.
+    const std::string x = "name: x\nplatform: {preset: x3850x5}\nsoftware:\n  clients:\n";
+    CHECK(resolve_error(x + "    dmatest: {threads_per_chan: 512}\n") == "");
+    CHECK(resolve_error(x + "    dmatest: {threads_per_chan: 513}\n").find(
+              "8208 simulated tasks (dmatest: 513 per channel x 16 channels = 8208)") != std::string::npos);
+    CHECK(resolve_error(x + "    dmatest: {threads_per_chan: 100000, max_channels: 1}\n").find(
+              "100000 per channel x 1 channel") != std::string::npos);
+    CHECK(resolve_error(x + "    dmatest: {threads_per_chan: 8000, device: \"0000:80:16.0\"}\n") == "");
+    const std::string e = resolve_error(x + "    dmatest: {threads_per_chan: 100}\n    net_dma: {readers: 4096}\n"
+                                            "    async_tx: {threads: 4096}\n");
+    CAPTURE(e);
+    CHECK(e.rfind("t.yaml:6:24: software.clients.net_dma.readers: 9792 simulated tasks (dmatest: 100 per channel x "
+                  "16 channels = 1600; net_dma: 4096 readers; async_tx: 4096 threads) is over the limit", 0) == 0);
+    // Clients do not run without an OS.
+    CHECK(resolve_error("name: x\nsoftware:\n  os: none\n  clients:\n    dmatest: {threads_per_chan: 100000}\n") == "");
+}
+
+TEST_CASE("load_scenario refuses what is not a regular file of at most 1 MiB, unread") {
+    auto load_error = [](const std::string& path) -> std::string {
+        try {
+            load_scenario(path, {});
+        } catch (const input_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    const std::string not_file = ": not a regular file (a scenario is a YAML file of at most 1 MiB)";
+    CHECK(load_error("/dev/zero") == "/dev/zero" + not_file);
+    CHECK(load_error("/tmp") == "/tmp" + not_file);
+    scratch d;
+    const std::string big = d.write("big.yaml", "name: big\ndescription: \"" + std::string(1 << 20, 'x') + "\"\n");
+    CHECK(load_error(big) == big + ": 1048602 bytes is over the 1 MiB a scenario may have");
+    const std::string fifo = (d.path / "fifo").string();
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(load_error(fifo) == fifo + not_file);  // refused without opening: opening would block
+    CHECK(load_scenario(d.write("ok.yaml", "name: ok\n"), {}).name == "ok");
 }

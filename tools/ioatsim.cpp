@@ -181,8 +181,11 @@ int sc_main(int argc, char** argv) {
         std::cerr << "ioatsim: " << e.what() << '\n' << usage;
         return 2;
     } catch (const std::exception& e) {
-        // Nobody's input: a fault of the simulator itself.
+        // Nobody's input: a fault of the simulator itself (SystemC's reports too).
         std::cerr << "ioatsim: internal error: " << e.what() << '\n';
+        return 3;
+    } catch (...) {
+        std::cerr << "ioatsim: internal error: an exception of unknown type\n";
         return 3;
     }
 }

@@ -155,7 +155,9 @@ bool ioat_channel::process(bool burst_start) {
     if (!fetch(addr, raw, chain_fetch_, fetch_time)) return false;
     fn_.set_reg(base_ + CDAR, 8, addr);
     descriptor d = decode_descriptor(raw);
-    uint64_t max_len = 1ull << fn_.cfg().xfercap;
+    // XFERCAP[4:0] is log2 of the bytes a descriptor may move; 0 stands for 32 GB (registers.h).
+    const unsigned xfercap = fn_.cfg().xfercap & 0x1f;
+    uint64_t max_len = xfercap ? 1ull << xfercap : 1ull << 35;
     bool null = d.op() == OP_COPY && d.has(DESC_NULL);
     unsigned frames = null ? 1 : ioat_ops::frames(raw);
     if (available() < frames) {  // the extension frame is not handed over yet

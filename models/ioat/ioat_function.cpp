@@ -102,7 +102,7 @@ void ioat_function::reset_regs(int chan) {
         if (r.chan == chan) set_reg(r.base, r.def->width, r.def->reset);
     if (chan < 0) {
         set_reg(CHANCNT, 1, cfg_.chancnt);
-        set_reg(XFERCAP, 1, cfg_.xfercap);
+        set_reg(XFERCAP, 1, cfg_.xfercap & 0x1f);  // [7:5] reserved
         set_reg(CBVER, 1, cfg_.cbver);
         set_reg(DMACAPABILITY, 4, cfg_.dmacapability);
     }
