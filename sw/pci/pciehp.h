@@ -9,4 +9,7 @@ namespace ioatsim::sw {
 
 void pcieport_init_module(kernel& k, pci_subsys& pci);
 
+// Hot-plug slots probed and not yet removed (a slot is freed by remove).
+size_t pciehp_live_slots();
+
 }  // namespace ioatsim::sw
