@@ -59,8 +59,15 @@ const std::vector<param_def>& param_table() {
         {"cpu.memcpy_gbps", param_kind::real, "5.0", "AnandTech X7560 single-thread stream", 0.001, 1000, rate_limit},
         {"cpu.byte_loop_gbps", param_kind::real, "1.0", "estimate: ~2 cycles per byte at 2.13 GHz", 0.001, 1000,
          rate_limit},
-        {"rcu.grace_period", param_kind::time, "100 us",
-         "estimate: expedited-class; a normal grace period is milliseconds", 0, no_time_limit, max_time_reason},
+        {"rcu.grace_period", param_kind::time, "3 ms",
+         "estimate: a normal 3.4 tree-RCU grace period spans about three scheduling-clock ticks at the era's "
+         "server HZ=1000 (one to start it, one for each CPU to note its quiescent state, one to end it)",
+         0, no_time_limit, max_time_reason},
+        {"rcu.expedited", param_kind::integer, "0",
+         "1: every grace period is expedited (rcupdate.rcu_expedited=1, a boot option from 3.19)", 0, 1, "0 or 1"},
+        {"rcu.expedited_grace_period", param_kind::time, "100 us",
+         "estimate: tens of microseconds for an expedited grace period (timing-defaults.md 3)", 0, no_time_limit,
+         max_time_reason},
         {"check.hung_after", param_kind::time, "5 ms",
          "estimate: khungtaskd's 120 s scaled to runs of milliseconds; over twice the longest legitimate wait "
          "seen under load (a raid6 chain queued behind net_dma reads, 2.1 ms in cpu-hotplug)",

@@ -111,7 +111,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.quantum = sc.quantum_ps;
     kc.memcpy_gbps = p.real("cpu.memcpy_gbps");
     kc.byte_loop_gbps = p.real("cpu.byte_loop_gbps");
-    kc.rcu_grace_period = p.time_ps("rcu.grace_period");
+    kc.rcu_grace_period = p.time_ps(p.integer("rcu.expedited") ? "rcu.expedited_grace_period" : "rcu.grace_period");
     kc.hung_after = p.time_ps("check.hung_after");
     kc.coherence = {p.time_ps("coherence.rmw_local"),      p.time_ps("coherence.atomic_same_die"),
                     p.time_ps("coherence.atomic_one_hop"), p.time_ps("coherence.load_same_die"),

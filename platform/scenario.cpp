@@ -462,6 +462,7 @@ void checker::check(const Node& doc, scenario& s) const {
             {"dmaengine", map({
                 {"design", [&](const item& it) { sw::parse_dma_design(one_of(it, sw::dma_design_names), s.dmaengine.design); }},
                 {"numa_affinity", [&](const item& it) { s.dmaengine.numa_affinity = boolean(it); }},
+                {"failback", [&](const item& it) { s.dmaengine.failback = boolean(it); }},
             })},
             {"clients", map({{"dmatest", [&](const item& it) {
                 dt.enabled = true;

@@ -89,11 +89,11 @@ TEST_CASE("a run with a violation its expect does not name exits 1 and says whic
 TEST_CASE("a removal that has not finished when the run ends fails it, unless expected") {
     tmpdir t;
     const std::string run = "run " + scenario("removal-sweep.yaml") + " --quiet --out " + (t.path / "o").string() +
-                            " --set software.dmaengine.design=atomic --set 'timeline.0.at=\"3.9 ms\"'";
+                            " --set software.dmaengine.design=atomic --set 'timeline.0.at=\"7.9 ms\"'";
     result r = cli::ioatsim(run, t);
     CHECK(r.status == 1);
     CHECK(slurp(t.path / "o" / "log.txt").find("checker: removal_incomplete: ioh.remove of IOH 1 (surprise), "
-                                               "requested at 0.003900 s, has not finished") != std::string::npos);
+                                               "requested at 0.007900 s, has not finished") != std::string::npos);
     CHECK(summary(t.path / "o")["removal"]["completed"] == false);
     CHECK(cli::ioatsim(run + " --set expect.violations.removal_incomplete=1", t).status == 0);
 }
@@ -188,7 +188,7 @@ TEST_CASE("bad timelines are input errors naming file, line and column") {
 
 TEST_CASE("compare exits 1 when a design fails that may not, and 0 when only expected ones fail") {
     tmpdir t;
-    const std::string cmp = "compare " + scenario("unbind-under-load.yaml") + " --designs legacy,percpu_ref -j 2 --out " +
+    const std::string cmp = "compare " + scenario("unbind-under-load.yaml") + " --designs legacy,prep_null -j 2 --out " +
                             (t.path / "c").string() + " --set 'run.until=\"3 ms\"'" +
                             " --set 'timeline=[{at: 2 ms, do: pci.unbind, device: \"0000:80:16.7\"}]'";
     CHECK(cli::ioatsim(cmp, t).status == 0);  // legacy fails, as expected by default

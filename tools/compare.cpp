@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct row {
-    std::string design, verdict = "crashed", violations = "-";
+    std::string design, failback = "-", verdict = "crashed", violations = "-";
     std::string completed = "-", failed_back = "-", cpu = "-", lost = "-", in_flight = "-";
     std::string latency = "-", freed = "-", before = "-", during = "-", after = "-", ref_ns = "-";
     bool ran = false;
@@ -42,6 +42,7 @@ row read_summary(const std::string& design, const fs::path& file) {
         std::ifstream in(file);
         s = nlohmann::json::parse(in);
         r.verdict = s.at("verdict").get<std::string>();
+        r.failback = s.at("params").at("software").at("failback").get<bool>() ? "yes" : "no";
         r.violations.clear();
         for (auto& [k, v] : s.at("counters").items())
             if (k.rfind("violations.", 0) == 0 && v.get<int64_t>())
@@ -69,12 +70,12 @@ row read_summary(const std::string& design, const fs::path& file) {
 
 // Copies by outcome as summary.json names them; removal latency to the OS's end
 // of the removal and to the last device memory freed ("never": still held).
-const char* const header[] = {"design", "verdict", "violations", "completed", "failed_back", "cpu", "lost",
+const char* const header[] = {"design", "failback", "verdict", "violations", "completed", "failed_back", "cpu", "lost",
                               "in_flight_at_end", "removal latency (us)", "freed latency (us)",
                               "GB/s before", "GB/s during", "GB/s after", "ref ns per DMA op"};
 
 std::vector<std::string> cells(const row& r) {
-    return {r.design, r.verdict, r.violations, r.completed, r.failed_back, r.cpu, r.lost, r.in_flight,
+    return {r.design, r.failback, r.verdict, r.violations, r.completed, r.failed_back, r.cpu, r.lost, r.in_flight,
             r.latency, r.freed, r.before, r.during, r.after, r.ref_ns};
 }
 
@@ -83,7 +84,7 @@ std::string markdown(const std::vector<row>& rows) {
     o << '|';
     for (const char* h : header) o << ' ' << h << " |";
     o << "\n|";
-    for (size_t i = 0; i < std::size(header); ++i) o << (i < 3 ? "---|" : "---:|");
+    for (size_t i = 0; i < std::size(header); ++i) o << (i < 4 ? "---|" : "---:|");
     o << '\n';
     for (const row& r : rows) {
         o << '|';

@@ -43,7 +43,7 @@ void async_tx::init() {
 // completes (or at once, if it cannot be prepared).
 // A dependency already complete is no dependency (and may be freed memory).
 dma_chan* async_tx::find_channel(async_submit_ctl& s) {
-    if (!dma_.hotplug_aware()) {
+    if (!tracked()) {
         dma_chan* dep = s.depend_tx ? s.depend_tx->chan : nullptr;
         if (dep && dep->device->cap_mask.test(DMA_ASYNC_TX)) return dep;
         return dma_.dma_find_channel(DMA_ASYNC_TX);
@@ -54,8 +54,12 @@ dma_chan* async_tx::find_channel(async_submit_ctl& s) {
 }
 
 void async_tx::put_unused(dma_chan* c) {
-    if (c && dma_.hotplug_aware()) dma_.dma_put_channel(c);
+    if (c) dma_.dma_put_channel(c);  // nothing without per-use references
 }
+
+// Operations followed one by one (not only a chain's last callback) when they
+// hold a use of their channel or may be failed back.
+bool async_tx::tracked() const { return dma_.per_use() || dma_.fails_back(); }
 
 // Using a descriptor as a dependency acknowledges it: it must not be acked yet.
 dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s) {
@@ -70,18 +74,20 @@ dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* 
         ++(completed ? ledger_.completed : ledger_.failed_back);
         if (w) --w->in_flight;
     };
-    if (dma_.hotplug_aware()) {
+    if (tracked()) {
         auto st = std::make_shared<op_state>();
         outstanding_[tx] = st;
-        tx->callback_result = [this, c, tx, st, ended, cb = s.cb, failed = s.failed](const dmaengine_result& r) {
+        auto end = [this, c, tx, st, ended, cb = s.cb, failed = s.failed](dmaengine_tx_result r) {
             outstanding_.erase(tx);
             st->done = true;
             st->wq.wake_up_all();
-            if (r.result != DMA_TRANS_NOERROR && failed) *failed = true;
-            ended(r.result == DMA_TRANS_NOERROR);
+            if (r != DMA_TRANS_NOERROR && failed) *failed = true;
+            ended(r == DMA_TRANS_NOERROR);
             if (cb) cb();
             dma_.dma_put_channel(c);
         };
+        if (dma_.fails_back()) tx->callback_result = [end](const dmaengine_result& r) { end(r.result); };
+        else tx->callback = [end] { end(DMA_TRANS_NOERROR); };
     } else {
         tx->callback = [ended, cb = s.cb] {
             ended(true);
@@ -99,11 +105,12 @@ dma_async_tx_descriptor* async_tx::submit(dma_chan* c, dma_async_tx_descriptor* 
     return tx;
 }
 
-// With no channel the operation runs here once its parent is done. Under the
-// hotplug-aware designs the parent's own callback says when (and, through the
-// chain's flag, whether it was failed back); the descriptor is not touched.
+// With no channel the operation runs here once its parent is done (3.4:
+// async_tx_quiesce). When operations are followed one by one the parent's own
+// callback says when (and, through the chain's flag, whether it was failed
+// back); the descriptor is not touched.
 void async_tx::cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes) {
-    if (!dma_.hotplug_aware()) {
+    if (!tracked()) {
         async_tx_quiesce(s.depend_tx);
     } else if (s.depend_tx) {
         auto it = outstanding_.find(s.depend_tx);
@@ -192,7 +199,9 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
 // same data, until it goes through (on another channel or on the CPU).
 void async_tx::worker(unsigned id) {
     for (uint64_t it = 0; cfg_.iterations == 0 || it < uint64_t(cfg_.iterations);) {
-        if (dma_.hotplug_aware()) k_.cond_resched();  // on the CPU a recovery never sleeps
+        // The workload stands for md's raid5d, whose loop yields with cond_resched
+        // [inference]; a recovery done on the CPU never sleeps.
+        k_.cond_resched();
         outcome o = recover_once(id, it);
         if (o == outcome::stop) return;
         if (o == outcome::redo) ++k_.rep().counter("raid6.redone");

@@ -3,9 +3,10 @@
 // DMA_ASYNC_TX channel with dependency chains (same channel, FENCE for data
 // hazards) or, with no channel, on the CPU after waiting for the parent; and a
 // raid6test-like workload: generate P/Q, lose two data blocks, recover them.
-// Under the designs other than legacy every operation holds a use of its channel
-// until it completes or is failed back; a chain that lost an operation is
-// reported failed to its submitter, which redoes the recovery.
+// Under the per-use designs every operation holds a use of its channel until it
+// completes (2012 patch 7); with fail-back a chain that lost an operation is
+// reported failed to its submitter, which redoes the recovery. An operation the
+// channel will not prepare runs on the CPU, as async_tx always did.
 #pragma once
 #include "sw/clients/client_config.h"
 #include "sw/clients/copy_ledger.h"
@@ -49,6 +50,7 @@ public:
                                                "raid6.failures", "raid6.redone"};
 
 private:
+    bool tracked() const;
     dma_chan* find_channel(async_submit_ctl& s);
     dma_async_tx_descriptor* submit(dma_chan* c, dma_async_tx_descriptor* tx, async_submit_ctl& s);
     void cpu_fallback(async_submit_ctl& s, const std::function<void()>& op, uint64_t bytes);
@@ -61,7 +63,7 @@ private:
     dmaengine& dma_;
     async_tx_config cfg_;
     dma_client client_;                   // client_callbacks
-    // Hotplug-aware designs: operations submitted and not yet complete. A
+    // Operations submitted and not yet complete, when followed one by one. A
     // descriptor is read only while it is here: once complete, its channel may
     // free it.
     struct op_state {

@@ -13,7 +13,6 @@ namespace {
 constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
                   PATTERN_OVERWRITE = 0x20, PATTERN_COUNT_MASK = 0x1f;
 constexpr unsigned MAX_ERROR_COUNT = 32;
-constexpr ktime_t RETRY = 1 * MSEC;  // a thread without a channel asks again this often
 
 // Byte i of a region holds pattern | (~counter & 0x1f), the counter starting at
 // `counter`: a 32-byte cycle, copied rather than computed byte by byte.
@@ -45,18 +44,20 @@ void dmatest::init() {
         client_.name = "dmatest";
         client_.cap_mask.set(DMA_MEMCPY);
         client_.accept = [this](dma_chan* c) {
-            if (!match(c)) return false;
-            for (auto& s : slots_)
-                if (!s->chan) return true;
-            return starting_ && (!p_.max_channels || int(slots_.size()) < p_.max_channels);
+            int held = 0;
+            for (auto& s : slots_) held += s->chan != nullptr;
+            return match(c) && (!p_.max_channels || held < p_.max_channels);
         };
+        // dmatest_add_channel / dmatest_remove_channel: a channel offered gets its
+        // threads; one taken back stops them.
         client_.notify = [this](dma_chan* c, dma_state st) {
-            for (auto& s : slots_)
-                if (st == DMA_RESOURCE_REMOVED ? s->chan == c : !s->chan) {
-                    s->chan = st == DMA_RESOURCE_REMOVED ? nullptr : c;
-                    return;
-                }
-            if (st == DMA_RESOURCE_AVAILABLE) slots_.push_back(std::make_unique<chan_slot>(chan_slot{c, c->name}));
+            if (st == DMA_RESOURCE_REMOVED) {
+                for (auto& s : slots_)
+                    if (s->chan == c) s->chan = nullptr;
+                return;
+            }
+            slots_.push_back(std::make_unique<chan_slot>(chan_slot{c, c->name}));
+            if (!starting_) start_threads(slots_.size() - 1);
         };
         dma_.dma_async_client_register(&client_);
         dma_.dma_async_client_chan_request(&client_);
@@ -79,6 +80,7 @@ void dmatest::init() {
 void dmatest::start_threads(size_t i) {
     chan_slot* s = slots_[i].get();
     for (int t = 0; t < p_.threads_per_chan; ++t) {
+        ++s->threads;
         threads_.push_back({s->name + "-copy" + std::to_string(t)});
         thread_state* me = &threads_.back();
         uint64_t seed = p_.seed * 1000003 + (i + 1) * 1009 + unsigned(t);
@@ -89,51 +91,18 @@ void dmatest::start_threads(size_t i) {
     k_.printk(strfmt("dmatest: Started %d threads using %s", p_.threads_per_chan, s->name.c_str()));
 }
 
-// A use of the slot's channel. A channel that refuses one is gone: its private
-// grant is released once no thread of the slot uses it any more (a remove path
-// may be waiting for it) and, every millisecond, the slot asks for another
-// (under client_callbacks, events refill it).
-dma_chan* dmatest::use_channel(chan_slot& s) {
-    if (!dma_.hotplug_aware()) return s.chan;
-    const bool events = dma_.design() == dma_design::client_callbacks;
-    dma_chan* c = s.chan;
-    if (c && dma_.dma_chan_tryget(c)) {
-        ++s.in_use[c];
-        return c;
-    }
-    if (c) {
-        s.chan = nullptr;
-        if (!events) s.lost.push_back(c);
-        release_lost(s);
-    }
-    if (events || s.chan || k_.now() < s.retry_at) return nullptr;
-    s.retry_at = k_.now() + RETRY;
-    dma_cap_mask_t mask;
-    mask.set(DMA_MEMCPY);
-    c = dma_.dma_request_channel(mask, [this](dma_chan* ch) { return match(ch); });
-    if (!c) return nullptr;
-    s.chan = c;
-    if (!dma_.dma_chan_tryget(c)) return nullptr;
-    ++s.in_use[c];
-    return c;
+// Under the per-use designs each test holds a use of the channel. A channel that
+// refuses one is going away: the thread stops, as 2.6.26's dmatest stopped a
+// channel's threads on DMA_RESOURCE_REMOVED (the 2012 series left dmatest as it
+// was; the same rule is assumed [reconstructed]), and the slot's last thread
+// gives the private grant back, which the remove path waits for.
+bool dmatest::use_channel(chan_slot& s) {
+    return !dma_.per_use() || (s.chan && dma_.dma_chan_tryget(s.chan));
 }
 
-void dmatest::done_with(chan_slot& s, dma_chan* c) {
-    dma_.dma_put_channel(c);
-    if (--s.in_use[c] == 0) release_lost(s);
-}
-
-void dmatest::release_lost(chan_slot& s) {
-    for (size_t i = 0; i < s.lost.size();) {
-        dma_chan* c = s.lost[i];
-        if (s.in_use[c]) {
-            ++i;
-            continue;
-        }
-        s.lost.erase(s.lost.begin() + long(i));
-        s.in_use.erase(c);
-        dma_.dma_release_channel(c);
-    }
+void dmatest::thread_stopped(chan_slot& s) {
+    if (--s.threads || !s.chan || !dma_.per_use() || dma_.design() == dma_design::client_callbacks) return;
+    dma_.dma_release_channel(std::exchange(s.chan, nullptr));
 }
 
 unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end,
@@ -164,7 +133,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     const std::string& name = me->name;
     splitmix64 rnd{seed};
     const unsigned size = p_.test_buf_size;
-    const bool aware = dma_.hotplug_aware();
+    const bool failback = dma_.fails_back();
     uint64_t src_pa = k_.alloc_phys(size, 64), dst_pa = k_.alloc_phys(size, 64);
     std::vector<uint8_t> src(size), dst(size);
     long total = 0, failed = 0;
@@ -173,14 +142,17 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     struct done_state { bool done = false; dmaengine_tx_result result = DMA_TRANS_NOERROR; wait_queue wq; };
     auto done = std::make_shared<done_state>();
     while (p_.iterations == 0 || total < p_.iterations) {
-        if (aware) k_.cond_resched();  // a test on the CPU never sleeps: let others have the CPU
+        if (!use_channel(*slot)) {
+            k_.printk(strfmt("%s: %s is going away, stopping", name.c_str(), slot->name.c_str()));
+            break;
+        }
+        dma_chan* chan = slot->chan;
         ++total;
         ++r.counter("dmatest.tests");
-        dma_chan* chan = use_channel(*slot);
         unsigned len = rnd.next32() % size + 1;
         unsigned src_off = rnd.next32() % (size - len + 1);
         unsigned dst_off = rnd.next32() % (size - len + 1);
-        if (unsigned align = chan ? chan->device->copy_align : 0) {
+        if (unsigned align = chan->device->copy_align) {
             unsigned a = (1u << align) - 1;
             src_off &= ~a, dst_off &= ~a, len &= ~a;
             if (!len) len = 1u << align;
@@ -195,32 +167,32 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
         k_.mem_write(dst_pa, dst.data(), size);
         k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
 
-        // The copy on the CPU, when there is no channel or it failed the copy back.
-        auto cpu_copy = [&](int64_t& outcome) {
-            if (chan) done_with(*slot, chan);
+        // With fail-back, a copy the channel failed back is done on the CPU.
+        auto cpu_redo = [&] {
             std::vector<uint8_t> b(len);
             k_.mem_read(src_pa + src_off, b.data(), len);
             k_.mem_write(dst_pa + dst_off, b.data(), len);
             k_.cost_bytes(len, k_.config().memcpy_gbps);
-            ++outcome;
+            ++ledger_.failed_back;
         };
+        auto done_with = [&] { dma_.dma_put_channel(chan); };
         unsigned flags = DMA_CTRL_ACK | DMA_PREP_INTERRUPT | DMA_COMPL_SKIP_DEST_UNMAP |
                          DMA_COMPL_SRC_UNMAP_SINGLE;
+        dma_.client_touch(chan, "prep_dma_memcpy");
         dma_async_tx_descriptor* tx =
-            chan ? chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags) : nullptr;
-        if (!tx && aware) {
-            cpu_copy(ledger_.cpu);
-        } else if (!tx) {
+            chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags);
+        if (!tx) {
             k_.printk(strfmt("%s: #%ld: prep error with src_off=0x%x dst_off=0x%x len=0x%x",
                              name.c_str(), total - 1, src_off, dst_off, len));
             ++r.counter("dmatest.prep_errors");
             ++r.counter("dmatest.failures");
             ++failed;
+            done_with();
             k_.msleep(100);
             continue;
         } else {
             done = std::make_shared<done_state>();
-            if (aware)
+            if (failback)
                 tx->callback_result = [done](const dmaengine_result& res) {
                     done->result = res.result;
                     done->done = true;
@@ -234,7 +206,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
                 ++r.counter("dmatest.submit_errors");
                 ++r.counter("dmatest.failures");
                 ++failed;
-                if (aware) done_with(*slot, chan);
+                done_with();
                 k_.msleep(100);
                 continue;
             }
@@ -251,15 +223,16 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
                 r.violation(k_.now(), "copy_lost", name + ": copy neither completed nor failed back");
                 ++r.counter("dmatest.failures");
                 ++failed;
-                if (aware) done_with(*slot, chan);
+                done_with();
                 continue;
             }
             if (done->result != DMA_TRANS_NOERROR) {
-                cpu_copy(ledger_.failed_back);
+                done_with();
+                cpu_redo();
             } else {
                 dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
                 ++ledger_.completed;  // reported done, with whatever status
-                if (aware) done_with(*slot, chan);
+                done_with();
                 if (status != DMA_SUCCESS) {
                     k_.printk(strfmt("%s: #%ld: got completion callback, but status is '%s'", name.c_str(),
                                      total - 1, status == DMA_ERROR ? "error" : "in progress"));
@@ -297,6 +270,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
                      failed, 0));
     k_.free_phys(src_pa);
     k_.free_phys(dst_pa);
+    thread_stopped(*slot);
     if (--running_ == 0) {
         if (dma_.design() == dma_design::client_callbacks) dma_.dma_async_client_unregister(&client_);
         else

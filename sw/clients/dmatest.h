@@ -1,9 +1,10 @@
 // dmatest (Linux 3.4 drivers/dma/dmatest.c as described in dmaengine-semantics.md
 // §6): private MEMCPY channels, threads that copy random windows of pattern-filled
-// buffers and verify every byte, counting each kind of failure. Under the designs
-// other than legacy each test holds a use of its channel; a test whose channel is
-// gone or fails it back copies on the CPU, and the threads look for a new channel.
-// Under client_callbacks the channels come and go by events (2.6.26's dmatest).
+// buffers and verify every byte, counting each kind of failure (a prep or submit
+// error sleeps 100 ms). Under the per-use designs each test holds a use of its
+// channel and a channel going away stops its threads; under client_callbacks the
+// channels come and go by events (2.6.26's dmatest). With fail-back a copy the
+// channel fails back is done on the CPU.
 #pragma once
 #include "sw/clients/client_config.h"
 #include "sw/clients/copy_ledger.h"
@@ -32,18 +33,15 @@ public:
         "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes"};
 
 private:
-    struct chan_slot {       // a channel the threads of one slot share, or none just now
+    struct chan_slot {       // a channel the threads of one slot share, or none any more
         dma_chan* chan = nullptr;
         std::string name;    // of the channel it started with, for the thread names
-        ktime_t retry_at = 0;
-        std::map<dma_chan*, unsigned> in_use;  // threads holding a use of each channel
-        std::vector<dma_chan*> lost;           // refused a use; grant kept until unused
+        int threads = 0;     // still running
     };
     bool match(dma_chan* c) const;
     void start_threads(size_t slot);
-    dma_chan* use_channel(chan_slot& s);  // a use of the slot's channel, or null
-    void done_with(chan_slot& s, dma_chan* c);
-    void release_lost(chan_slot& s);
+    bool use_channel(chan_slot& s);  // false: the channel is going away
+    void thread_stopped(chan_slot& s);
     struct thread_state {
         std::string name;
         dma_chan* awaited = nullptr;  // the channel of the copy it waits for

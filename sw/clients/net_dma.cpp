@@ -60,8 +60,9 @@ void net_dma::cpu_copy(reader_state& r, uint64_t off, uint64_t n) {
     k_.cost_bytes(n, k_.config().memcpy_gbps);
 }
 
-// Copies the channel failed back are redone on the CPU. Cookies complete in
-// order and a channel fails back only at its end, so the last one tells.
+// With fail-back, copies the channel failed back are redone on the CPU. Cookies
+// complete in order and a channel fails back only at its end, so the last one
+// tells.
 void net_dma::redo_failed(reader_state& r, dma_chan* chan, const std::vector<segment>& segs) {
     bool any = dmaengine::dma_async_is_tx_complete(chan, segs.back().cookie) != DMA_SUCCESS;
     for (const segment& s : segs) {
@@ -77,16 +78,15 @@ void net_dma::redo_failed(reader_state& r, dma_chan* chan, const std::vector<seg
 void net_dma::recvmsg(reader_state& r, unsigned id) {
     report& rep = k_.rep();
     const uint64_t len = cfg_.read_size, read = r.reads++;
-    const bool aware = dma_.hotplug_aware();
+    const bool per_use = dma_.per_use(), failback = dma_.fails_back();
     ++rep.counter("net_dma.reads");
     k_.cost(SYSCALL_COST);
     dma_chan* chan = nullptr;
     if (int64_t(len) > sysctl_tcp_dma_copybreak &&
-        (chan = aware ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
+        (chan = per_use ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
         k_.cost(PIN_PAGE_COST * ((len + 4095) / 4096));  // pin the user iovec
     r.chan = chan;
-    std::vector<segment> segs;
-    bool chan_down = false;
+    std::vector<segment> segs;  // with fail-back: what to redo if the channel fails it back
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
     std::vector<uint8_t> data(cfg_.segment);
     dma_cookie_t last = 0;
@@ -100,24 +100,25 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         if (r.stream > k_.now()) k_.schedule_timeout(r.stream - k_.now());
         for (uint64_t i = 0; i < n; ++i) data[i] = payload(id, read, off + i);
         k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
-        dma_cookie_t c = chan && !chan_down ? dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n) : -1;
-        if (chan && c < 0 && !aware) {
-            k_.printk("tcp_recvmsg: dma_cookie < 0");  // 3.4 bails out of the read
-            ++rep.counter("net_dma.copies_failed");
-            bailed = true;
-            break;
-        }
-        chan_down = chan_down || (chan && c < 0);  // the channel went down: the CPU does the rest
-        if (c >= 0) {
-            last = c;
-            if (aware) segs.push_back({c, off, n});
-            ++r.in_flight;
-            ++ledger_.submitted;
-            rep.counter("net_dma.bytes_offloaded") += int64_t(n);
-        } else {
+        if (!chan) {  // no channel: skb_copy_datagram_iovec on the CPU
             k_.mem_write(r.user + off, data.data(), n);
             k_.cost_bytes(n, k_.config().memcpy_gbps);
             ++ledger_.cpu;
+        } else {
+            dma_cookie_t c = dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n);
+            if (c < 0) {
+                // Every era bails out of the read here ("Exception. Bailout!"); the
+                // segment stays queued for the next read.
+                k_.printk("tcp_recvmsg: dma_cookie < 0");
+                ++rep.counter("net_dma.copies_failed");
+                bailed = true;
+                break;
+            }
+            last = c;
+            if (failback) segs.push_back({c, off, n});
+            ++r.in_flight;
+            ++ledger_.submitted;
+            rep.counter("net_dma.bytes_offloaded") += int64_t(n);
         }
         if (++in_batch == SOFTIRQ_BATCH) {  // net_rx_action ends with dma_issue_pending_all
             in_batch = 0;
@@ -125,21 +126,19 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         }
     }
     if (chan && last > 0) {
-        // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way out.
+        // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way
+        // out and, in every era, no cond_resched.
         dmaengine::dma_async_issue_pending(chan);
         {
             kernel::waiting w(k_, strfmt("tcp_service_net_dma: %lld copies up to cookie %d on %s",
                                          (long long)r.in_flight, last, chan->name.c_str()));
-            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) {
-                k_.cost(CPU_RELAX);
-                if (aware) k_.cond_resched();  // the remove path may need this CPU to fail the copies back
-            }
+            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(CPU_RELAX);
         }
-        if (aware) redo_failed(r, chan, segs);
+        if (failback) redo_failed(r, chan, segs);
         else ledger_.completed += r.in_flight;
         r.in_flight = 0;
     }
-    if (chan && aware) dma_.dma_put_channel(chan);
+    if (chan && per_use) dma_.dma_put_channel(chan);
     if (bailed) return;
     std::vector<uint8_t> got(len);
     k_.mem_read(r.user, got.data(), len);

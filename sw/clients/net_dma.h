@@ -2,10 +2,13 @@
 // each interface brought up takes a dmaengine reference; readers receive a stream
 // of segments and, above tcp_dma_copybreak, offload each segment's copy to the
 // channel dma_find_channel gave them at the start of the read, holding that raw
-// pointer while they wait for data, then spin until the last copy completes.
-// Under the other designs the reader holds a use of the channel for the read
-// (as 2.6.18's get_softnet_dma did), copies a segment on the CPU when the channel
-// is down, and redoes on the CPU every copy failed back to it.
+// pointer while they wait for data, then spin until the last copy completes. A
+// copy the channel refuses ends the read early ("dma_cookie < 0"). Under the
+// per-use designs the reader holds a use of the channel for the read (as
+// 2.6.18's get_softnet_dma did, and the 2012 series' patch 6); no channel means
+// CPU copies. With fail-back it redoes on the CPU every copy failed back to it.
+// net_dma left the kernel in 3.17: under mainline and percpu_ref it runs as 3.4's
+// on a later core, a combination that never shipped.
 #pragma once
 #include "sw/clients/client_config.h"
 #include "sw/clients/copy_ledger.h"

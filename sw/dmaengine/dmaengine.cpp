@@ -12,15 +12,14 @@ constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the 
 dmaengine::dmaengine(kernel& k, dmaengine_config cfg) : k_(k), cfg_(cfg), mem_(k), channel_table_(DMA_TX_TYPE_END) {
     for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
     dma_list_mutex_.name = "dma_list_mutex";
-    if (cfg_.design == dma_design::percpu_ref) wq_ = k.create_workqueue("dmaengine", 0);
     k.register_cpu_notifier([this](unsigned cpu, bool online) { cpu_event(cpu, online); });
 }
 
-// 3.4 has no CPU notifier: a CPU offline at the last rebalance keeps an empty
-// slot. The 2012 series and the later designs rebalance (seed patch 2); the
+// 3.4 and v5.6 have no CPU notifier: a CPU offline at the last rebalance keeps
+// an empty slot. The 2012 series (patch 2) and the 2006 clients rebalance; the
 // checker looks either way.
 void dmaengine::cpu_event(unsigned cpu, bool online) {
-    if (hotplug_aware()) {
+    if (traits(cfg_.design).cpu_notifier) {
         k_.mutex_lock(dma_list_mutex_);
         dma_channel_rebalance();
         for (dma_client* cl : clients_) client_rebalance(cl);
@@ -78,7 +77,7 @@ int dmaengine::dma_chan_get(dma_chan* c) {
         if (owner) owner->put();
         return rc;
     }
-    if (cfg_.design == dma_design::percpu_ref) mem_.atomic_add_return(c->device->ref, 1);  // kref_get
+    if (traits(cfg_.design).memory_held) mem_.atomic_add_return(c->device->ref, 1);  // kref_get on 0 -> 1
     if (!c->device->cap_mask.test(DMA_PRIVATE)) balance_ref_count(c);
     return 0;
 }
@@ -99,11 +98,7 @@ void dmaengine::dma_chan_put(dma_chan* c) {
         k_.rep().violation(k_.now(), "client_count", c->name + ": resources freed while " +
                                                          std::to_string(c->uses_shadow) + " uses are held");
     c->device->free_chan_resources(c);
-    if (cfg_.design == dma_design::percpu_ref) device_put(c->device);
-}
-
-bool dmaengine::gone(const dma_device* d) const {
-    return !registered(d) && std::find(removing_.begin(), removing_.end(), d) == removing_.end();
+    if (traits(cfg_.design).memory_held) device_put(c->device);  // kref_put on 1 -> 0
 }
 
 int dmaengine::pins_expected(const module* m) const {
@@ -195,12 +190,18 @@ dma_chan* dmaengine::dma_find_channel(dma_transaction_type tx_type) {
     return channel_table_[tx_type][k_.smp_processor_id()];
 }
 
+// An RCU walk of the list (3.4): it may change under the walk (issue_pending
+// can wait for a lock), so the walk goes by position and may miss a device that
+// leaves meanwhile, as an RCU reader may.
 void dmaengine::dma_issue_pending_all() {
-    for (dma_device* d : dma_device_list_) {
+    k_.rcu_read_lock();
+    for (size_t i = 0; i < dma_device_list_.size(); ++i) {
+        dma_device* d = dma_device_list_[i];
         if (d->cap_mask.test(DMA_PRIVATE)) continue;
-        for (dma_chan* c : d->channels)
-            if (c->client_count) d->issue_pending(c);
+        for (size_t j = 0; j < d->channels.size(); ++j)
+            if (d->channels[j]->client_count) d->issue_pending(d->channels[j]);
     }
+    k_.rcu_read_unlock();
 }
 
 void dmaengine::dmaengine_get() {
@@ -225,10 +226,14 @@ void dmaengine::dmaengine_put() {
         k_.rep().violation(k_.now(), "client_count", "dmaengine_ref_count below zero");
         dmaengine_ref_count_ = 0;
     }
-    for (dma_device* d : dma_device_list_) {
+    for (dma_device* d : std::vector<dma_device*>(dma_device_list_)) {
         if (d->cap_mask.test(DMA_PRIVATE)) continue;
         for (dma_chan* c : d->channels) dma_chan_put(c);
     }
+    // prep_null keeps a removed device reachable, so its last client frees it.
+    if (cfg_.design == dma_design::prep_null)
+        for (dma_device* d : std::vector<dma_device*>(removing_))
+            for (dma_chan* c : d->channels) dma_chan_put(c);
     unlock();
 }
 
@@ -289,8 +294,7 @@ dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
             k_.printk("dma_sync_wait: timeout!");
             return DMA_ERROR;
         }
-        k_.cost(100 * NSEC);  // cpu_relax() between polls
-        if (hotplug_aware()) k_.cond_resched();  // the remove path may need this CPU
+        k_.cost(100 * NSEC);  // cpu_relax() between polls; 3.4 has no cond_resched here
     }
     return st;
 }
@@ -314,9 +318,7 @@ int dmaengine::dma_async_device_register(dma_device* d) {
         c->ref.init(mem_, [this, c] { chan_use_released(c); });
         c->uses_pcpu.v.assign(k_.nr_cpus(), 0);
     }
-    // percpu_ref: the device's initial kref, dropped by unregister, and one per
-    // channel whose percpu_ref is live, dropped when its last use goes.
-    d->ref.value = 1 + long(d->channels.size());
+    d->ref.value = 1;  // the initial kref, dropped by unregister (designs that keep memory)
     k_.mutex_lock(dma_list_mutex_);
     if (dmaengine_ref_count_ && !d->cap_mask.test(DMA_PRIVATE))
         for (dma_chan* c : d->channels)

@@ -94,7 +94,8 @@ struct dma_device : tracked {
     unsigned copy_align = 0;
     unsigned max_xor = 0, max_pq = 0;
     int node = -1;                  // NUMA node of the device, -1: any
-    atomic_long ref;                // percpu_ref design: the device kref
+    atomic_long ref;                // the device kref of the designs that keep memory (v5.6)
+    bool unregistered = false;      // dma_async_device_unregister has begun
 
     virtual int alloc_chan_resources(dma_chan* c) = 0;
     virtual void free_chan_resources(dma_chan* c) = 0;
@@ -148,8 +149,10 @@ public:
     dma_chan* dma_get_channel(dma_transaction_type cap, dma_client* cl = nullptr);
     bool dma_chan_tryget(dma_chan* c);
     void dma_put_channel(dma_chan* c);
-    // Whether a client must expect its channels to go away (every design but legacy).
-    bool hotplug_aware() const { return cfg_.design != dma_design::legacy; }
+    // Whether clients take a reference per use (design_traits::per_use), and
+    // whether the driver and clients fail back unfinished work (the option).
+    bool per_use() const { return traits(cfg_.design).per_use; }
+    bool fails_back() const { return cfg_.fails_back(); }
     // A client is about to use `c` (prep, submit, status): checks the use is legal.
     void client_touch(dma_chan* c, const char* what);
 
@@ -185,9 +188,9 @@ public:
     // channels, and of devices whose removal is still under way.
     int pins_expected(const module* m) const;
     bool registered(const dma_device* d) const;
-    // Off the list with no removal of it under way: its channels will complete
-    // nothing more, nor fail anything back.
-    bool gone(const dma_device* d) const;
+    // Unregistered: what its channels still owe a client is, for the checker at
+    // the end of a run, lost to the removal.
+    bool gone(const dma_device* d) const { return d->unregistered; }
     void check_invariants();  // reports each broken invariant to the checker
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
@@ -207,7 +210,9 @@ private:
     // The designs' removal protocols.
     void unregister_legacy(dma_device* d);
     void unregister_wait(dma_device* d);
-    void unregister_release(dma_device* d);
+    void list_del(dma_device* d);
+    void unregister_keep(dma_device* d);
+    void unregister_mainline(dma_device* d);
     void unregister_callbacks(dma_device* d);
     void wait_for_uses(dma_chan* c);
     void chan_use_released(dma_chan* c);
@@ -227,7 +232,6 @@ private:
     shared_memory mem_;
     uint64_t ref_ops_ = 0;
     ktime_t last_release_ = 0;
-    kernel::workqueue* wq_ = nullptr;     // releases that need the mutex
     std::vector<dma_client*> clients_;    // client_callbacks
     std::vector<dma_device*> removing_;   // off the list, their holds not yet dropped
     mutex dma_list_mutex_;

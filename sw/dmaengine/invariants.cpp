@@ -8,7 +8,7 @@
 namespace ioatsim::sw {
 
 bool dmaengine::registered(const dma_device* d) const {
-    return std::find(dma_device_list_.begin(), dma_device_list_.end(), d) != dma_device_list_.end();
+    return !d->unregistered && std::find(dma_device_list_.begin(), dma_device_list_.end(), d) != dma_device_list_.end();
 }
 
 void dmaengine::unlock() {
@@ -43,9 +43,9 @@ void dmaengine::check_invariants() {
                 bad("private", d->dev_name + ": a public multi-channel device with a private grant");
             pins[d->owner] += c->client_count;
         }
-        // percpu_ref: the device kref is the initial one, one per live channel and
-        // one per channel in use.
-        if (cfg_.design == dma_design::percpu_ref && d->ref.value != 1 + long(d->channels.size()) + held)
+        // v5.6: the device kref is the initial one and one per channel in use (an
+        // unregistered device's channels have left its list).
+        if (traits(cfg_.design).memory_held && !d->unregistered && d->ref.value != 1 + held)
             bad("client_count", d->dev_name + ": device kref " + std::to_string(d->ref.value) + " for " +
                                     std::to_string(held) + " channels in use");
     }

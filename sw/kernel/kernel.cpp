@@ -93,10 +93,12 @@ void kernel::acquire(context* ctx) {
     }
 }
 
+// A context switch is an RCU quiescent state for the CPU.
 void kernel::release(context* ctx) {
     cpu_rt& c = p_->cpus[ctx->cpu];
     if (c.owner == ctx) c.owner = nullptr;
     c.freed.notify();
+    quiescent(ctx->cpu);
 }
 
 unsigned kernel::smp_processor_id() const { return current_ ? current_->cpu : 0; }
@@ -145,10 +147,13 @@ void kernel::block(const std::function<void()>& do_wait) {
     current_ = ctx;
 }
 
+// A grace period in progress has RCU ask the CPU to reschedule (3.4's
+// force_quiescent_state), so cond_resched reports a quiescent state [inference].
 void kernel::cond_resched() {
     context* ctx = current_;
     if (!ctx || ctx->irq) return;
     sync();
+    quiescent(ctx->cpu);
     if (p_->cpus[ctx->cpu].waiters) block([] { wait(sc_core::SC_ZERO_TIME); });
 }
 

@@ -107,9 +107,10 @@ struct kernel_config {
     double byte_loop_gbps = 1.0;
     uint64_t ram_base = 16ull << 20;  // the allocator's pool
     uint64_t ram_size = 1ull << 30;
-    // The shortest RCU grace period: milliseconds for a normal one, tens of
-    // microseconds expedited (timing-defaults.md §3) [estimate].
-    ktime_t rcu_grace_period = 100 * USEC;
+    // The shortest RCU grace period (rcu.grace_period; rcu.expedited picks the
+    // expedited figure instead), and it lasts until every online CPU has passed a
+    // quiescent state.
+    ktime_t rcu_grace_period = 3 * MSEC;
     // A task that waits without progress for longer is hung (check.hung_after).
     ktime_t hung_after = 5 * MSEC;
     coherence_costs coherence;
@@ -189,9 +190,12 @@ public:
     void del_timer_sync(timer_list& t);
     bool timer_pending(const timer_list& t) const;
 
-    // RCU. A read section must not sleep. A grace period lasts at least
-    // config().rcu_grace_period and ends once every read section begun before it
-    // has ended; call_rcu runs `fn` as a softirq on this CPU after one.
+    // RCU as 3.4's non-preemptible tree RCU: a read section must not sleep; a
+    // grace period lasts at least config().rcu_grace_period and ends once every
+    // CPU online when it began has passed a quiescent state (a context switch,
+    // idle, or cond_resched) and every read section begun before it has ended.
+    // A CPU spinning in kernel code without cond_resched holds it up. call_rcu
+    // runs `fn` as a softirq on this CPU after one.
     void rcu_read_lock();
     void rcu_read_unlock();
     void synchronize_rcu();
@@ -253,6 +257,10 @@ private:
     void task_done();
     void check_idle();
     unsigned fallback_cpu(unsigned dead) const;
+    void quiescent(unsigned cpu);
+    struct rcu_snapshot;
+    rcu_snapshot rcu_start();
+    bool rcu_done(const rcu_snapshot& s) const;
     void deliver(unsigned cpu, uint8_t vector);
     void irq_thread(unsigned cpu);
 

@@ -50,16 +50,18 @@ struct cpu_rt {
     std::map<int, irq_desc> handlers;
     std::deque<tasklet*> tasklets;
     int next_vector = 0x30;
+    uint64_t qs = 0;            // RCU quiescent states passed (context switches, cond_resched)
 };
 
 struct kernel::impl {
     std::deque<cpu_rt> cpus;  // sc_event is not movable
     std::deque<context> tasks;
     std::vector<std::function<void(unsigned, bool)>> cpu_notifiers;
-    // RCU: read sections open per generation; a grace period waits for the older ones.
+    // RCU: read sections open per generation; a grace period waits for the older
+    // ones and for every online CPU to pass a quiescent state.
     uint64_t rcu_gen = 1;
     std::map<uint64_t, unsigned> rcu_readers;
-    sc_core::sc_event rcu_reader_left;
+    sc_core::sc_event rcu_reader_left;  // also: a CPU passed a quiescent state
     std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
 };
 

@@ -92,6 +92,7 @@ int ioatdma_device::probe() {
             k_.writew(CHANCTRL_RUN, raw->reg + CHANCTRL);  // re-arm the interrupt
         };
         c->timer.fn = [this, raw] { timer_event(*raw); };
+        c->submit_ref.init(dma_.mem(), [raw] { raw->submit_idle.complete(); });
         if (reset_hw(*c) < 0) log("failed to reset channel " + std::to_string(i));
         channels.push_back(raw);
         chans_.push_back(std::move(c));
@@ -177,7 +178,7 @@ void ioatdma_device::free_chan_resources(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, "free_chan_resources") || c.ring.empty()) return;
     cleanup(c);
-    reset_hw(c);
+    if (!c.down) reset_hw(c);  // v5.6: a channel shut down is not reset again (the device may be gone)
     if (uint16_t busy = c.active())
         log(strfmt("Freeing %u in use descriptors!", unsigned(busy)));
     for (auto& e : c.ring) desc_pool_->free(e->hw);
@@ -203,10 +204,15 @@ void ioatdma_device::issue_pending(dma_chan* dc) {
 // Takes prep_lock and keeps it until tx_submit, as the driver does; one slot is
 // always left free so head never catches tail.
 bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
+    // percpu_ref: a submission holds the gate from prep to submit (idxd's
+    // percpu_ref_tryget_live around the portal write); once killed, prep fails.
+    const bool gate = traits(dma_.design()).submit_gate;
+    if (gate && !c.submit_ref.tryget_live()) return false;
     for (int attempt = 0; attempt < 3; ++attempt) {
         k_.spin_lock(c.prep_lock);
         if (c.down) {  // shut down while we waited for the lock
             k_.spin_unlock(c.prep_lock);
+            if (gate) c.submit_ref.put();
             return false;
         }
         if (c.space() > num) {
@@ -224,9 +230,10 @@ bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
             while (grown && c.space() <= num) grown = grow_ring(c);
             k_.spin_unlock(c.prep_lock);
             k_.spin_unlock(c.cleanup_lock);
-            if (!grown) return false;
+            if (!grown) break;
         }
     }
+    if (gate) c.submit_ref.put();
     return false;
 }
 
@@ -240,22 +247,25 @@ std::unique_ptr<ioat_ring_ent> ioatdma_device::new_ent(ioat_chan& c) {
     return e;
 }
 
-// Doubles the ring while the hardware may be running. The entry before tail is
-// the last one the hardware completed: it may be parked there and will follow
-// its `next` to tail, so it stays just before tail. The entries from tail keep
-// their order, and the new ones go between the last of them and that entry.
+// Doubles the ring while the hardware may be running, as 3.4's reshape_ring
+// does: the entries keep their order from tail, the new ones follow them, and
+// only the free slot before tail and the new entries are relinked. No issued
+// descriptor's `next` changes under the engine (it fetched it already): the
+// last of them still points at the free slot, which now leads on to the new
+// entries.
 bool ioatdma_device::grow_ring(ioat_chan& c) {
     uint32_t old_size = c.size(), new_size = old_size * 2;
     if (new_size > IOAT_MAX_RING) return false;
     auto at = [&](uint32_t i) { return (c.tail + i) & (new_size - 1); };
     std::vector<std::unique_ptr<ioat_ring_ent>> ring(new_size);
-    for (uint32_t i = 0; i < old_size; ++i)
-        ring[at(i == old_size - 1 ? new_size - 1 : i)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
-    for (uint32_t i = old_size - 1; i < new_size - 1; ++i) {
+    for (uint32_t i = old_size; i < new_size; ++i) {
         ring[at(i)] = new_ent(c);
-        if (!ring[at(i)]->hw) return false;  // the pool is out of memory
+        if (ring[at(i)]->hw) continue;
+        for (uint32_t j = old_size; j < i; ++j) desc_pool_->free(ring[at(j)]->hw);  // out of memory: as it was
+        return false;
     }
-    for (uint32_t i = old_size - 2; i < new_size - 1; ++i) k_.store<uint64_t>(ring[at(i)]->hw + 0x18, ring[at(i + 1)]->hw);
+    for (uint32_t i = 0; i < old_size; ++i) ring[at(i)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
+    for (uint32_t i = old_size - 1; i < new_size; ++i) k_.store<uint64_t>(ring[at(i)]->hw + 0x18, ring[at(i + 1)]->hw);
     c.ring = std::move(ring);
     k_.trace("ioatdma " + pdev_.name, "ring.grow", json_obj().set("entries", new_size));
     return true;
@@ -310,6 +320,7 @@ dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
     c.produce = 0;
     k_.cost(SUBMIT_COST);
     k_.spin_unlock(c.prep_lock);
+    if (traits(dma_.design()).submit_gate) c.submit_ref.put();
     return cookie;
 }
 
@@ -449,9 +460,9 @@ module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
         auto* dev = static_cast<ioatdma_device*>(d.drvdata);
         dev->remove();
     };
-    // 3.4 has no PCI error handlers; the hotplug-aware designs run with the later
-    // ioat_pcie_error_detected, which shuts the channels down at once.
-    if (dma.hotplug_aware())
+    // 3.4 has no PCI error handlers: ioat_pcie_error_detected came in 2016, and
+    // the fail-back option adds one that fails the channels back at once.
+    if (traits(dma.design()).aer_handler || dma.fails_back())
         drv.error_detected = [](pci_dev& d) { static_cast<ioatdma_device*>(d.drvdata)->error_detected(); };
     else
         drv.error_detected = nullptr;

@@ -3,6 +3,7 @@
 // submit by DMACOUNT, cleanup from the completion word, MSI-X and re-arm.
 #pragma once
 #include "sw/dmaengine/dmaengine.h"
+#include "sw/kernel/percpu_ref.h"
 #include "sw/kernel/slab.h"
 #include "sw/pci/pci.h"
 
@@ -36,6 +37,8 @@ struct ioat_chan : dma_chan {
     timer_list timer;              // the completion watchdog
     bool completion_pending = false, completion_ack = false;
     bool down = false;             // IOAT_CHAN_DOWN: shut down, every prep fails
+    percpu_ref submit_ref;         // percpu_ref design: held from prep to submit (idxd's wq_active)
+    sw::completion submit_idle;    // its release: no submission in progress after the kill
     dma_cookie_t aborted_lo = 0, aborted_hi = 0;  // cookies in (lo, hi] were failed back
 
     uint32_t size() const { return uint32_t(ring.size()); }
@@ -51,7 +54,7 @@ public:
     ~ioatdma_device() override;
     int probe();
     void remove();
-    void error_detected();  // the function is gone: fail everything back now
+    void error_detected();  // the function is gone (a PCI error report)
 
     int alloc_chan_resources(dma_chan* c) override;
     void free_chan_resources(dma_chan* c) override;
@@ -95,6 +98,8 @@ private:
     bool present(ioat_chan& c);   // the function still answers (not surprise-removed)
     void remove_2012();
     void remove_2019();
+    void remove_keep();
+    void shutdown();
     void free_memory();
     void timer_event(ioat_chan& c);
     void restart_channel(ioat_chan& c);

@@ -1,7 +1,10 @@
-// How ioatdma lets go of a device: the 2012 remove order (ioat-hardware.md
-// §10.1), which every design but percpu_ref runs, and the in-use unbind of
-// 2019 (§10.3: shut down first, free on the last reference); plus
-// DMA_TERMINATE_ALL, which fails back whatever a channel has not finished.
+// How ioatdma lets go of a device, as each design's era did: the 2012 remove
+// order (ioat-hardware.md §10.1); v5.6's in-use unbind (§10.3: ioat_shutdown
+// first, free on the last reference), with idxd's submission gate under
+// percpu_ref; prep_null's driver that fails every prep after removal and keeps
+// its memory until the last client lets go [inference]. Plus the fail-back
+// option: DMA_TERMINATE_ALL, which completes what a channel has not finished
+// with DMA_TRANS_ABORTED.
 #include "sw/drivers/ioat/ioatdma.h"
 
 #include "models/ioat/regs.h"
@@ -16,15 +19,21 @@ ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 
 void ioatdma_device::remove() {
     log("Removing dma and dca services");
-    if (dma_.design() == dma_design::percpu_ref) remove_2019();
+    const design_traits t = traits(dma_.design());
+    if (t.shutdown_first) remove_2019();
+    else if (t.memory_held) remove_keep();
     else remove_2012();
 }
 
 // Interrupts off, unregister, destroy the pools, empty the channel list; then the
 // device-managed memory goes. With legacy nothing waits for the clients still
 // holding channels; the 2012 and 2006 designs' unregister returns only when no
-// one does, so the pools are empty by then.
+// one does, so the pools are empty by then. With fail-back and no per-use
+// references the driver fails its channels back first (the core does it for the
+// designs that wait).
 void ioatdma_device::remove_2012() {
+    if (dma_.fails_back() && !dma_.per_use())
+        for (dma_chan* c : channels) terminate_all(c);
     k_.writeb(0, reg_base_ + INTRCTRL);
     dma_.dma_async_device_unregister(this);
     desc_pool_->destroy();
@@ -36,14 +45,54 @@ void ioatdma_device::remove_2012() {
     dma_.dma_device_freed(this);
 }
 
-// ioat_shutdown first: every channel stops and fails back its work, so clients
-// leave promptly and new preps fail. Unregister does not wait; device_release
-// frees the memory once the last reference is gone.
-void ioatdma_device::remove_2019() {
-    for (dma_chan* c : channels) terminate_all(c);
+// prep_null: every channel down (prep returns NULL from now on), interrupts
+// off, unregister; the memory goes with the last reference [inference].
+void ioatdma_device::remove_keep() {
+    for (dma_chan* dc : channels) {
+        ioat_chan& c = to_ioat(dc);
+        if (dma_.fails_back()) terminate_all(dc);
+        k_.spin_lock(c.prep_lock);
+        c.down = true;
+        k_.spin_unlock(c.prep_lock);
+    }
     k_.writeb(0, reg_base_ + INTRCTRL);
     dma_.dma_async_device_unregister(this);
     pci_.disable_msix(pdev_);
+}
+
+// v5.6: ioat_shutdown first, so new preps fail; unregister does not wait;
+// device_release frees the memory once the last reference is gone.
+void ioatdma_device::remove_2019() {
+    shutdown();
+    dma_.dma_async_device_unregister(this);
+    pci_.disable_msix(pdev_);
+}
+
+// ioat_shutdown (v5.6): each channel DOWN under its prep lock, its watchdog
+// stopped, then quiesced and reset: what it had not finished is dropped with no
+// callback (tx_status says in progress for ever). Under percpu_ref the
+// submission gate is killed first and in-progress submissions are waited for
+// (idxd's quiesce). With fail-back the unfinished work is failed back instead.
+void ioatdma_device::shutdown() {
+    for (dma_chan* dc : channels) {
+        ioat_chan& c = to_ioat(dc);
+        if (!alive(dc, "ioat_shutdown")) continue;
+        if (traits(dma_.design()).submit_gate && !c.submit_ref.dead()) {
+            c.submit_ref.kill();
+            kernel::waiting w(k_, "ioat_shutdown: the submissions in progress on " + dc->name);
+            k_.wait_for_completion(c.submit_idle);
+        }
+        if (dma_.fails_back()) {
+            terminate_all(dc);
+            continue;
+        }
+        k_.spin_lock(c.prep_lock);
+        c.down = true;
+        k_.spin_unlock(c.prep_lock);
+        k_.del_timer_sync(c.timer);
+        if (!c.ring.empty()) reset_hw(c);
+    }
+    k_.writeb(0, reg_base_ + INTRCTRL);
 }
 
 void ioatdma_device::device_release() {
@@ -60,8 +109,14 @@ void ioatdma_device::free_memory() {
     dma_.dma_device_freed(this);
 }
 
+// The PCI error handler: ioat_pcie_error_detected (2016 on) shuts the device
+// down; in an era without one, only the fail-back option fails it back.
 void ioatdma_device::error_detected() {
     log("ioat_pcie_error_detected: channel offline, shutting down");
+    if (traits(dma_.design()).aer_handler) {
+        shutdown();
+        return;
+    }
     for (dma_chan* c : channels) terminate_all(c);
 }
 

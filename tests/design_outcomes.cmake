@@ -1,0 +1,70 @@
+# What each design does in the four removal scenarios, with and without
+# fail-back: the violation kinds that must occur (every other kind must not),
+# derived from the sources and explained in the README ("Designs, as their
+# sources wrote them"). Each line is a ctest case that runs the scenario with
+# those kinds expected; the run's exit status 0 means the outcome held.
+#   design_outcome(SCENARIO DESIGN FAILBACK "KIND KIND ...")
+
+# IOH1 removed by surprise in the middle of net_dma reads.
+design_outcome(ioh-remove-surprise legacy           false "copy_lost hung leaked_pins pool_busy_at_destroy use_after_free use_after_unregister")
+design_outcome(ioh-remove-surprise legacy           true  "leaked_pins pool_busy_at_destroy use_after_unregister")
+design_outcome(ioh-remove-surprise atomic           false "copy_lost hung removal_incomplete")
+design_outcome(ioh-remove-surprise atomic           true  "")
+design_outcome(ioh-remove-surprise percpu           false "copy_lost hung removal_incomplete")
+design_outcome(ioh-remove-surprise percpu           true  "")
+design_outcome(ioh-remove-surprise client_callbacks false "copy_lost hung removal_incomplete")
+design_outcome(ioh-remove-surprise client_callbacks true  "")
+design_outcome(ioh-remove-surprise prep_null        false "copy_lost hung")
+design_outcome(ioh-remove-surprise prep_null        true  "")
+design_outcome(ioh-remove-surprise mainline         false "copy_lost hung leaked_pins")
+design_outcome(ioh-remove-surprise mainline         true  "leaked_pins")
+design_outcome(ioh-remove-surprise percpu_ref       false "hung removal_incomplete")
+design_outcome(ioh-remove-surprise percpu_ref       true  "hung removal_incomplete")
+
+# IOH1 ejected in order: the OS removes its functions while the engines still work.
+design_outcome(ioh-remove-orderly legacy            false "copy_lost hung leaked_pins pool_busy_at_destroy use_after_free use_after_unregister")
+design_outcome(ioh-remove-orderly legacy            true  "leaked_pins pool_busy_at_destroy use_after_unregister")
+design_outcome(ioh-remove-orderly atomic            false "")
+design_outcome(ioh-remove-orderly atomic            true  "")
+design_outcome(ioh-remove-orderly percpu            false "")
+design_outcome(ioh-remove-orderly percpu            true  "")
+design_outcome(ioh-remove-orderly client_callbacks  false "")
+design_outcome(ioh-remove-orderly client_callbacks  true  "")
+design_outcome(ioh-remove-orderly prep_null         false "copy_lost hung")
+design_outcome(ioh-remove-orderly prep_null         true  "")
+design_outcome(ioh-remove-orderly mainline          false "copy_lost hung leaked_pins")
+design_outcome(ioh-remove-orderly mainline          true  "leaked_pins")
+design_outcome(ioh-remove-orderly percpu_ref        false "leaked_pins")
+design_outcome(ioh-remove-orderly percpu_ref        true  "leaked_pins")
+
+# 0000:80:16.7 unbound under load, bound again.
+design_outcome(unbind-under-load legacy             false "leaked_pins pool_busy_at_destroy")
+design_outcome(unbind-under-load legacy             true  "leaked_pins pool_busy_at_destroy")
+design_outcome(unbind-under-load atomic             false "")
+design_outcome(unbind-under-load atomic             true  "")
+design_outcome(unbind-under-load percpu             false "")
+design_outcome(unbind-under-load percpu             true  "")
+design_outcome(unbind-under-load client_callbacks   false "")
+design_outcome(unbind-under-load client_callbacks   true  "")
+design_outcome(unbind-under-load prep_null          false "")
+design_outcome(unbind-under-load prep_null          true  "")
+design_outcome(unbind-under-load mainline           false "leaked_pins")
+design_outcome(unbind-under-load mainline           true  "leaked_pins")
+design_outcome(unbind-under-load percpu_ref         false "leaked_pins")
+design_outcome(unbind-under-load percpu_ref         true  "leaked_pins")
+
+# Socket 3's CPUs offline, dmatest's function unbound, the CPUs back.
+design_outcome(cpu-hotplug legacy                   false "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
+design_outcome(cpu-hotplug legacy                   true  "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
+design_outcome(cpu-hotplug atomic                   false "copy_lost removal_incomplete")
+design_outcome(cpu-hotplug atomic                   true  "")
+design_outcome(cpu-hotplug percpu                   false "")
+design_outcome(cpu-hotplug percpu                   true  "")
+design_outcome(cpu-hotplug client_callbacks         false "")
+design_outcome(cpu-hotplug client_callbacks         true  "")
+design_outcome(cpu-hotplug prep_null                false "table")
+design_outcome(cpu-hotplug prep_null                true  "table")
+design_outcome(cpu-hotplug mainline                 false "leaked_pins table")
+design_outcome(cpu-hotplug mainline                 true  "leaked_pins table")
+design_outcome(cpu-hotplug percpu_ref               false "leaked_pins")
+design_outcome(cpu-hotplug percpu_ref               true  "leaked_pins")
