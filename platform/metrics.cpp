@@ -5,6 +5,7 @@
 
 #include "models/core/report.h"
 #include "sw/clients/async_tx.h"
+#include "sw/clients/dca_requester.h"
 #include "sw/clients/dmatest.h"
 #include "sw/clients/net_dma.h"
 #include "sw/dmaengine/dmaengine.h"
@@ -44,6 +45,14 @@ json_obj options_json(const sw::async_tx_config& c) {
     json_obj o;
     o.set("threads", c.threads).set("disks", c.disks).set("block", uint64_t(c.block))
         .set("iterations", c.iterations).set("seed", c.seed);
+    return o;
+}
+
+json_obj options_json(const sw::dca_requester_config& c) {
+    json_obj o;
+    o.set("device", c.device).set("queues", c.queues).set("interval_ps", c.interval)
+        .set("packet", uint64_t(c.packet)).set("packets", c.packets).set("before_ioatdma", c.before_ioatdma)
+        .set("keep_tagging", c.keep_tagging);
     return o;
 }
 
@@ -106,6 +115,7 @@ void platform::removal_summary(json_obj& summary) {
     if (dmatest_) client("dmatest", dmatest_->copies(), options_json(sw::dmatest_params(sc_.dmatest)));
     if (net_dma_) client("net_dma", net_dma_->copies(), options_json(sw::net_dma_config(sc_.net_dma)));
     if (async_tx_) client("async_tx", async_tx_->copies(), options_json(sw::async_tx_config(sc_.async_tx)));
+    if (dca_requester_) client("dca", dca_requester_->copies(), options_json(sw::dca_requester_config(sc_.dca)));
 
     json_obj refs;
     uint64_t charged = dma_ ? dma_->mem().charged() : 0;

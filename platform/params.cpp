@@ -1,5 +1,7 @@
 #include "platform/params.h"
 
+#include "sw/kernel/costs.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -19,8 +21,8 @@ const char* const rate_limit = "1 MB/s to 1 TB/s: slower overflows the simulated
 
 }  // namespace
 
-const std::vector<param_def>& param_table() {
-    static const std::vector<param_def> t = {
+static std::vector<param_def> hardware_params() {
+    return {
         {"sockets", param_kind::integer, "1", "preset", 1, 8,
          "the largest glueless Nehalem-EX/Westmere-EX machine; one NUMA node each"},
         {"cores_per_socket", param_kind::integer, "2", "preset", 1, 16,
@@ -46,8 +48,14 @@ const std::vector<param_def>& param_table() {
          "CBVER is an 8-bit register: major in [7:4], minor in [3:0]"},
         {"ioat.xfercap", param_kind::integer, "20", "1 MB per descriptor (ioat-hardware.md 1.2, inference)", 0, 31,
          "XFERCAP[4:0] is log2 of the bytes per descriptor; 0 means 32 GB"},
-        {"ioat.dmacapability", param_kind::integer, "0x340", "fill, xor, pq: the modelled operations (5520 value unpublished)",
+        {"ioat.dmacapability", param_kind::integer, "0x10",
+         "5520/7500 (CB3.0): DCA only [inference: its value is unpublished; 3.4 registers a DCA provider for CB3.0, and "
+         "Linux gained XOR, PQ and fill descriptors with CB3.2, \"ioat3.2 adds raid5 and raid6 offload\"]; bits 6, 8, "
+         "9 (fill, XOR, PQ) are the modelled operations",
          0, 0xffffffff, "DMACAPABILITY is a 32-bit register"},
+        {"ioat.device_ids", param_kind::integer, "0",
+         "0: the 5520/7500's TBG0-7 (0x3430-0x3433, 0x3429-0x342C); 1: Jasper Forest's JSF0-7 (0x3710-0x3717) "
+         "(ioat-hardware.md 1.1)", 0, 1, "0 (TBG) or 1 (JSF)"},
         {"ioat.reg_access", param_kind::time, "30 ns", "gem5 pio_latency; estimate", 0, no_time_limit, max_time_reason},
         {"ioat.desc_overhead", param_kind::time, "290 ns", "derived from S7: 2.5 GB/s effective vs 5 GB/s raw at 1460 B",
          0, no_time_limit, max_time_reason},
@@ -84,11 +92,46 @@ const std::vector<param_def>& param_table() {
          no_time_limit, max_time_reason},
         {"coherence.percpu_op", param_kind::time, "1400 ps", "estimate: ~3 cycles, non-locked per-CPU add", 0,
          no_time_limit, max_time_reason},
+        {"ioat.shared_engine", param_kind::integer, "1",
+         "1: the IOH's channels share one engine, which spends ioat.desc_overhead on each descriptor and moves its "
+         "payload at ioat.bandwidth_gbps, the C5500 datasheet's \"one engine with eight channels\" (S7); 0: each "
+         "channel has that engine to itself (whether S7's figures are per channel or aggregate is not stated)",
+         0, 1, "0 or 1"},
+        {"dram.bandwidth_gbps", param_kind::real, "15",
+         "estimate: a Xeon 7500 socket's four SMI channels of DDR3-1066 give about 34 GB/s raw; about half sustained",
+         0.001, 1000, rate_limit},
+        {"qpi.link_gbps", param_kind::real, "12.8",
+         "6.4 GT/s QPI (timing-defaults.md 1.1) x 2 bytes per transfer, per direction", 0.001, 1000, rate_limit},
+        {"cpu.mmio_read", param_kind::time, "1 us",
+         "estimate: an uncached read of an IOH register crosses QPI to the IOH and back; the CPU stalls on the order "
+         "of a microsecond", 0, no_time_limit, max_time_reason},
+        {"cpu.mmio_write", param_kind::time, "100 ns",
+         "estimate: a posted uncached write; the core goes on once it leaves the store buffer", 0, no_time_limit,
+         max_time_reason},
+        {"msi.delivery", param_kind::time, "500 ns",
+         "estimate: an interrupt message from the IOH to the local APIC across QPI", 0, no_time_limit,
+         max_time_reason},
     };
+}
+
+// The hardware's parameters, then the simulated software's own timing
+// (sw/kernel/costs.h), as one table.
+const std::vector<param_def>& param_table() {
+    static const std::vector<param_def> t = [] {
+        std::vector<param_def> all = hardware_params();
+        static std::vector<std::string> texts;  // the defaults as written in a preset
+        texts.reserve(std::size(sw::sw_timing));
+        for (const sw::sw_timing_def& d : sw::sw_timing) {
+            texts.push_back(d.ps % sw::ns_ps ? std::to_string(d.ps) + " ps" : std::to_string(d.ps / sw::ns_ps) + " ns");
+            all.push_back({d.key, param_kind::time, texts.back().c_str(), d.source, 0, no_time_limit, max_time_reason});
+        }
+        return all;
+    }();
     return t;
 }
 
-std::string presets_dir() { return std::string(IOATSIM_SOURCE_DIR) + "/platform/presets"; }
+std::string data_dir(const std::string& what);  // platform/data_dir.h: beside the executable, no path compiled in
+std::string presets_dir() { return data_dir("presets"); }
 
 namespace {
 

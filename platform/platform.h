@@ -7,17 +7,19 @@
 #include "platform/scenario.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace ioatsim::models {
 class cpu; class dram; class router; class msi_bus; class ioh; class ioat_function;
-class pci_function_if; class hotplug_controller;
+class pci_function_if; class hotplug_controller; class bandwidth;
 }
 namespace ioatsim::sw {
 class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug; class net_dma;
 class async_tx; struct module;
+class dca_core; class dca_requester;
 }
 
 namespace ioatsim {
@@ -57,6 +59,7 @@ public:
     sw::kernel* kernel() { return kernel_.get(); }
     sw::pci_subsys* pci() { return pci_.get(); }
     sw::dmaengine* dma() { return dma_.get(); }
+    sw::dca_core* dca() { return dca_.get(); }
 
     // Timeline events. With an OS the software takes part as Linux would; without
     // one they change the hardware only.
@@ -88,7 +91,12 @@ private:
     void op_end(size_t i);
     void boot_step(const std::string& what);
     void firmware_assign_bars(models::ioh& h);
+    void firmware_dca(models::ioh& h);  // the BIOS programs each function's APICID_TAG_MAP
+    void make_dca();                    // the DCA service and the requester NIC
     models::dram* node_of(uint64_t addr, uint64_t len) const;
+    // The memory path from `from_node`: the DRAM node of `addr`, and the QPI link
+    // when that is another node. When `bytes` asked for at `at_ps` are through.
+    uint64_t memory_path(unsigned from_node, uint64_t at_ps, uint64_t addr, uint64_t bytes);
     void run_as_root(const std::string& what, std::function<void()> fn);
 
     const scenario& sc_;
@@ -96,6 +104,9 @@ private:
     std::vector<std::unique_ptr<models::cpu>> cpus_;
     std::unique_ptr<models::router> router_;
     std::vector<std::unique_ptr<models::dram>> drams_;
+    std::vector<std::unique_ptr<models::bandwidth>> dram_bw_;            // per node
+    std::map<std::pair<unsigned, unsigned>, std::unique_ptr<models::bandwidth>> qpi_;  // per direction
+    double qpi_gbps_ = 0;
     std::unique_ptr<models::msi_bus> msi_;
     std::vector<std::unique_ptr<models::ioh>> iohs_;
     std::unique_ptr<models::hotplug_controller> hpc_;
@@ -106,6 +117,8 @@ private:
     std::unique_ptr<sw::dmatest> dmatest_;
     std::unique_ptr<sw::net_dma> net_dma_;
     std::unique_ptr<sw::async_tx> async_tx_;
+    std::unique_ptr<sw::dca_core> dca_;
+    std::unique_ptr<sw::dca_requester> dca_requester_;
     sw::module* ioat_module_ = nullptr;
     std::vector<os_op> ops_;
     std::string boot_step_;        // what init is doing; empty once boot has finished

@@ -2,7 +2,9 @@
 
 #include "models/core/report.h"
 #include "platform/params.h"
+#include "platform/perfetto.h"
 #include "platform/platform.h"
+#include "platform/signals.h"
 #include "platform/timeline.h"
 #include "platform/verdict.h"
 #include "sw/kernel/kernel.h"
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 namespace ioatsim {
 namespace fs = std::filesystem;
@@ -64,7 +67,8 @@ json_obj summary_of(const scenario& sc, const params& p, platform& plat, double 
     return summary;
 }
 
-const char* const outputs[] = {"log.txt", "trace.jsonl", "summary.json", "scenario.effective.yaml"};
+const char* const outputs[] = {"log.txt",    "hotplug.jsonl",       "trace.jsonl", "summary.json",
+                               "scenario.effective.yaml", "trace.perfetto.json", "signals.vcd"};
 
 // The output folder, made and proven writable before the platform is built: a run
 // that could not keep its results must not run first.
@@ -166,7 +170,19 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
         tl.on_done(maybe_stop);
     }
     folders.keep = true;
-    rep.open_trace((dir / "trace.jsonl").string());
+    // An output this run does not write must not be taken for one of its own.
+    for (const char* name : outputs) {
+        std::error_code ec;
+        fs::remove(dir / name, ec);
+    }
+    std::unique_ptr<perfetto_writer> perfetto;
+    if (opt.perfetto) {
+        perfetto = std::make_unique<perfetto_writer>(plat, (dir / "trace.perfetto.json").string());
+        rep.add_sink(perfetto.get());
+    }
+    std::unique_ptr<signal_tracer> vcd;
+    if (opt.vcd) vcd = std::make_unique<signal_tracer>(plat, (dir / "signals.vcd").string());
+    rep.open_traces(opt.trace, (dir / "hotplug.jsonl").string(), (dir / "trace.jsonl").string());
     try {
         plat.boot();
         tl.start();
@@ -196,9 +212,13 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
         write_whole((dir / "scenario.effective.yaml").string(), to_yaml(sc.effective));
         write_whole((dir / "log.txt").string(), log);
         write_whole((dir / "summary.json").string(), nlohmann::json::parse(summary.str()).dump(2) + '\n');
-        rep.close_trace(true);
+        rep.close_traces(true);
+        if (perfetto) perfetto->close(true);
+        if (vcd) vcd->close(true);
     } catch (...) {
-        rep.close_trace(false);
+        rep.close_traces(false);
+        if (perfetto) perfetto->close(false);
+        if (vcd) vcd->close(false);
         throw;
     }
     return res;

@@ -1,6 +1,8 @@
-// Runs one scenario to its end and writes its outputs: log.txt, trace.jsonl,
-// summary.json and scenario.effective.yaml, each whole or not at all.
+// Runs one scenario to its end and writes its outputs: log.txt, hotplug.jsonl,
+// trace.jsonl, summary.json, scenario.effective.yaml and the timelines
+// (trace.perfetto.json, signals.vcd), each whole or not at all.
 #pragma once
+#include "models/core/trace_kinds.h"
 #include "platform/scenario.h"
 
 #include <string>
@@ -10,6 +12,9 @@ namespace ioatsim {
 struct run_options {
     std::string out_dir;  // empty: out/<scenario name>/
     bool quiet = false;   // no live log on stdout
+    trace_level trace = trace_level::hotplug;  // hotplug.jsonl; full adds trace.jsonl
+    bool perfetto = false;  // trace.perfetto.json
+    bool vcd = false;       // signals.vcd
 };
 
 struct run_result {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <charconv>
 #include <climits>
 #include <filesystem>
@@ -250,6 +251,47 @@ public:
     }
 
     void check(const Node& doc, scenario& s) const;
+
+    // "DDDD:BB:DD.F" in hex, as sysfs and lspci name a function.
+    static bool pci_address(const std::string& a) {
+        unsigned dom, bus, dev, fn;
+        char tail;
+        return a.size() == 12 && a[4] == ':' && a[7] == ':' && a[10] == '.' &&
+               std::sscanf(a.c_str(), "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) == 4 && dev < 32 && fn < 8 &&
+               a.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+    }
+
+    // The kernel command line: words the simulated kernel knows, each checked.
+    void boot_line(const item& it, boot_params& b) const {
+        b = boot_params{};
+        b.text = str(it);
+        size_t i = 0;
+        while (i < b.text.size()) {
+            while (i < b.text.size() && b.text[i] == ' ') ++i;
+            size_t e = b.text.find(' ', i);
+            const std::string w = b.text.substr(i, e == std::string::npos ? std::string::npos : e - i);
+            i = e == std::string::npos ? b.text.size() : e;
+            if (w.empty()) continue;
+            const size_t eq = w.find('=');
+            const std::string key = w.substr(0, eq), val = eq == std::string::npos ? "" : w.substr(eq + 1);
+            int64_t v = 0;
+            auto r = std::from_chars(val.data(), val.data() + val.size(), v);
+            const bool number = !val.empty() && r.ptr == val.data() + val.size() && r.ec == std::errc();
+            if (key == "clearcpuid") {
+                // NCAPINTS 10 in 3.4: 320 feature bits.
+                if (!number || v < 0 || v >= 320)
+                    fail(it, quote(w) + ": clearcpuid takes a CPU feature bit, 0 to 319 (NCAPINTS 10 x 32)");
+                b.clearcpuid.push_back(unsigned(v));
+            } else if (key == "ioatdma.ioat_dca_enabled") {
+                if (!number || v < INT_MIN || v > INT_MAX)
+                    fail(it, quote(w) + ": ioatdma.ioat_dca_enabled takes an integer");
+                b.ioat_dca_enabled = int(v);
+            } else {
+                fail(it, "unknown boot parameter " + quote(w) +
+                             " (known: clearcpuid=BIT, ioatdma.ioat_dca_enabled=N)");
+            }
+        }
+    }
 
 private:
     std::string file_;
@@ -498,9 +540,28 @@ void checker::check(const Node& doc, scenario& s) const {
                 s.async_tx.enabled = true;
                 walk_map(it, {{"enabled", [&](const item& e) { s.async_tx.enabled = boolean(e); }},
                               {"threads", integer_into(s.async_tx.threads, 0, 4096)},
-                              {"disks", integer_into(s.async_tx.disks, 4, 10)},
+                              {"disks", integer_into(s.async_tx.disks, 4, 16)},
                               {"iterations", integer_into(s.async_tx.iterations, 0, INT_MAX)}});
+            }},
+            {"dca", [&](const item& it) {
+                dca_params& d = s.dca;
+                d.enabled = true;
+                walk_map(it, {
+                    {"enabled", [&](const item& e) { d.enabled = boolean(e); }},
+                    {"device", [&](const item& e) {
+                        d.device = str(e);
+                        if (!pci_address(d.device))
+                            fail(e, "expected a PCI address such as \"0000:01:00.0\", got " + quote(d.device));
+                    }},
+                    {"queues", integer_into(d.queues, 1, 64)},
+                    {"interval", [&](const item& e) { d.interval = time(e, true); }},
+                    {"packet", integer_into(d.packet, 64, 9216)},  // up to a 9 KiB jumbo frame [estimate]
+                    {"packets", integer_into(d.packets, 0, INT_MAX)},
+                    {"before_ioatdma", [&](const item& e) { d.before_ioatdma = boolean(e); }},
+                    {"keep_tagging", [&](const item& e) { d.keep_tagging = boolean(e); }},
+                });
             }}})},
+            {"cmdline", [&](const item& it) { boot_line(it, s.cmdline); }},
         })},
         {"run", map({
             {"until", [&](const item& it) { s.until_ps = time(it, true); }},

@@ -47,6 +47,17 @@ constexpr uint64_t max_scenario_bytes = 1u << 20;
 struct dmatest_params : sw::dmatest_params { bool enabled = false; };
 struct net_dma_params : sw::net_dma_config { bool enabled = false; };
 struct async_tx_params : sw::async_tx_config { bool enabled = false; };
+struct dca_params : sw::dca_requester_config { bool enabled = false; };
+
+// software.cmdline: the boot parameters the simulated kernel acts on.
+struct boot_params {
+    std::string text;
+    // clearcpuid=BIT (3.4 arch/x86/kernel/cpu/common.c): the kernel drops the
+    // CPU feature; 146 is X86_FEATURE_DCA (4*32+18), which turns DCA off.
+    std::vector<unsigned> clearcpuid;
+    // ioatdma.ioat_dca_enabled=N: the module parameter (default 1).
+    int ioat_dca_enabled = 1;
+};
 
 struct platform_setting {  // one dotted override of a preset parameter
     std::string key;
@@ -105,6 +116,8 @@ struct scenario {
     dmatest_params dmatest;
     net_dma_params net_dma;
     async_tx_params async_tx;
+    dca_params dca;
+    boot_params cmdline;
 
     uint64_t until_ps = 10'000'000'000ull;  // 10 ms
     uint64_t seed = 1;

@@ -31,7 +31,7 @@ TEST_CASE("the default scenario passes end to end and writes every output") {
     result r = ioatsim("run " + scenario("default.yaml") + " --quiet --out " + out.string(), t);
     CHECK(r.status == 0);
     CHECK(r.out.find("verdict: pass") != std::string::npos);
-    for (const char* f : {"log.txt", "trace.jsonl", "summary.json", "scenario.effective.yaml"})
+    for (const char* f : {"log.txt", "hotplug.jsonl", "summary.json", "scenario.effective.yaml"})
         CHECK_MESSAGE(fs::file_size(out / f) > 0, f);
     nlohmann::json summary = nlohmann::json::parse(slurp(out / "summary.json"));
     CHECK(summary["counters"]["dmatest.tests"] == 1000);
@@ -44,7 +44,7 @@ TEST_CASE("the default scenario passes end to end and writes every output") {
 
 TEST_CASE("two runs of one scenario and seed give byte-identical traces") {
     tmpdir t;
-    std::string common = "run " + scenario("default.yaml") + " --quiet";
+    std::string common = "run " + scenario("default.yaml") + " --quiet --trace full";
     REQUIRE(ioatsim(common + " --out " + (t.path / "a").string(), t).status == 0);
     REQUIRE(ioatsim(common + " --out " + (t.path / "b").string(), t).status == 0);
     std::string a = slurp(t.path / "a" / "trace.jsonl"), b = slurp(t.path / "b" / "trace.jsonl");
@@ -63,9 +63,9 @@ TEST_CASE("a surprise IOH removal under load gives the same trace and summary tw
         int first = ioatsim(common + " --out " + (t.path / "a").string(), t).status;
         CHECK((first == 0 || first == 1));
         CHECK(ioatsim(common + " --out " + (t.path / "b").string(), t).status == first);
-        std::string a = slurp(t.path / "a" / "trace.jsonl");
+        std::string a = slurp(t.path / "a" / "hotplug.jsonl");
         CHECK(a.find("\"link.down\"") != std::string::npos);
-        CHECK(a == slurp(t.path / "b" / "trace.jsonl"));
+        CHECK(a == slurp(t.path / "b" / "hotplug.jsonl"));
         nlohmann::json sa = summary(t.path / "a"), sb = summary(t.path / "b");
         sa.erase("wall_time_s");
         sb.erase("wall_time_s");
@@ -169,7 +169,7 @@ TEST_CASE("compare runs each design in its own process and tables the outcomes")
     tmpdir t;
     fs::path out = t.path / "cmp";
     result r = ioatsim("compare " + scenario("unbind-under-load.yaml") + " --designs legacy,prep_null --jobs 2 --out " +
-                           out.string() + " --set 'run.until=\"3 ms\"'" +
+                           out.string() + " --set 'run.until=\"12 ms\"'" +
                            " --set 'timeline=[{at: 2 ms, do: pci.unbind, device: \"0000:80:16.7\"}]'",
                        t);
     CHECK(r.status == 0);

@@ -197,13 +197,13 @@ TEST_CASE("async_tx: a dependency is acked by its use, and using an acked one is
         dma_async_tx_descriptor* first = atx.async_memcpy(0x100000, 0x200000, 64, s1);
         REQUIRE(first != nullptr);
         CHECK((first->flags & DMA_CTRL_ACK) == 0);
-        async_submit_ctl s2{ASYNC_TX_FENCE, first, nullptr};
+        async_submit_ctl s2{ASYNC_TX_FENCE, first, nullptr, nullptr, -1};
         dma_async_tx_descriptor* second = atx.async_memcpy(0x300000, 0x100000, 64, s2);
         REQUIRE(second != nullptr);
         CHECK(second->chan == first->chan);     // a chain stays on its dependency's channel
         CHECK((first->flags & DMA_CTRL_ACK) != 0);  // using it as a dependency acked it
         CHECK(violations("async_tx_ack") == 0);
-        async_submit_ctl s3{0, first, nullptr}; // first is acked now
+        async_submit_ctl s3{0, first, nullptr, nullptr, -1};// first is acked now
         atx.async_memcpy(0x400000, 0x100000, 64, s3);
         CHECK(violations("async_tx_ack") == 1);
     });

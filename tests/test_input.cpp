@@ -136,7 +136,7 @@ TEST_CASE("the largest machine and the most tasks allowed do run") {
                                       "software:\n"
                                       "  clients:\n"
                                       "    dmatest: {threads_per_chan: 256, iterations: 1, test_buf_size: 4096}\n"
-                                      "run: {until: 2 ms}\n"
+                                      "run: {until: 40 ms}\n"  // 32 functions probed, 256 copies queued per channel
                                       "expect: {dmatest.tests: 8192}\n");
     result r = run(t, f, "--quiet");
     CHECK(r.status == 0);
@@ -207,7 +207,7 @@ TEST_CASE("file errors carry their line: an empty file, an unknown preset") {
     fs::path empty = write(t, "empty.yaml", "");
     refused(t, run(t, empty), empty.string() + ":1:1: missing required key \"name\" (the scenario is empty)");
     fs::path preset = write(t, "preset.yaml", "name: p\nplatform:\n  preset: nosuch\n");
-    refused(t, run(t, preset), preset.string() + ":3:11: platform.preset: no preset \"nosuch\" (known: minimal, "
+    refused(t, run(t, preset), preset.string() + ":3:11: platform.preset: no preset \"nosuch\" (known: jasper-forest, minimal, "
                                                  "westmere-ep-2s, x3850x5)");
 }
 

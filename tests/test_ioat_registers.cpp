@@ -30,7 +30,7 @@ TEST_CASE("global: identity registers read their reset values and ignore writes"
         struct { unsigned off, width; uint64_t value; } ro[] = {
             {CHANCNT, 1, 1}, {XFERCAP, 1, 20}, {CBVER, 1, 0x30}, {PERPORTOFFSET, 2, 0x80},
             {DEVICE_STATUS, 2, 0}, {DMACAPABILITY, 4, DMACAP_FILL | DMACAP_XOR | DMACAP_PQ},
-            {DCAOFFSET, 2, 0},
+            {DCAOFFSET, 2, DCA_BLOCK},
         };
         for (auto& r : ro) {
             CAPTURE(r.off);

@@ -139,7 +139,7 @@ TEST_CASE("an unknown key names its line, column and the known keys") {
           "t.yaml:2:1: unknown key \"nmae\" at top level (known: name, description, platform, "
           "software, run, timeline, expect)");
     CHECK(error_of("name: x\nsoftware:\n  clients:\n    iperf: {}\n") ==
-          "t.yaml:4:5: unknown key \"iperf\" in software.clients (known: dmatest, net_dma, async_tx)");
+          "t.yaml:4:5: unknown key \"iperf\" in software.clients (known: dmatest, net_dma, async_tx, dca)");
 }
 
 TEST_CASE("a bad time names its line and the reason") {
@@ -419,7 +419,7 @@ TEST_CASE("a name that is not a plain file name is refused at its position") {
 
 TEST_CASE("an unknown preset is blamed on the scenario's platform.preset, with the presets known") {
     CHECK(resolve_error("name: x\nplatform:\n  preset: nosuch\n") ==
-          "t.yaml:3:11: platform.preset: no preset \"nosuch\" (known: minimal, westmere-ep-2s, x3850x5)");
+          "t.yaml:3:11: platform.preset: no preset \"nosuch\" (known: jasper-forest, minimal, westmere-ep-2s, x3850x5)");
     CHECK(resolve_error("name: x\n", {"platform.preset=nosuch"}).rfind("--set platform.preset=nosuch: platform.preset: ",
                                                                        0) == 0);
     // A preset is a name in platform/presets, never a path.

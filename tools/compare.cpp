@@ -149,6 +149,7 @@ int compare(const compare_options& opt) {
                 run_options ro;
                 ro.out_dir = d.string();
                 ro.quiet = true;
+                ro.trace = opt.trace;
                 code = run_scenario(scs[i], ro).exit_code;
             } catch (const input_error& e) {
                 std::fprintf(stderr, "%s: %s\n", designs[i].c_str(), e.what());

@@ -3,6 +3,8 @@
 // each design did: verdict, violations by kind, copies by outcome, removal
 // latency, throughput per phase and the CPU time channel references cost.
 #pragma once
+#include "models/core/trace_kinds.h"
+
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@ struct compare_options {
     std::string out_dir;               // empty: out/compare-<scenario name>/
     unsigned jobs = 1;
     std::vector<std::string> expect_fail = {"legacy"};  // designs allowed to fail
+    trace_level trace = trace_level::hotplug;  // each design's hotplug.jsonl, for ioatsim diff
 };
 
 // Returns 0 when every design passed or is allowed to fail, 1 otherwise (a run

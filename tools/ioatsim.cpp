@@ -1,8 +1,11 @@
 // ioatsim: the command-line front end. Exit status 0 when every expectation holds,
 // 1 when one fails, 2 on bad input or usage, 3 on an internal error.
+#include "platform/data_dir.h"
 #include "platform/runner.h"
 #include "platform/scenario.h"
 #include "tools/compare.h"
+#include "tools/diff.h"
+#include "tools/golden.h"
 #include "tools/lspci.h"
 
 #include <boost/program_options.hpp>
@@ -13,9 +16,11 @@
 namespace po = boost::program_options;
 
 static const char* usage =
-    "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet]\n"
+    "usage: ioatsim run SCENARIO [--out DIR] [--set KEY=VALUE]... [--quiet] [--trace none|hotplug|full]\n"
+    "                   [--perfetto] [--vcd] [--seeds N [--jobs N]] [--golden DIR]\n"
     "       ioatsim compare SCENARIO [--designs A,B,...] [--expect-fail A,B,...] [--out DIR] [--set KEY=VALUE]...\n"
-    "                       [--jobs N]\n"
+    "                       [--jobs N] [--trace none|hotplug|full]\n"
+    "       ioatsim diff OLD NEW [--tolerance FILE] [--update] [--context N]\n"
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
     "       ioatsim --help | --version\n";
 
@@ -39,6 +44,19 @@ static po::variables_map parse(const std::vector<std::string>& args, const po::o
     return vm;
 }
 
+static ioatsim::trace_level trace_option(const po::variables_map& vm) {
+    ioatsim::trace_level l = ioatsim::trace_level::hotplug;
+    if (vm.count("trace") && !ioatsim::parse_trace_level(vm["trace"].as<std::string>(), l))
+        throw ioatsim::input_error("--trace: \"" + vm["trace"].as<std::string>() + "\" is not none, hotplug or full");
+    return l;
+}
+
+static unsigned count_option(const po::variables_map& vm, const char* name, unsigned max) {
+    unsigned n = vm[name].as<unsigned>();
+    if (n < 1 || n > max) throw ioatsim::input_error(std::string("--") + name + ": must be 1.." + std::to_string(max));
+    return n;
+}
+
 static int cmd_run(const std::vector<std::string>& args) {
     po::options_description opts("run options");
     opts.add_options()
@@ -46,10 +64,20 @@ static int cmd_run(const std::vector<std::string>& args) {
         ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
          "override any scenario key, e.g. --set run.until=\"2 ms\" (repeatable)")
         ("quiet,q", "do not echo the log")
+        ("trace", po::value<std::string>()->value_name("LEVEL"),
+         "none, hotplug (default: hotplug.jsonl, the behaviour of removal) or full (also trace.jsonl, every event)")
+        ("perfetto", "also write trace.perfetto.json, a timeline for ui.perfetto.dev")
+        ("vcd", "also write signals.vcd, the platform's state as waveforms (GTKWave)")
+        ("seeds", po::value<unsigned>()->value_name("N"),
+         "run seeds run.seed .. run.seed+N-1, each in its own process, into DIR/seed-S/")
+        ("jobs,j", po::value<unsigned>()->value_name("N"), "with --seeds: runs at a time (default 1)")
+        ("golden", po::value<std::string>()->value_name("DIR"),
+         "then write a golden of the run (or of all seeds) into DIR, for ioatsim diff")
         ("help,h", "this help")
         ("scenario", po::value<std::string>()->required(), "scenario file");
     if (help(args, "ioatsim run SCENARIO [options]\n\n"
-                   "Runs a scenario and writes log.txt, trace.jsonl, summary.json and scenario.effective.yaml.\n"
+                   "Runs a scenario and writes log.txt, hotplug.jsonl, summary.json and scenario.effective.yaml\n"
+                   "(and trace.jsonl, trace.perfetto.json, signals.vcd when asked).\n"
                    "Exit status: 0 every expectation held, 1 one failed (or a violation expect does not name),\n"
                    "2 bad input, 3 an internal error.", opts))
         return 0;
@@ -57,13 +85,60 @@ static int cmd_run(const std::vector<std::string>& args) {
 
     std::vector<std::string> sets;
     if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
-    ioatsim::scenario sc = ioatsim::load_scenario(vm["scenario"].as<std::string>(), sets);
     ioatsim::run_options ro;
     if (vm.count("out")) ro.out_dir = vm["out"].as<std::string>();
     ro.quiet = vm.count("quiet") != 0;
+    ro.trace = trace_option(vm);
+    ro.perfetto = vm.count("perfetto") != 0;
+    ro.vcd = vm.count("vcd") != 0;
+    std::string golden = vm.count("golden") ? vm["golden"].as<std::string>() : "";
+    if (!golden.empty() && ro.trace == ioatsim::trace_level::none)
+        throw ioatsim::input_error("--golden: a golden keeps the hotplug trace; not with --trace none");
+    if (vm.count("jobs") && !vm.count("seeds")) throw ioatsim::input_error("--jobs: only with --seeds");
+    const std::string scenario = ioatsim::installed_scenario(vm["scenario"].as<std::string>());
+    if (vm.count("seeds")) {
+        ioatsim::seeds_options so{scenario, sets, ro, count_option(vm, "seeds", 1000),
+                                  vm.count("jobs") ? count_option(vm, "jobs", 64) : 1u, golden};
+        return ioatsim::run_seeds(so);
+    }
+    ioatsim::scenario sc = ioatsim::load_scenario(scenario, sets);
     ioatsim::run_result r = ioatsim::run_scenario(sc, ro);
     std::cout << "verdict: " << r.verdict << "\noutput: " << r.out_dir << '\n';
+    if (!golden.empty()) {
+        ioatsim::write_golden(golden, ioatsim::load_results(r.out_dir));
+        std::cout << "golden: " << golden << '\n';
+    }
     return r.exit_code;
+}
+
+static int cmd_diff(const std::vector<std::string>& args) {
+    po::options_description opts("diff options");
+    opts.add_options()
+        ("tolerance", po::value<std::string>()->value_name("FILE"),
+         "a YAML file of KEY: {rel: R, abs: A} | exact | ignore, tried before the defaults")
+        ("update", "rewrite OLD, a golden (or nothing yet), from NEW after an intended change")
+        ("context", po::value<unsigned>()->value_name("N"), "events shown each side of a divergence (default 3)")
+        ("help,h", "this help")
+        ("old", po::value<std::string>()->required(), "run folder, folder of seeds or golden")
+        ("new", po::value<std::string>()->required(), "run folder, folder of seeds or golden");
+    if (help(args, "ioatsim diff OLD NEW [options]\n\n"
+                   "Compares two runs, a golden and a run, or two goldens: the behaviour (the hotplug events per\n"
+                   "source in order, times and figures stripped, and the summary's non-numbers) must match; every\n"
+                   "number of summary.json must be within tolerance. Says what differs and where first.\n"
+                   "Exit status: 0 the same within tolerance, 1 different, 2 bad input.", opts))
+        return 0;
+    po::positional_options_description pos;
+    pos.add("old", 1).add("new", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+    ioatsim::diff_options o;
+    o.old_path = vm["old"].as<std::string>();
+    o.new_path = vm["new"].as<std::string>();
+    if (vm.count("tolerance")) o.tolerance = vm["tolerance"].as<std::string>();
+    o.update = vm.count("update") != 0;
+    if (vm.count("context")) o.context = vm["context"].as<unsigned>();
+    return ioatsim::diff(o, std::cout);
 }
 
 // Splits "a,b,c"; every name must be a design.
@@ -96,6 +171,8 @@ static int cmd_compare(const std::vector<std::string>& args) {
         ("jobs,j", po::value<unsigned>()->value_name("N"), "runs at a time (default 1)")
         ("expect-fail", po::value<std::string>()->value_name("A,B,..."),
          "designs allowed to fail (default legacy; \"\" for none)")
+        ("trace", po::value<std::string>()->value_name("LEVEL"),
+         "each design's trace: none, hotplug (default: DIR/DESIGN/hotplug.jsonl, for ioatsim diff) or full")
         ("help,h", "this help")
         ("scenario", po::value<std::string>()->required(), "scenario file");
     if (help(args, "ioatsim compare SCENARIO [options]\n\n"
@@ -105,7 +182,8 @@ static int cmd_compare(const std::vector<std::string>& args) {
         return 0;
     po::variables_map vm = parse(args, opts);
     ioatsim::compare_options co;
-    co.scenario = vm["scenario"].as<std::string>();
+    co.scenario = ioatsim::installed_scenario(vm["scenario"].as<std::string>());
+    co.trace = trace_option(vm);
     if (vm.count("designs")) co.designs = design_list(vm["designs"].as<std::string>(), "--designs");
     if (vm.count("expect-fail")) {
         const std::string v = vm["expect-fail"].as<std::string>();
@@ -172,6 +250,7 @@ int sc_main(int argc, char** argv) {
         if (args[0] == "run") return cmd_run({args.begin() + 1, args.end()});
         if (args[0] == "lspci") return cmd_lspci({args.begin() + 1, args.end()});
         if (args[0] == "compare") return cmd_compare({args.begin() + 1, args.end()});
+        if (args[0] == "diff") return cmd_diff({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
         return 2;
     } catch (const ioatsim::input_error& e) {

@@ -24,6 +24,11 @@ public:
     json_obj& set(const std::string& k, const json_obj& v) { m_[k] = v.str(); return *this; }
     json_obj& set_raw(const std::string& k, const std::string& raw) { m_[k] = raw; return *this; }
     bool empty() const { return m_.empty(); }
+    // The encoded value of `k` ("\"text\"", "12", "0x1f" quoted), or null: for trace sinks.
+    const std::string* find(const std::string& k) const {
+        auto it = m_.find(k);
+        return it == m_.end() ? nullptr : &it->second;
+    }
     std::string str() const;                      // one line
     std::string pretty(int indent = 0) const;     // indented, for summary.json
 private:

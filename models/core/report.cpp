@@ -19,53 +19,110 @@ report& sim_report() {
 }
 
 report::~report() {
-    if (file_) std::fclose(file_);
+    for (out_file* o : {&hotplug_, &full_})
+        if (o->f) std::fclose(o->f);
 }
 
 void report::trace(uint64_t t_ps, const std::string& src, const std::string& ev, json_obj fields) {
     if (t_ps < horizon_)
         throw std::logic_error("trace: " + src + " " + ev + " stamped " + std::to_string(t_ps) +
                                " ps, before the written horizon " + std::to_string(horizon_) + " ps");
-    fields.set("t", t_ps).set("src", src).set("ev", ev);
-    trace_.push_back({t_ps, traced_++, fields.str()});
-    if (file_ && trace_.size() >= flush_every) flush(sim_now());
+    const uint64_t seq = traced_++;
+    for (auto& f : observers_) f();
+    if (streaming_ && !hotplug_.f && !full_.f && sinks_.empty()) return;  // --trace none
+    trace_.push_back({t_ps, seq, src, ev, std::move(fields)});
+    if (streaming_ && trace_.size() >= flush_every) flush(sim_now());
 }
 
 // Writes, in time order, every buffered event stamped before `before_ps`.
 void report::flush(uint64_t before_ps) {
     std::stable_sort(trace_.begin(), trace_.end(), [](const event& a, const event& b) { return a.t < b.t; });
     auto end = std::partition_point(trace_.begin(), trace_.end(), [&](const event& e) { return e.t < before_ps; });
-    for (auto it = trace_.begin(); it != end; ++it) {
-        std::fwrite(it->line.data(), 1, it->line.size(), file_);
-        std::fputc('\n', file_);
-    }
+    for (auto it = trace_.begin(); it != end; ++it) write(*it);
     trace_.erase(trace_.begin(), end);
     horizon_ = std::max(horizon_, before_ps);
 }
 
-void report::open_trace(const std::string& path) {
-    path_ = path;
-    file_ = std::fopen((path + ".tmp").c_str(), "wb");
-    if (!file_) throw std::runtime_error(path + ": cannot write");
+namespace {
+json_obj counts_json(const std::map<std::string, uint64_t>& by_ev) {
+    json_obj o;
+    for (auto& [ev, n] : by_ev) o.set(ev, n);
+    return o;
+}
+void put_line(std::FILE* f, const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), f);
+    std::fputc('\n', f);
+}
+}  // namespace
+
+// One event, in time order: to the sinks, to trace.jsonl as it is, and to
+// hotplug.jsonl as a line (with what its source did meanwhile) or as a count.
+void report::write(event& e) {
+    for (trace_sink* s : sinks_) s->event(e.t, e.src, e.ev, e.fields);
+    if (!hotplug_.f && !full_.f) return;
+    e.fields.set("t", e.t).set("src", e.src).set("ev", e.ev);
+    if (full_.f) put_line(full_.f, e.fields.str());
+    if (!hotplug_.f) return;
+    std::string msg;
+    if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
+    const trace_kind& k = classify(e.src, e.ev, msg);
+    if (!k.line) {
+        ++since_line_[e.src][e.ev];
+        ++since_phase_[e.src][e.ev];
+        return;
+    }
+    if (auto it = since_line_.find(e.src); it != since_line_.end()) {
+        e.fields.set("counts", counts_json(it->second));
+        since_line_.erase(it);
+    }
+    if (k.phase) {
+        json_obj activity;
+        for (auto& [src, by_ev] : since_phase_) activity.set(src, counts_json(by_ev));
+        e.fields.set("activity", activity);
+        since_phase_.clear();
+    }
+    put_line(hotplug_.f, e.fields.str());
+}
+
+void report::open_file(out_file& o, const std::string& path) {
+    o.path = path;
+    o.f = std::fopen((path + ".tmp").c_str(), "wb");
+    if (!o.f) throw std::runtime_error(path + ": cannot write");
+}
+
+// False when a file kept could not be written whole.
+bool report::close_file(out_file& o, bool keep) {
+    if (!o.f) return true;
+    bool ok = std::fflush(o.f) == 0 && !std::ferror(o.f);
+    std::fclose(o.f);
+    o.f = nullptr;
+    std::string tmp = o.path + ".tmp";
+    if (keep && ok && std::rename(tmp.c_str(), o.path.c_str()) == 0) return true;
+    std::remove(tmp.c_str());
+    return !keep;
+}
+
+void report::open_traces(trace_level level, const std::string& hotplug, const std::string& full) {
+    level_ = level;
+    streaming_ = true;
+    if (level != trace_level::none && !hotplug.empty()) open_file(hotplug_, hotplug);
+    if (level == trace_level::full && !full.empty()) open_file(full_, full);
     if (!trace_.empty()) flush(sim_now());
 }
 
-void report::close_trace(bool keep) {
-    if (!file_) return;
-    if (keep) flush(UINT64_MAX);
-    bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
-    std::fclose(file_);
-    file_ = nullptr;
-    std::string tmp = path_ + ".tmp";
-    if (!keep || !ok) {
-        std::remove(tmp.c_str());
-        if (keep) throw std::runtime_error(path_ + ": cannot write");
-        return;
+void report::close_traces(bool keep) {
+    if (!streaming_) return;
+    if (keep) {
+        uint64_t end = std::max(sim_now(), horizon_);
+        for (const event& e : trace_) end = std::max(end, e.t);
+        trace(end, "run", "end");
+        flush(UINT64_MAX);
     }
-    if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path_ + ": cannot write");
-    }
+    trace_.clear();
+    streaming_ = false;
+    bool ok = close_file(hotplug_, keep);
+    ok = close_file(full_, keep) && ok;
+    if (!ok) throw std::runtime_error((hotplug_.path.empty() ? full_.path : hotplug_.path) + ": cannot write");
 }
 
 std::vector<std::string> report::trace_lines() const {
@@ -75,7 +132,7 @@ std::vector<std::string> report::trace_lines() const {
     std::stable_sort(order.begin(), order.end(), [](const event* a, const event* b) { return a->t < b->t; });
     std::vector<std::string> out;
     out.reserve(order.size());
-    for (auto* e : order) out.push_back(e->line);
+    for (auto* e : order) out.push_back(json_obj(e->fields).set("t", e->t).set("src", e->src).set("ev", e->ev).str());
     return out;
 }
 
@@ -90,6 +147,18 @@ std::string report::dmesg_stamp(uint64_t t_ps) {
 void report::log(uint64_t t_ps, const std::string& text) {
     log_.push_back(dmesg_stamp(t_ps) + " " + text);
     if (echo_) echo_(log_.back());
+    mirror_log(t_ps, text);
+}
+
+// The kernel log is the kernel's own account of hotplug: each line is an event
+// too (trace_kinds.h: parse_printk), no earlier than what is written.
+void report::mirror_log(uint64_t t_ps, const std::string& text) {
+    if (streaming_ && !hotplug_.f && !full_.f && sinks_.empty() && observers_.empty()) {
+        ++traced_;
+        return;
+    }
+    printk_event e = parse_printk(text);
+    trace(std::max(t_ps, horizon_), e.src, e.ev, json_obj().set("msg", e.msg));
 }
 
 int64_t report::get(const std::string& name) const {
@@ -102,7 +171,8 @@ int64_t report::get(const std::string& name) const {
 void report::violation(uint64_t t_ps, const std::string& kind, const std::string& what) {
     if (!seen_.insert(kind + ": " + what).second) return;
     ++counters_["violations." + kind];
-    log(t_ps, "ioatsim: checker: " + kind + ": " + what);
+    log_.push_back(dmesg_stamp(t_ps) + " ioatsim: checker: " + kind + ": " + what);  // traced as itself below
+    if (echo_) echo_(log_.back());
     trace(t_ps, "checker", "violation", json_obj().set("kind", kind).set("what", what));
 }
 

@@ -3,6 +3,7 @@
 // violations. One design per process, so one report per process.
 #pragma once
 #include "models/core/json.h"
+#include "models/core/trace_kinds.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -14,20 +15,36 @@
 
 namespace ioatsim {
 
+// Receives every traced event in time order, as it is written out (Perfetto).
+class trace_sink {
+public:
+    virtual ~trace_sink() = default;
+    virtual void event(uint64_t t_ps, const std::string& src, const std::string& ev, const json_obj& fields) = 0;
+};
+
 class report {
 public:
     ~report();
 
-    // trace.jsonl: one event per line; `t` in integer picoseconds, keys sorted,
-    // in time order (ties in the order they were traced). An event is never
-    // stamped before the current SystemC time, so what lies before it can be
-    // written out: with a file open, memory does not grow with simulated time.
+    // Every event, one JSON object per line: `t` in integer picoseconds, `src`,
+    // `ev` and the event's fields, keys sorted. An event is never stamped before
+    // the current SystemC time, so what lies before it can be written out in
+    // time order (ties in the order traced): memory does not grow with
+    // simulated time. Kinds, levels and fields: trace_kinds.h.
     void trace(uint64_t t_ps, const std::string& src, const std::string& ev, json_obj fields = {});
-    // Streams the trace to `path` through `path.tmp`; close_trace(true) writes the
-    // rest and renames it into place, close_trace(false) removes it.
-    void open_trace(const std::string& path);
-    void close_trace(bool keep);
-    // Without a file the trace stays in memory (tests read it here).
+    // From now on the trace streams, in time order, to `hotplug` (its lines,
+    // with the counts of the rest; trace_level hotplug and full) and to `full`
+    // (every event; full only), each through NAME.tmp; an empty path writes
+    // nothing. Sinks see every event whatever the level.
+    void open_traces(trace_level level, const std::string& hotplug, const std::string& full);
+    void add_sink(trace_sink* s) { sinks_.push_back(s); }
+    // Called as each event is traced, at its simulated time, before it is
+    // ordered (signals.vcd reads the models then).
+    void add_observer(std::function<void()> f) { observers_.push_back(std::move(f)); }
+    void clear_observers() { observers_.clear(); }
+    // keep: the run's `end` line and the rest, renamed into place; otherwise removed.
+    void close_traces(bool keep);
+    // Before open_traces the trace stays in memory (tests read it here).
     std::vector<std::string> trace_lines() const;  // sorted by time, stable
     uint64_t trace_size() const { return traced_; }
 
@@ -61,16 +78,27 @@ public:
     static std::string dmesg_stamp(uint64_t t_ps);
 
 private:
-    struct event { uint64_t t; uint64_t seq; std::string line; };
+    struct event { uint64_t t; uint64_t seq; std::string src, ev; json_obj fields; };
     struct series { std::vector<std::pair<uint64_t, int64_t>> recent; std::vector<int64_t> sums; };
+    using counts = std::map<std::string, std::map<std::string, uint64_t>>;  // src -> ev -> n
+    struct out_file { std::FILE* f = nullptr; std::string path; };
     void flush(uint64_t before_ps);
+    void write(event& e);
     void fold(series& s, uint64_t before_ps);
+    void open_file(out_file& o, const std::string& path);
+    bool close_file(out_file& o, bool keep);
+    void mirror_log(uint64_t t_ps, const std::string& text);
 
-    std::vector<event> trace_;   // not yet written (all of it without a file)
+    std::vector<event> trace_;   // not yet written (all of it before open_traces)
     uint64_t traced_ = 0;
     uint64_t horizon_ = 0;       // everything before it is written
-    std::FILE* file_ = nullptr;
-    std::string path_;
+    bool streaming_ = false;
+    trace_level level_ = trace_level::full;
+    out_file hotplug_, full_;
+    std::vector<trace_sink*> sinks_;
+    std::vector<std::function<void()>> observers_;
+    counts since_line_;          // counted events of a source since its last line
+    counts since_phase_;         // counted events since the last phase line
     std::vector<std::string> log_;
     std::map<std::string, int64_t> counters_;
     std::set<std::string> seen_;

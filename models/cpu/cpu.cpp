@@ -32,6 +32,7 @@ bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time
     who.node = node_;
     request_scope scope(gp, who);
     isock->b_transport(gp, delay);
+    delay += mmio_read_;
     if (!gp.is_response_ok()) {
         value = len == 8 ? ~0ull : ((1ull << (8 * len)) - 1);
         return false;
@@ -47,7 +48,9 @@ bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time
     who.requester = uint16_t(index_);
     who.node = node_;
     request_scope scope(gp, who);
-    isock->b_transport(gp, delay);
+    sc_core::sc_time travel = delay;  // the write travels on; the core does not wait for it
+    isock->b_transport(gp, travel);
+    delay += mmio_write_;
     return gp.is_response_ok();
 }
 
@@ -105,18 +108,34 @@ void cpu::mem_write(uint64_t addr, const void* src, uint64_t len) {
 
 void cpu::deliver(uint8_t vector) {
     uint64_t t = uint64_t(sc_core::sc_time_stamp().value());
-    if (!online_) {
+    if (!online_) {  // the local APIC still latches it (IRR); what becomes of it is the OS's
         ++sim_report().counter("irq.to_offline_cpu");
         sim_report().trace(t, name(), "irq.offline", json_obj().set("vector", unsigned(vector)));
-        return;
+    } else {
+        sim_report().trace(t, name(), "irq", json_obj().set("vector", unsigned(vector)));
     }
-    sim_report().trace(t, name(), "irq", json_obj().set("vector", unsigned(vector)));
     if (irq_) irq_(vector);
 }
 
-msi_bus::msi_bus(sc_core::sc_module_name name) : sc_module(name), tsock("tsock") {
+msi_bus::msi_bus(sc_core::sc_module_name name, sc_core::sc_time latency)
+    : sc_module(name), tsock("tsock"), latency_(latency) {
     tsock.register_b_transport(this, &msi_bus::b_transport);
     sim_report().declare("irq.to_offline_cpu");
+    SC_HAS_PROCESS(msi_bus);
+    SC_THREAD(deliver_thread);
+}
+
+void msi_bus::deliver_thread() {
+    for (;;) {
+        while (in_flight_.empty()) wait(arrived_);
+        message m = in_flight_.front();
+        if (m.at > sc_core::sc_time_stamp()) {
+            wait(m.at - sc_core::sc_time_stamp());
+            continue;
+        }
+        in_flight_.pop_front();
+        m.to->deliver(m.vector);
+    }
 }
 
 void msi_bus::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
@@ -130,7 +149,12 @@ void msi_bus::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
     for (cpu* c : cpus_)
         if (c->apic_id() == dest) {
-            c->deliver(uint8_t(data));
+            if (latency_ == sc_core::SC_ZERO_TIME && in_flight_.empty()) {
+                c->deliver(uint8_t(data));
+                return;
+            }
+            in_flight_.push_back({sc_core::sc_time_stamp() + delay + latency_, c, uint8_t(data)});
+            arrived_.notify(sc_core::SC_ZERO_TIME);
             return;
         }
     sim_report().trace(uint64_t((sc_core::sc_time_stamp() + delay).value()), name(), "msi.lost",

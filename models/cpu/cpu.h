@@ -8,6 +8,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -24,9 +25,12 @@ public:
     unsigned node() const { return node_; }
 
     // Uncached access (MMIO, ECAM). A failed request (Unsupported Request, master
-    // abort) reads all-ones, as on a PC. Returns false on failure.
+    // abort) reads all-ones, as on a PC. Returns false on failure. `delay` grows by
+    // what the core waits: a read's round trip (cpu.mmio_read) on top of the
+    // target's own latency, a posted write's issue (cpu.mmio_write) only.
     bool io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time& delay);
     bool io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay);
+    void set_mmio_timing(sc_core::sc_time read, sc_core::sc_time write) { mmio_read_ = read, mmio_write_ = write; }
 
     // Cacheable memory through DMI; no time passes here, callers charge it.
     void mem_read(uint64_t addr, void* dst, uint64_t len);
@@ -44,22 +48,29 @@ private:
     void slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len);
 
     unsigned index_, apic_id_, node_;
+    sc_core::sc_time mmio_read_ = sc_core::SC_ZERO_TIME, mmio_write_ = sc_core::SC_ZERO_TIME;
     bool online_ = true;
     std::vector<tlm::tlm_dmi> dmi_;
     std::function<void(uint8_t)> irq_;
 };
 
 // The interrupt message window (0xFEE00000-0xFEEFFFFF): a 32-bit write whose
-// address bits [19:12] name the destination APIC and whose data [7:0] is the vector.
+// address bits [19:12] name the destination APIC and whose data [7:0] is the
+// vector. A message reaches its CPU `latency` after it was posted (msi.delivery).
 class msi_bus : public sc_core::sc_module {
 public:
     static constexpr uint64_t base = 0xFEE00000, size = 0x100000;
     tlm_utils::simple_target_socket<msi_bus> tsock;
-    explicit msi_bus(sc_core::sc_module_name name);
+    msi_bus(sc_core::sc_module_name name, sc_core::sc_time latency = sc_core::SC_ZERO_TIME);
     void attach(cpu& c) { cpus_.push_back(&c); }
 private:
+    struct message { sc_core::sc_time at; cpu* to; uint8_t vector; };
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void deliver_thread();
     std::vector<cpu*> cpus_;
+    sc_core::sc_time latency_;
+    std::deque<message> in_flight_;  // in arrival order: every message takes the same time
+    sc_core::sc_event arrived_;
 };
 
 }  // namespace ioatsim::models

@@ -29,18 +29,22 @@ fault transfer(ioat_function& fn, bool write, uint64_t addr, uint8_t* buf, uint6
 
 // Reads go out at once; writes are held until the descriptor's time has passed,
 // so an abort or reset mid-descriptor leaves its destination untouched.
+// Every access is also remembered, so the memory path can be charged for it.
 class ioat_channel::port : public ioat_ops::mem_if {
 public:
     explicit port(ioat_channel& c) : c_(c) {}
     fault read(uint64_t addr, uint8_t* buf, uint64_t len) override {
         sc_time ignored = SC_ZERO_TIME;  // streaming time is charged per byte
+        accesses.push_back({addr, len});
         return transfer(c_.fn_, false, addr, buf, len, ignored);
     }
     fault write(uint64_t addr, const uint8_t* buf, uint64_t len) override {
         writes.push_back({addr, std::vector<uint8_t>(buf, buf + len)});
+        accesses.push_back({addr, len});
         return fault::none;
     }
     std::vector<write_back> writes;
+    std::vector<std::pair<uint64_t, uint64_t>> accesses;  // address, bytes
 private:
     ioat_channel& c_;
 };
@@ -180,10 +184,17 @@ bool ioat_channel::process(bool burst_start) {
         return false;
     }
     // Descriptor fetch overlaps the previous payload: only a burst's first waits.
+    // The descriptor's overhead and payload then take their turn on the data
+    // mover -- the engine's, shared by the IOH's channels, or the channel's own
+    // -- and on the memory path, whichever finishes last.
     uint64_t stream = std::max(r.bytes_read, r.bytes_written);
-    sc_time busy = (burst_start ? fetch_time : SC_ZERO_TIME) + t.desc_overhead +
-                   sc_time(double(stream) / t.bandwidth_gbps, sc_core::SC_NS);
-    sc_time end = sc_core::sc_time_stamp() + busy;
+    sc_time ready = sc_core::sc_time_stamp() + (burst_start ? fetch_time : SC_ZERO_TIME);
+    uint64_t at = uint64_t(ready.value()), done = 0;
+    if (fn_.cfg().mover) done = fn_.cfg().mover->finish(at, stream, uint64_t(t.desc_overhead.value()));
+    else done = at + uint64_t(t.desc_overhead.value()) + uint64_t(double(stream) * 1000.0 / t.bandwidth_gbps);
+    if (fn_.cfg().memory)
+        for (auto& [a, n] : mem.accesses) done = std::max(done, fn_.cfg().memory(at, a, n));
+    sc_time end = sc_time::from_value(done);
     while (sc_core::sc_time_stamp() < end) {
         wait(end - sc_core::sc_time_stamp(), kick_);
         if (reset_req_ || abort_req_ || errored_) return false;  // the descriptor is dropped

@@ -23,7 +23,8 @@ struct ioat_timing {
     // Fixed cost per descriptor once fetched: 1460 B at the raw 5 GB/s takes 292 ns,
     // at the effective 2.5 GB/s 584 ns, so about 290 ns per descriptor [derived, S7].
     sc_core::sc_time desc_overhead{290, sc_core::SC_NS};
-    // Streaming rate per direction: "5 GB/s read + 5 GB/s write" [S7].
+    // Streaming rate per direction: "5 GB/s read + 5 GB/s write" [S7]: of the
+    // engine's shared data mover, or of each channel (ioat.shared_engine).
     double bandwidth_gbps = 5.0;
     // Posted completion writeback: gem5's latAfterCompletion [estimate].
     sc_core::sc_time completion_write{20, sc_core::SC_NS};

@@ -3,6 +3,7 @@
 #include "models/core/report.h"
 #include "models/core/request.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <cstring>
@@ -51,6 +52,24 @@ const F::reg_def F::msix_regs[] = {
     {"MSIX_PBA", MSIX_PBA, 8, 0, 0, 0, nullptr, nullptr, nullptr},
 };
 
+// The DCA block (BAR0 + DCAOFFSET) and one GREQID entry, the last of the table
+// with LASTID (read-only, so the driver's count of slots stops there). Firmware
+// programs APICID_TAG_MAP; the driver turns the prefetch and MEMWR controls on
+// ("some bios might not know to turn these on", ioat3_dca_init).
+const F::reg_def F::dca_regs[] = {
+    {"DCA_GREQID_OFFSET", DCA3_GREQID_OFFSET, 2, 0, 0, DCA_GREQID_TABLE, nullptr, nullptr, nullptr},
+    {"DCA_CSI_CAPABILITY", DCA3_CSI_CAPABILITY, 2, 0, 0, DCA3_CSI_PREFETCH, nullptr, nullptr, nullptr},
+    {"DCA_PCI_CAPABILITY", DCA3_PCI_CAPABILITY, 2, 0, 0, DCA3_PCI_MEMWR, nullptr, nullptr, nullptr},
+    {"DCA_CSI_CONTROL", DCA3_CSI_CONTROL, 2, DCA3_CSI_PREFETCH, 0, 0, nullptr, nullptr, nullptr},
+    {"DCA_PCI_CONTROL", DCA3_PCI_CONTROL, 2, DCA3_PCI_MEMWR, 0, 0, nullptr, nullptr, nullptr},
+    {"APICID_TAG_MAP", DCA3_APICID_TAG_MAP, 8, ~0ull, 0, APICID_TAG_MAP_RESET, nullptr, nullptr, nullptr},
+};
+const F::reg_def F::greqid_regs[] = {
+    {"GREQID", 0, 4, GREQID_RID | GREQID_IGNOREFUN | GREQID_VALID, 0, 0, nullptr, nullptr, nullptr},
+    {"GREQID_LAST", 0, 4, GREQID_RID | GREQID_IGNOREFUN | GREQID_VALID, 0, GREQID_LASTID, nullptr, nullptr,
+     nullptr},
+};
+
 ioat_function::ioat_function(sc_core::sc_module_name name, const std::string& bdf, ioat_config cfg)
     : sc_module(name), bar0("bar0"), dma("dma"), bdf_(bdf), cfg_(cfg),
       cfg_space_(0x8086, cfg.device_id, 0x088000, 0x13),
@@ -81,6 +100,12 @@ ioat_function::ioat_function(sc_core::sc_module_name name, const std::string& bd
 
     place(global_regs, std::size(global_regs), 0, -1);
     place(msix_regs, std::size(msix_regs), 0, -1);
+    cfg_.dca_slots = std::min(cfg_.dca_slots, (BAR0_SIZE - DCA_GREQID_TABLE) / 4);
+    if (cfg_.dca_slots) {
+        place(dca_regs, std::size(dca_regs), DCA_BLOCK, -1);
+        for (unsigned i = 0; i < cfg_.dca_slots; ++i)
+            place(&greqid_regs[i + 1 == cfg_.dca_slots], 1, DCA_GREQID_TABLE + 4 * i, -1);
+    }
     for (unsigned c = 0; c < cfg_.chancnt; ++c) {
         place(channel_regs, std::size(channel_regs), chan_base(c), int(c));
         chans_.emplace_back(new ioat_channel(("chan" + std::to_string(c)).c_str(), *this, c));
@@ -105,6 +130,7 @@ void ioat_function::reset_regs(int chan) {
         set_reg(XFERCAP, 1, cfg_.xfercap & 0x1f);  // [7:5] reserved
         set_reg(CBVER, 1, cfg_.cbver);
         set_reg(DMACAPABILITY, 4, cfg_.dmacapability);
+        set_reg(DCAOFFSET, 2, cfg_.dca_slots ? DCA_BLOCK : 0);
     }
 }
 
@@ -201,6 +227,18 @@ bool ioat_function::access(tlm::tlm_generic_payload& gp, bool debug) {
     }
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
     return true;
+}
+
+bool ioat_function::dca_claims(uint16_t rid) const {
+    if (!cfg_.dca_slots || !(reg(DCA_BLOCK + DCA3_PCI_CONTROL, 2) & DCA3_PCI_MEMWR) ||
+        !(reg(DCA_BLOCK + DCA3_CSI_CONTROL, 2) & DCA3_CSI_PREFETCH))
+        return false;
+    for (unsigned i = 0; i < cfg_.dca_slots; ++i) {
+        uint32_t e = uint32_t(reg(DCA_GREQID_TABLE + 4 * i, 4));
+        uint32_t mask = e & GREQID_IGNOREFUN ? GREQID_RID & ~7u : GREQID_RID;
+        if ((e & GREQID_VALID) && (e & mask) == (rid & mask)) return true;
+    }
+    return false;
 }
 
 void ioat_function::rd_intrctrl(const reg_def& d, unsigned) {

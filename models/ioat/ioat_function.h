@@ -4,6 +4,7 @@
 #pragma once
 #include "models/ioat/ioat_channel.h"
 #include "models/ioat/regs.h"
+#include "models/memory/bandwidth.h"
 #include "models/pcie/root_complex.h"
 
 #include <systemc>
@@ -27,6 +28,17 @@ struct ioat_config {
     // FILL, XOR and PQ, the operations modelled; the 5520's own value is unpublished.
     uint32_t dmacapability = ioat::DMACAP_FILL | ioat::DMACAP_XOR | ioat::DMACAP_PQ;
     ioat_timing timing;
+    // DCA requester slots (GREQID entries) of this function; 0: no DCA block
+    // (DCAOFFSET reads 0). The 5520/7500's count is unpublished: 2 [estimate],
+    // as the driver's IOAT3_DCA_MAX_REQ.
+    unsigned dca_slots = 2;
+    // The engine's data mover, shared by the IOH's channels ("one engine with
+    // eight channels", C5500 datasheet S7); null: each channel streams at
+    // timing.bandwidth_gbps on its own.
+    std::shared_ptr<bandwidth> mover;
+    // The memory path beyond the IOH (DRAM nodes, QPI links), shared with the
+    // CPUs: when `bytes` at `addr`, asked for at `at_ps`, are through. Null: free.
+    std::function<uint64_t(uint64_t at_ps, uint64_t addr, uint64_t bytes)> memory;
 };
 
 class ioat_function : public sc_core::sc_module, public pci_function_if {
@@ -54,6 +66,10 @@ public:
     // Power lost (channels drop their work) and restored (registers at reset values).
     void power_off();
     void power_on();
+    // DCA: whether a memory write from requester `rid` carrying a DCA hint is
+    // honoured here (PCI MEMWR and CSI prefetch on, `rid` VALID in the GREQID
+    // table; IGNOREFUN matches any function of its device [inference]).
+    bool dca_claims(uint16_t rid) const;
     // A channel asks for its interrupt; at most one per arm (the channel tracks arming).
     void raise_interrupt(unsigned chan);
     // The legacy INTx line, for whoever routes it (level-triggered).
@@ -74,7 +90,7 @@ private:
         hook before_read, after_read, after_write;
     };
     struct reg_inst { const reg_def* def; unsigned base; int chan; };
-    static const reg_def global_regs[], channel_regs[], msix_regs[];
+    static const reg_def global_regs[], channel_regs[], msix_regs[], dca_regs[], greqid_regs[];
 
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);

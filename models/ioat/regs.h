@@ -45,6 +45,22 @@ constexpr uint32_t CHANERR_SRC_ADDR = 1u << 0, CHANERR_DEST_ADDR = 1u << 1,
                    CHANERR_COMPL_ADDR = 1u << 12, CHANERR_INT_CONFIG = 1u << 13,
                    CHANERR_XOR_P = 1u << 16, CHANERR_XOR_Q = 1u << 17, CHANERR_DESC_COUNT = 1u << 18;
 
+// DCA (ioat-hardware.md §9; the v3 layout of Linux 3.4's registers.h): a block at
+// BAR0 + DCAOFFSET and the requester (GREQID) table at BAR0 + the offset the
+// block holds at +0x02. Where the 5520/7500 put them in BAR0 is unpublished
+// [estimate]: clear of the channel blocks and of MSI-X.
+constexpr unsigned DCA_BLOCK = 0x2000, DCA_GREQID_TABLE = 0x2040;
+constexpr unsigned DCA3_GREQID_OFFSET = 0x02, DCA3_CSI_CAPABILITY = 0x08, DCA3_PCI_CAPABILITY = 0x0A,
+                   DCA3_CSI_CONTROL = 0x0C, DCA3_PCI_CONTROL = 0x0E, DCA3_APICID_TAG_MAP = 0x10;
+constexpr uint16_t DCA3_CSI_PREFETCH = 0x1, DCA3_PCI_MEMWR = 0x1;
+// A GREQID entry: requester BDF, ignore-function, valid; LASTID marks the table's end.
+constexpr uint32_t GREQID_RID = 0xFFFF, GREQID_IGNOREFUN = 1u << 28, GREQID_VALID = 1u << 29,
+                   GREQID_LASTID = 1u << 31;
+// APICID_TAG_MAP before firmware programs it: 0x80 x5 then 0x00 x3, as the comment
+// of Linux's dca3_tag_map_invalid (v3.9 on) gives it.
+constexpr uint64_t APICID_TAG_MAP_RESET = 0x0000008080808080ull;
+constexpr uint8_t TAG_MAP_SEL = 0x40, TAG_MAP_INV = 0x80, TAG_MAP_LITERAL = 0x01;
+
 // MSI-X table and PBA in BAR0 (offsets as the driver's CB3.3 erratum code
 // saves them; the 5520's own are unpublished, so this is an inference).
 constexpr unsigned MSIX_TABLE = 0x1000, MSIX_PBA = 0x1800;

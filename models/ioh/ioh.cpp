@@ -6,9 +6,9 @@
 
 namespace ioatsim::models {
 
-uint16_t ioat_device_id(unsigned fn) {
-    static const uint16_t ids[] = {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342A, 0x342B, 0x342C};
-    return ids[fn % 8];
+uint16_t ioat_device_id(unsigned fn, bool jasper_forest) {
+    static const uint16_t tbg[] = {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342A, 0x342B, 0x342C};
+    return jasper_forest ? uint16_t(0x3710 + fn % 8) : tbg[fn % 8];  // JSF0-7 [inference: in function order]
 }
 
 static std::string bdf(uint8_t bus, unsigned dev, unsigned fn) {
@@ -24,9 +24,13 @@ static unsigned port_device(unsigned i) { return i == 0 ? 1 : i + 2; }
 ioh::ioh(sc_core::sc_module_name name, const ioh_config& cfg)
     : sc_module(name), cfg_(cfg),
       rc_("rc", cfg.bus_lo, cfg.bus_hi, cfg.ecam_base, cfg.mmio_base, cfg.mmio_size, cfg.rc) {
+    sim_report().declare("dca.prefetch_hints");
+    sim_report().declare("dca.unclaimed_tags");
+    auto mover = cfg.shared_engine ? std::make_shared<bandwidth>(cfg.ioat.timing.bandwidth_gbps, 100'000) : nullptr;
     for (unsigned f = 0; f < cfg.ioat_functions; ++f) {
         ioat_config ic = cfg.ioat;
-        ic.device_id = ioat_device_id(f);
+        ic.mover = mover;
+        ic.device_id = ioat_device_id(f, cfg.jasper_forest);
         ic.node = cfg.node;
         ioat_.push_back(std::make_unique<ioat_function>(("ioat" + std::to_string(f)).c_str(),
                                                         bdf(cfg.bus_lo, 0x16, f), ic));
@@ -57,6 +61,27 @@ std::vector<pci_function_if*> ioh::functions() {
     for (auto& p : ports_) v.push_back(p.get());
     for (auto& f : ioat_) v.push_back(f.get());
     return v;
+}
+
+ioh::dca_hint ioh::dca_write(uint16_t rid, uint8_t tag, uint64_t t_ps) {
+    if (!present()) return dca_hint::unreachable;
+    report& rep = sim_report();
+    for (auto& f : ioat_)
+        if (f->dca_claims(rid)) {
+            ++rep.counter("dca.prefetch_hints");
+            dca_unclaimed_[rid] = false;
+            return dca_hint::prefetch;
+        }
+    ++rep.counter("dca.unclaimed_tags");
+    bool& in_run = dca_unclaimed_[rid];
+    if (!in_run) {
+        char who[16], t[8];
+        std::snprintf(who, sizeof who, "%04x:%02x:%02x.%u", 0, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+        std::snprintf(t, sizeof t, "0x%02x", tag);
+        rep.trace(t_ps, name(), "dca.unclaimed_tag", json_obj().set("requester", who).set("tag", t));
+    }
+    in_run = true;
+    return dca_hint::unclaimed;
 }
 
 void ioh::power_off() {

@@ -9,6 +9,7 @@
 
 #include <systemc>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct ioh_config {
     unsigned node = 0;               // NUMA node the IOH's QPI port attaches to
     unsigned ioat_functions = 8;
     unsigned root_ports = 0;
+    bool shared_engine = true;       // one data mover for all its IOAT channels
+    bool jasper_forest = false;      // the C5500's integrated IOH: JSF device IDs
     ioat_config ioat;
     root_complex_timing rc;
 };
@@ -46,15 +49,26 @@ public:
     bool present() const { return rc_.present(); }
     bool powered() const { return powered_; }
 
+    // A memory write from a device below this IOH (requester ID `rid`) carrying
+    // a DCA tag: a prefetch hint when one of its IOAT functions' DCA tables
+    // claims the requester, otherwise the hint is dropped (the write itself
+    // lands either way [inference]); unreachable while the IOH is gone. Counted
+    // (dca.prefetch_hints, dca.unclaimed_tags); the first unclaimed hint of a
+    // run of them from one requester is traced.
+    enum class dca_hint { prefetch, unclaimed, unreachable };
+    dca_hint dca_write(uint16_t rid, uint8_t tag, uint64_t t_ps);
+
 private:
     ioh_config cfg_;
     root_complex rc_;
     std::vector<std::unique_ptr<ioat_function>> ioat_;
     std::vector<std::unique_ptr<root_port>> ports_;
     bool powered_ = true;
+    std::map<uint16_t, bool> dca_unclaimed_;  // requester -> in a run of unclaimed hints
 };
 
 // Device IDs of the QuickData functions: TBG0-3 then TBG4-7 (ioat-hardware.md §1.2).
-uint16_t ioat_device_id(unsigned fn);
+// The IOAT function's device ID: the 5520/7500's TBG IDs, or Jasper Forest's JSF IDs.
+uint16_t ioat_device_id(unsigned fn, bool jasper_forest = false);
 
 }  // namespace ioatsim::models

@@ -3,6 +3,7 @@
 #include "models/core/report.h"
 #include "models/core/request.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ioatsim::models {
@@ -79,6 +80,7 @@ bool root_complex::route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay) 
         if (s.bar_port < 0) continue;
         if (auto hit = s.f->config().decode(a, gp.get_data_length())) {
             gp.set_address(hit->offset);
+            if (delay && gp.is_write()) trace_write(gp, *s.f, hit->offset, *delay);
             if (delay) bar_out[s.bar_port]->b_transport(gp, *delay);
             else bar_out[s.bar_port]->transport_dbg(gp);
             gp.set_address(a);
@@ -86,6 +88,18 @@ bool root_complex::route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay) 
         }
     }
     return false;
+}
+
+// A posted register write reaching a function (doorbells, for the timelines);
+// hotplug.jsonl only counts them.
+void root_complex::trace_write(const tlm::tlm_generic_payload& gp, pci_function_if& f, uint64_t offset,
+                               const sc_core::sc_time& delay) {
+    uint64_t v = 0;
+    std::memcpy(&v, gp.get_data_ptr(), std::min<unsigned>(8, gp.get_data_length()));
+    const request_ext* r = requester_of(gp);
+    sim_report().trace(now_ps(delay), name(), "mmio.write",
+                       json_obj().set("fn", f.bdf()).set("offset", hex(offset)).set("len", gp.get_data_length())
+                                 .set("value", hex(v)).set("by", r ? r->who() : std::string("?")));
 }
 
 void root_complex::unsupported(tlm::tlm_generic_payload& gp, const char* why) {

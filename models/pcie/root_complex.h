@@ -70,6 +70,8 @@ private:
     bool route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay);  // false: nobody claimed it
     void config_access(tlm::tlm_generic_payload& gp);
     void unsupported(tlm::tlm_generic_payload& gp, const char* why);
+    void trace_write(const tlm::tlm_generic_payload& gp, pci_function_if& f, uint64_t offset,
+                     const sc_core::sc_time& delay);
     void up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned up_transport_dbg(int port, tlm::tlm_generic_payload& gp);
     uint64_t now_ps(const sc_core::sc_time& extra = sc_core::SC_ZERO_TIME) const;

@@ -172,26 +172,65 @@ dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uin
     return nullptr;
 }
 
+namespace {
+// P ^= each source, Q ^= coef * each source (starting from zero unless `add`).
+void pq_on_cpu(kernel& k, uint64_t p, uint64_t q, const std::vector<uint64_t>& src, const std::vector<uint8_t>& coef,
+               uint64_t len, bool add) {
+    std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
+    if (add && p) k.mem_read(p, pp.data(), len);
+    if (add && q) k.mem_read(q, qq.data(), len);
+    for (size_t j = 0; j < src.size(); ++j) {
+        k.mem_read(src[j], b.data(), len);
+        for (uint64_t i = 0; i < len; ++i) {
+            pp[i] ^= b[i];
+            qq[i] ^= gf_mul(coef[j], b[i]);
+        }
+    }
+    if (p) k.mem_write(p, pp.data(), len);
+    if (q) k.mem_write(q, qq.data(), len);
+}
+}  // namespace
+
+// More sources than the channel takes are split as do_async_gen_syndrome does:
+// the first operation takes max_pq, each further one DMA_PREP_CONTINUE and
+// max_pq - 3 (the driver adds P and Q back as three implied sources), each
+// fenced behind the one before on the same channel. An operation the channel
+// will not prepare runs on the CPU, continuing from what is done.
 dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::vector<uint64_t>& src,
                                             const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s) {
     dma_chan* c = find_channel(s);
     uint64_t dst[2] = {p, q};
-    unsigned flags = prep_flags(s) | (p ? 0u : DMA_PREP_PQ_DISABLE_P) | (q ? 0u : DMA_PREP_PQ_DISABLE_Q);
-    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_pq(c, dst, src, coef, len, flags) : nullptr)
-        return submit(c, tx, s);
-    put_unused(c);
-    cpu_fallback(s, [&] {
-        std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
-        for (size_t j = 0; j < src.size(); ++j) {
-            k_.mem_read(src[j], b.data(), len);
-            for (uint64_t i = 0; i < len; ++i) {
-                pp[i] ^= b[i];
-                qq[i] ^= gf_mul(coef[j], b[i]);
-            }
+    const unsigned disable = (p ? 0u : DMA_PREP_PQ_DISABLE_P) | (q ? 0u : DMA_PREP_PQ_DISABLE_Q);
+    size_t off = 0;
+    dma_async_tx_descriptor* tx = nullptr;
+    async_submit_ctl part = s;
+    while (c && off < src.size()) {
+        const size_t max = c->device->max_pq, room = off ? (max > 3 ? max - 3 : 0) : max;
+        const size_t n = std::min(room, src.size() - off);
+        const bool last = off + n == src.size();
+        part = s;
+        if (!last) {
+            part.flags = (s.flags & ~ASYNC_TX_ACK) | ASYNC_TX_FENCE;
+            part.cb = nullptr;
         }
-        if (p) k_.mem_write(p, pp.data(), len);
-        if (q) k_.mem_write(q, qq.data(), len);
-    }, len * src.size());
+        if (off) part.flags |= ASYNC_TX_FENCE;
+        part.depend_tx = off ? tx : s.depend_tx;
+        unsigned flags = prep_flags(part) | disable | (off ? DMA_PREP_CONTINUE : 0u);
+        std::vector<uint64_t> ps(src.begin() + long(off), src.begin() + long(off + n));
+        std::vector<uint8_t> pc(coef.begin() + long(off), coef.begin() + long(off + n));
+        dma_async_tx_descriptor* next = n ? c->device->prep_dma_pq(c, dst, ps, pc, len, flags) : nullptr;
+        if (!next) break;
+        tx = submit(c, next, part);
+        off += n;
+        if (!last && !(c = dma_.dma_chan_tryget(c) ? c : nullptr)) break;  // the next part holds its own use
+    }
+    if (off == src.size()) return tx;
+    put_unused(c);
+    part = s;
+    part.depend_tx = off ? tx : s.depend_tx;
+    std::vector<uint64_t> rest(src.begin() + long(off), src.end());
+    std::vector<uint8_t> rest_coef(coef.begin() + long(off), coef.end());
+    cpu_fallback(part, [&] { pq_on_cpu(k_, p, q, rest, rest_coef, len, off != 0); }, len * rest.size());
     return nullptr;
 }
 
@@ -291,7 +330,8 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
         k_.mem_read(blk[d], got.data(), len);
         ok = ok && got == orig[d];
     }
-    k_.cost_bytes(2 * len, k_.config().memcpy_gbps);
+    k_.cost_mem(blk[a], len, k_.config().memcpy_gbps);
+    k_.cost_mem(blk[b], len, k_.config().memcpy_gbps);
     if (ok) {
         ++rep.counter("raid6.recoveries");
         ++ledger_.done;

@@ -165,14 +165,15 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
         fill(dst, dst_off + len, size, PATTERN_DST);
         k_.mem_write(src_pa, src.data(), size);
         k_.mem_write(dst_pa, dst.data(), size);
-        k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
+        k_.cost_mem(src_pa, size, k_.config().byte_loop_gbps);
+        k_.cost_mem(dst_pa, size, k_.config().byte_loop_gbps);
 
         // With fail-back, a copy the channel failed back is done on the CPU.
         auto cpu_redo = [&] {
             std::vector<uint8_t> b(len);
             k_.mem_read(src_pa + src_off, b.data(), len);
             k_.mem_write(dst_pa + dst_off, b.data(), len);
-            k_.cost_bytes(len, k_.config().memcpy_gbps);
+            k_.cost_copy(dst_pa + dst_off, src_pa + src_off, len);
             ++ledger_.failed_back;
         };
         auto done_with = [&] { dma_.dma_put_channel(chan); };
@@ -247,7 +248,8 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
         r.counter("dmatest.bytes") += len;
         k_.mem_read(src_pa, src.data(), size);
         k_.mem_read(dst_pa, dst.data(), size);
-        k_.cost_bytes(2ull * size, k_.config().byte_loop_gbps);
+        k_.cost_mem(src_pa, size, k_.config().byte_loop_gbps);
+        k_.cost_mem(dst_pa, size, k_.config().byte_loop_gbps);
         unsigned errors = verify(src, 0, src_off, 0, PATTERN_SRC, true, name) +
                           verify(src, src_off, src_off + len, src_off, PATTERN_SRC | PATTERN_COPY, true, name) +
                           verify(src, src_off + len, size, src_off + len, PATTERN_SRC, true, name) +

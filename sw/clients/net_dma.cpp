@@ -7,18 +7,16 @@
 namespace ioatsim::sw {
 
 namespace {
-// Plain code on the receive path [estimates].
-constexpr ktime_t SYSCALL_COST = 1000 * NSEC;    // recvmsg entry and exit
-constexpr ktime_t PIN_PAGE_COST = 200 * NSEC;    // get_user_pages, per page
-constexpr ktime_t CPU_RELAX = 100 * NSEC;        // one poll of the drain loop
-constexpr unsigned SOFTIRQ_BATCH = 8;            // segments per NET_RX softirq
+constexpr unsigned SOFTIRQ_BATCH = 8;  // segments per NET_RX softirq [estimate]
 
 uint8_t payload(unsigned reader, uint64_t read, uint64_t off) {
     return uint8_t((reader * 131 + read * 7 + off * 13 + (off >> 8)) & 0xff);
 }
 }  // namespace
 
-net_dma::net_dma(kernel& k, dmaengine& dma, net_dma_config cfg) : k_(k), dma_(dma), cfg_(cfg) {
+net_dma::net_dma(kernel& k, dmaengine& dma, net_dma_config cfg)
+    : k_(k), dma_(dma), cfg_(cfg), syscall_(k.timing("cost.net_dma_syscall")),
+      pin_page_(k.timing("cost.net_dma_pin_page")), cpu_relax_(k.timing("cost.cpu_relax")) {
     for (const char* c : counters) k_.rep().declare(c);
     client_.name = "net_dma";
     client_.cap_mask.set(DMA_MEMCPY);
@@ -37,9 +35,11 @@ void net_dma::init() {
     if (cfg_.copybreak >= 0) sysctl_tcp_dma_copybreak = cfg_.copybreak;
     unsigned n = cfg_.readers ? unsigned(cfg_.readers) : k_.nr_cpus();
     readers_.resize(n);
+    wire_.assign(unsigned(std::max(cfg_.interfaces, 1)), 0);
     for (unsigned i = 0; i < n; ++i) {
         reader_state& r = readers_[i];
         r.name = strfmt("reader%u", i);
+        r.eth = i % unsigned(wire_.size());
         r.skb = k_.alloc_phys(cfg_.read_size, 4096);
         r.user = k_.alloc_phys(cfg_.read_size, 4096);
         k_.kthread_run(r.name, i % k_.nr_cpus(), [this, i] { reader(i); });
@@ -48,7 +48,6 @@ void net_dma::init() {
 
 void net_dma::reader(unsigned id) {
     reader_state& r = readers_[id];
-    r.stream = k_.now();
     while (cfg_.reads == 0 || r.reads < uint64_t(cfg_.reads)) recvmsg(r, id);
 }
 
@@ -57,7 +56,7 @@ void net_dma::cpu_copy(reader_state& r, uint64_t off, uint64_t n) {
     std::vector<uint8_t> b(n);
     k_.mem_read(r.skb + off, b.data(), n);
     k_.mem_write(r.user + off, b.data(), n);
-    k_.cost_bytes(n, k_.config().memcpy_gbps);
+    k_.cost_copy(r.user + off, r.skb + off, n);
 }
 
 // With fail-back, copies the channel failed back are redone on the CPU. Cookies
@@ -80,11 +79,11 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     const uint64_t len = cfg_.read_size, read = r.reads++;
     const bool per_use = dma_.per_use(), failback = dma_.fails_back();
     ++rep.counter("net_dma.reads");
-    k_.cost(SYSCALL_COST);
+    k_.cost(syscall_);
     dma_chan* chan = nullptr;
     if (int64_t(len) > sysctl_tcp_dma_copybreak &&
         (chan = per_use ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
-        k_.cost(PIN_PAGE_COST * ((len + 4095) / 4096));  // pin the user iovec
+        k_.cost(pin_page_ * ((len + 4095) / 4096));  // pin the user iovec
     r.chan = chan;
     std::vector<segment> segs;  // with fail-back: what to redo if the channel fails it back
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
@@ -96,13 +95,16 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     for (uint64_t off = 0; off < len; off += cfg_.segment) {
         uint64_t n = std::min<uint64_t>(cfg_.segment, len - off);
         // sk_wait_data: sleep until the segment is here, still holding `chan`.
-        r.stream = std::max(r.stream, k_.now()) + seg_time;
-        if (r.stream > k_.now()) k_.schedule_timeout(r.stream - k_.now());
+        // The interface's line carries its readers' segments one after the
+        // other; a reader not waiting is not sent to (the sender's window).
+        ktime_t& wire = wire_[r.eth];
+        wire = std::max(wire, k_.now()) + seg_time;
+        k_.schedule_timeout(wire - k_.now());
         for (uint64_t i = 0; i < n; ++i) data[i] = payload(id, read, off + i);
         k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
         if (!chan) {  // no channel: skb_copy_datagram_iovec on the CPU
             k_.mem_write(r.user + off, data.data(), n);
-            k_.cost_bytes(n, k_.config().memcpy_gbps);
+            k_.cost_copy(r.user + off, r.skb + off, n);
             ++ledger_.cpu;
         } else {
             dma_cookie_t c = dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n);
@@ -132,7 +134,7 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         {
             kernel::waiting w(k_, strfmt("tcp_service_net_dma: %lld copies up to cookie %d on %s",
                                          (long long)r.in_flight, last, chan->name.c_str()));
-            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(CPU_RELAX);
+            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(cpu_relax_);
         }
         if (failback) redo_failed(r, chan, segs);
         else ledger_.completed += r.in_flight;
@@ -142,7 +144,7 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     if (bailed) return;
     std::vector<uint8_t> got(len);
     k_.mem_read(r.user, got.data(), len);
-    k_.cost_bytes(len, k_.config().memcpy_gbps);  // the application reads what it received
+    k_.cost_mem(r.user, len, k_.config().memcpy_gbps);  // the application reads what it received
     for (uint64_t i = 0; i < len; ++i)
         if (got[i] != payload(id, read, i)) {
             rep.violation(k_.now(), "copy_corrupt", strfmt("%s: read %llu differs at byte %llu", r.name.c_str(),

@@ -35,7 +35,7 @@ private:
     struct reader_state {
         std::string name;
         uint64_t skb = 0, user = 0;  // kernel receive buffer, user buffer
-        ktime_t stream = 0;          // when the next segment arrives
+        unsigned eth = 0;            // the interface it reads from
         dma_chan* chan = nullptr;    // the channel of the current read
         int64_t in_flight = 0;       // copies of the current read not yet known complete
         uint64_t reads = 0;
@@ -49,8 +49,10 @@ private:
     kernel& k_;
     dmaengine& dma_;
     net_dma_config cfg_;
+    const ktime_t syscall_, pin_page_, cpu_relax_;  // costs.h
     dma_client client_;  // client_callbacks: one client for the stack
     std::vector<reader_state> readers_;
+    std::vector<ktime_t> wire_;  // per interface: when its line is next free
     copy_ledger ledger_;
 };
 

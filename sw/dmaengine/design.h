@@ -38,25 +38,26 @@ struct design_traits {
     bool submit_gate;   // a percpu_ref around each submission, killed at shutdown (idxd)
     bool cpu_notifier;  // the core rebalances its tables on CPU hotplug
     bool aer_handler;   // ioatdma has ioat_pcie_error_detected (2016 on)
+    bool owner_in_device;// v5.6 keeps the module in dma_device; 3.4 reads dev->driver->owner, NULL once unbound
     bool failback;      // the era's default for software.dmaengine.failback
 };
 
 inline design_traits traits(dma_design d) {
     switch (d) {
-    case dma_design::legacy: return {false, false, false, false, false, false, false};
+    case dma_design::legacy: return {false, false, false, false, false, false, false, false};
     // 2012 patch 2 added the CPU notifier [reconstructed, dmaengine-semantics.md §3.2].
     case dma_design::atomic:
-    case dma_design::percpu: return {true, false, false, false, true, false, false};
+    case dma_design::percpu: return {true, false, false, false, true, false, false, false};
     // 2006: clients rebuilt their own per-CPU tables on every event.
-    case dma_design::client_callbacks: return {true, false, false, false, true, false, false};
+    case dma_design::client_callbacks: return {true, false, false, false, true, false, false, false};
     // The driver keeps its memory until the clients let go [inference from "the
     // driver can simply return NULL to a ->prep() request"].
-    case dma_design::prep_null: return {false, true, false, false, false, false, false};
+    case dma_design::prep_null: return {false, true, false, false, false, false, false, false};
     // v5.6 has no CPU hotplug callback in dmaengine; v5.6 ioatdma drops in-flight
     // descriptors silently (ioat-hardware.md §10.3).
-    case dma_design::mainline: return {false, true, true, false, false, true, false};
+    case dma_design::mainline: return {false, true, true, false, false, true, true, false};
     // idxd completes what it aborts with DMA_TRANS_ABORTED (dmaengine_result).
-    case dma_design::percpu_ref: return {false, true, true, true, false, true, true};
+    case dma_design::percpu_ref: return {false, true, true, true, false, true, true, true};
     }
     return {};
 }

@@ -7,11 +7,6 @@
 
 namespace ioatsim::sw {
 
-namespace {
-// percpu: how often removal sums the counters again (usleep_range-like) [estimate].
-constexpr ktime_t PERCPU_POLL = 20 * USEC;
-}  // namespace
-
 // With per-use references a lookup takes a use of the channel it finds (in the
 // client's own table under client_callbacks); the other designs hand out the raw
 // pointer, as 3.4's dma_find_channel does.
@@ -22,7 +17,7 @@ dma_chan* dmaengine::dma_get_channel(dma_transaction_type cap, dma_client* cl) {
     if (cfg_.design != dma_design::client_callbacks) {
         c = dma_find_channel(cap);
     } else if (cl) {
-        k_.cost(FIND_CHANNEL_COST);  // the client's own per-CPU slot
+        k_.cost(find_channel_cost_);  // the client's own per-CPU slot
         unsigned cpu = k_.smp_processor_id();
         c = cpu < cl->table.size() ? cl->table[cpu] : nullptr;
     }
@@ -94,6 +89,7 @@ void dmaengine::dma_async_device_unregister(dma_device* d) {
     case dma_design::mainline:
     case dma_design::percpu_ref: unregister_mainline(d); break;
     }
+    d->unregister_done = true;
 }
 
 // 3.4: off the list and rebalanced; a WARN if anyone still holds a channel; the
@@ -132,7 +128,7 @@ void dmaengine::wait_for_uses(dma_chan* c) {
             return c->uses.value == 0 && !c->private_;
         }, 1000 * MSEC);
     } else {
-        while (mem_.percpu_sum(c->uses_pcpu) != 0 || c->private_) k_.schedule_timeout(PERCPU_POLL);
+        while (mem_.percpu_sum(c->uses_pcpu) != 0 || c->private_) k_.schedule_timeout(percpu_poll_);
     }
     c->drained = true;
 }

@@ -4,12 +4,10 @@
 
 namespace ioatsim::sw {
 
-namespace {
-// Core bookkeeping paths are plain code [estimate].
-constexpr ktime_t LIST_WALK_COST = 20 * NSEC;  // per channel visited under the mutex
-}  // namespace
-
-dmaengine::dmaengine(kernel& k, dmaengine_config cfg) : k_(k), cfg_(cfg), mem_(k), channel_table_(DMA_TX_TYPE_END) {
+dmaengine::dmaengine(kernel& k, dmaengine_config cfg)
+    : k_(k), cfg_(cfg), mem_(k), find_channel_cost_(k.timing("cost.dma_find_channel")),
+      list_walk_cost_(k.timing("cost.dma_list_walk")), cpu_relax_(k.timing("cost.cpu_relax")),
+      percpu_poll_(k.timing("dmaengine.percpu_poll")), channel_table_(DMA_TX_TYPE_END) {
     for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
     dma_list_mutex_.name = "dma_list_mutex";
     k.register_cpu_notifier([this](unsigned cpu, bool online) { cpu_event(cpu, online); });
@@ -61,9 +59,20 @@ dma_status dmaengine::dma_cookie_status(dma_chan* c, dma_cookie_t cookie, dma_tx
     return dma_async_is_complete(cookie, complete, used);
 }
 
+// v5.6 keeps the module in the dma_device; 3.4 follows dev->driver, which unbind
+// has set to NULL: the dereference oopses ("the current code can kill the kernel
+// when the driver is unbound", dmaengine-semantics.md §5.2).
+module* dmaengine::dma_chan_to_owner(dma_chan* c) {
+    dma_device* d = c->device;
+    if (!traits(cfg_.design).owner_in_device && d->dev_driver && !d->dev_driver())
+        k_.oops("unable to handle kernel NULL pointer dereference in dma_chan_to_owner (" + c->name + ": " +
+                d->dev_name + " has no driver)");
+    return d->owner;
+}
+
 // A channel reference pins the driver's module; the first allocates resources.
 int dmaengine::dma_chan_get(dma_chan* c) {
-    module* owner = c->device->owner;
+    module* owner = dma_chan_to_owner(c);
     if (c->client_count) {
         if (owner) owner->try_get();  // __module_get: already pinned, cannot fail
         ++c->client_count;
@@ -84,15 +93,16 @@ int dmaengine::dma_chan_get(dma_chan* c) {
 
 void dmaengine::balance_ref_count(dma_chan* c) {
     while (c->client_count < dmaengine_ref_count_) {
-        if (c->device->owner) c->device->owner->try_get();
+        if (module* owner = dma_chan_to_owner(c)) owner->try_get();
         ++c->client_count;
     }
 }
 
 void dmaengine::dma_chan_put(dma_chan* c) {
     if (!c->client_count) return;  // this channel failed alloc_chan_resources
+    module* owner = dma_chan_to_owner(c);
     --c->client_count;
-    if (c->device->owner) c->device->owner->put();
+    if (owner) owner->put();
     if (c->client_count) return;
     if (c->uses_shadow > 0)
         k_.rep().violation(k_.now(), "client_count", c->name + ": resources freed while " +
@@ -131,7 +141,7 @@ void dmaengine::for_each_table_candidate(dma_transaction_type cap, F fn) {
     for (dma_device* d : dma_device_list_) {
         if (!d->cap_mask.test(cap) || d->cap_mask.test(DMA_PRIVATE)) continue;
         for (dma_chan* c : d->channels) {
-            k_.cost(LIST_WALK_COST);
+            k_.cost(list_walk_cost_);
             if (c->client_count && !fn(c)) return;
         }
     }
@@ -186,7 +196,7 @@ void dmaengine::dma_channel_rebalance() {
 }
 
 dma_chan* dmaengine::dma_find_channel(dma_transaction_type tx_type) {
-    k_.cost(FIND_CHANNEL_COST);
+    k_.cost(find_channel_cost_);
     return channel_table_[tx_type][k_.smp_processor_id()];
 }
 
@@ -294,7 +304,7 @@ dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
             k_.printk("dma_sync_wait: timeout!");
             return DMA_ERROR;
         }
-        k_.cost(100 * NSEC);  // cpu_relax() between polls; 3.4 has no cond_resched here
+        k_.cost(cpu_relax_);  // 3.4 has no cond_resched here
     }
     return st;
 }

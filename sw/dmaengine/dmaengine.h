@@ -86,6 +86,9 @@ struct dma_chan : tracked {
 struct dma_device : tracked {
     dma_device() : tracked("dma_device") {}
     module* owner = nullptr;  // the driver module the core pins per client reference
+    // Whether the struct device still has its driver: 3.4 reaches the module
+    // through it (dma_chan_to_owner: dev->driver->owner). Unset: always.
+    std::function<bool()> dev_driver;
     std::string dev_name;  // the struct device name, e.g. "0000:00:16.0"
     int dev_id = -1;
     dma_cap_mask_t cap_mask;
@@ -96,6 +99,7 @@ struct dma_device : tracked {
     int node = -1;                  // NUMA node of the device, -1: any
     atomic_long ref;                // the device kref of the designs that keep memory (v5.6)
     bool unregistered = false;      // dma_async_device_unregister has begun
+    bool unregister_done = false;   // ... and returned: what it waits for is over
 
     virtual int alloc_chan_resources(dma_chan* c) = 0;
     virtual void free_chan_resources(dma_chan* c) = 0;
@@ -188,9 +192,10 @@ public:
     // channels, and of devices whose removal is still under way.
     int pins_expected(const module* m) const;
     bool registered(const dma_device* d) const;
-    // Unregistered: what its channels still owe a client is, for the checker at
-    // the end of a run, lost to the removal.
-    bool gone(const dma_device* d) const { return d->unregistered; }
+    // Unregistered, the unregister returned: what its channels still owe a
+    // client is, for the checker at the end of a run, lost to the removal. A
+    // removal still waiting for its users leaves their copies in flight.
+    bool gone(const dma_device* d) const { return d->unregister_done; }
     void check_invariants();  // reports each broken invariant to the checker
     const std::vector<dma_device*>& device_list() const { return dma_device_list_; }
     dma_chan* table(dma_transaction_type cap, unsigned cpu) const { return channel_table_[cap][cpu]; }
@@ -201,6 +206,7 @@ public:
 private:
     int dma_chan_get(dma_chan* c);
     void dma_chan_put(dma_chan* c);
+    module* dma_chan_to_owner(dma_chan* c);
     void balance_ref_count(dma_chan* c);
     template <class F> void for_each_table_candidate(dma_transaction_type cap, F fn);
     dma_chan* nth_chan(dma_transaction_type cap, int n);
@@ -224,12 +230,12 @@ private:
     void check_client_tables();
     dma_chan* private_candidate(const dma_cap_mask_t& mask, dma_device* d, const dma_filter_fn& fn);
     static bool table_cap(int cap);
-    static constexpr ktime_t FIND_CHANNEL_COST = 2 * NSEC;  // one per-CPU load [estimate]
     void unlock();  // releases dma_list_mutex and checks the invariants
 
     kernel& k_;
     dmaengine_config cfg_;
     shared_memory mem_;
+    const ktime_t find_channel_cost_, list_walk_cost_, cpu_relax_, percpu_poll_;  // costs.h
     uint64_t ref_ops_ = 0;
     ktime_t last_release_ = 0;
     std::vector<dma_client*> clients_;    // client_callbacks

@@ -1,5 +1,6 @@
 // CPU hotplug: what `echo 0 > /sys/devices/system/cpu/cpuN/online` does, reduced
 // to what the simulated drivers observe.
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "models/cpu/cpu.h"
 #include "sw/kernel/kernel_impl.h"
 
@@ -36,12 +37,29 @@ int kernel::cpu_down(unsigned cpu) {
     auto moving = std::move(c.handlers);
     c.handlers.clear();
     c.pending.clear();
+    c.moved.clear();
+    c.irr.clear();
+    c.down_at = stamp();
     for (auto& [vector, d] : moving) {
         int v = p_->cpus[to].next_vector++;
         auto retarget = d.retarget;
         p_->cpus[to].handlers[v] = std::move(d);
+        c.moved[vector] = {to, v};
         if (retarget) retarget(to, v);
     }
+    // 3.4's fixup_irqs waits mdelay(1), then sends every vector latched in the
+    // dying CPU's IRR again to its new target (irq_retrigger): an interrupt in
+    // flight when the source was reprogrammed is late, not lost.
+    sc_core::sc_spawn([this, cpu] {
+        sc_core::wait(ps(FIXUP_IRQS_DELAY));
+        cpu_rt& dead = p_->cpus[cpu];
+        std::vector<uint8_t> irr;
+        irr.swap(dead.irr);
+        for (uint8_t v : irr) {
+            auto m = dead.moved.find(v);
+            if (m != dead.moved.end() && p_->cpus[m->second.first].online) deliver(m->second.first, uint8_t(m->second.second));
+        }
+    });
     // Scheduled tasklets run on this CPU instead (takeover_tasklets).
     for (tasklet* t : c.tasklets) p_->cpus[to].tasklets.push_back(t);
     c.tasklets.clear();

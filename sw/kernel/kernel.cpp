@@ -2,10 +2,12 @@
 #include "sw/kernel/kernel.h"
 
 #include "models/cpu/cpu.h"
+#include "sw/kernel/costs.h"
 #include "sw/kernel/kernel_impl.h"
 
 #include <systemc>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -27,11 +29,14 @@ wait_queue::wait_queue() : p_(new impl) {}
 wait_queue::~wait_queue() = default;
 void wait_queue::wake_up_all() { p_->ev.notify(); }
 
-// Interrupt entry and exit on a Nehalem-class core [estimate].
-static constexpr ktime_t IRQ_OVERHEAD = 500 * NSEC;
+namespace {
+// An oops in a task ends it where it stands (do_exit): thrown by kernel::oops,
+// caught only where the task began.
+struct task_killed {};
+}  // namespace
 
 kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
-    : cfg_(cfg), cpus_(std::move(cpus)), p_(new impl) {
+    : cfg_(cfg), cpus_(std::move(cpus)), p_(new impl), irq_entry_(timing("cost.irq_entry")) {
     for (size_t i = 0; i < cpus_.size(); ++i) p_->cpus.emplace_back();
     for (unsigned c = 0; c < cpus_.size(); ++c) {
         p_->cpus[c].irq_ctx.reset(new context{"irq/" + std::to_string(c), c, true});
@@ -39,18 +44,44 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
         sc_core::sc_spawn([this, c] { irq_thread(c); }, ("kernel_irq" + std::to_string(c)).c_str());
     }
     free_[cfg_.ram_base] = cfg_.ram_size;
+    rep().declare("violations.oops");
 }
 
 kernel::~kernel() = default;
 
-void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon) {
+ktime_t kernel::timing(const char* key) const {
+    auto it = cfg_.timing.find(key);
+    if (it != cfg_.timing.end()) return it->second;
+    for (const sw_timing_def& d : sw_timing)
+        if (std::string(d.key) == key) return d.ps;
+    throw std::logic_error(std::string("no software timing parameter ") + key);
+}
+
+// The report as the kernel prints it, the checker's violation naming the
+// context, and the task's end. Locks it holds stay held, as after a real oops.
+void kernel::oops(const std::string& what) {
+    ++oopses_;
+    bool gp = what.rfind("general protection fault", 0) == 0;
+    printk(gp ? what : "BUG: " + what);
+    printk(strfmt("%s: 0000 [#%d] SMP", gp ? "general protection fault" : "Oops", oopses_));
+    rep().violation(now(), "oops", current_name() + ": " + what);
+    if (!current_ || current_->irq) return;  // the kernel would panic; the run goes on to show the rest
+    printk("Process " + current_->name + " killed");
+    throw task_killed{};
+}
+
+void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon, bool bound) {
     p_->tasks.push_back(context{name, cpu % nr_cpus(), false});
     context* ctx = &p_->tasks.back();
+    ctx->bound = bound;
     if (!daemon) ++live_tasks_;
     sc_core::sc_spawn([this, ctx, daemon, fn = std::move(fn)] {
         acquire(ctx);
         current_ = ctx;
-        fn();
+        try {
+            fn();
+        } catch (const task_killed&) {
+        }
         current_ = ctx;
         sync();
         release(ctx);
@@ -87,6 +118,13 @@ void kernel::acquire(context* ctx) {
             c.owner = ctx;
             return;
         }
+        if (!ctx->bound) {  // a busy CPU: wake where one is idle
+            unsigned to = wake_cpu(ctx->cpu);
+            if (to != ctx->cpu) {
+                ctx->cpu = to;
+                continue;
+            }
+        }
         ++c.waiters;
         wait(c.freed);
         --c.waiters;
@@ -119,6 +157,25 @@ void kernel::sync() {
         acquire(ctx);
     }
     current_ = ctx;
+}
+
+void kernel::cost_mem(uint64_t pa, uint64_t n, double gbps) {
+    ktime_t t = ktime_t(double(n) * 1000.0 / gbps);
+    if (cfg_.memory && current_) {
+        ktime_t start = now();
+        t = std::max(t, cfg_.memory(cpu_node(smp_processor_id()), pa, n, start) - start);
+    }
+    cost(t);
+}
+
+void kernel::cost_copy(uint64_t dst, uint64_t src, uint64_t n) {
+    ktime_t t = ktime_t(double(n) * 1000.0 / cfg_.memcpy_gbps);
+    if (cfg_.memory && current_) {
+        ktime_t start = now();
+        unsigned node = cpu_node(smp_processor_id());
+        t = std::max({t, cfg_.memory(node, src, n, start) - start, cfg_.memory(node, dst, n, start) - start});
+    }
+    cost(t);
 }
 
 void kernel::cost(ktime_t t) {
@@ -285,7 +342,12 @@ uint64_t kernel::msi_address(unsigned cpu) const {
     return models::msi_bus::base | uint64_t(cpus_.at(cpu)->apic_id()) << 12;
 }
 
+// A disabled tasklet stays pending until tasklet_enable.
 void kernel::tasklet_schedule(tasklet& t) {
+    if (t.disabled) {
+        t.deferred = true;
+        return;
+    }
     if (t.scheduled) return;
     t.scheduled = true;
     cpu_rt& c = p_->cpus[smp_processor_id()];
@@ -293,7 +355,19 @@ void kernel::tasklet_schedule(tasklet& t) {
     if (!in_interrupt()) c.irq_ev.notify(sc_core::SC_ZERO_TIME);
 }
 
+void kernel::tasklet_enable(tasklet& t) {
+    if (t.disabled && --t.disabled == 0 && t.deferred) {
+        t.deferred = false;
+        tasklet_schedule(t);
+    }
+}
+
 void kernel::deliver(unsigned cpu, uint8_t vector) {
+    cpu_rt& c = p_->cpus[cpu];
+    if (!c.online) {  // latched for fixup_irqs' IRR check, or lost after it
+        if (stamp() <= c.down_at + FIXUP_IRQS_DELAY) c.irr.push_back(vector);
+        return;
+    }
     p_->cpus[cpu].pending.push_back(vector);
     p_->cpus[cpu].irq_ev.notify(sc_core::SC_ZERO_TIME);
 }
@@ -310,7 +384,7 @@ void kernel::irq_thread(unsigned cpu) {
         while (!c.pending.empty()) {
             int v = c.pending.front();
             c.pending.pop_front();
-            cost(IRQ_OVERHEAD);
+            cost(irq_entry_);
             auto it = c.handlers.find(v);
             if (it == c.handlers.end()) printk("do_IRQ: " + std::to_string(cpu) + "." +
                                                std::to_string(v) + " No irq handler for vector");
@@ -321,6 +395,10 @@ void kernel::irq_thread(unsigned cpu) {
             tasklet* t = c.tasklets.front();
             c.tasklets.pop_front();
             t->scheduled = false;
+            if (t->disabled) {  // disabled after it was scheduled: it runs when enabled
+                t->deferred = true;
+                continue;
+            }
             t->fn();
             current_ = ctx;
         }
@@ -330,9 +408,25 @@ void kernel::irq_thread(unsigned cpu) {
     }
 }
 
+void kernel::ioremap(uint64_t addr, uint64_t len) { iomap_[addr] = len; }
+void kernel::iounmap(uint64_t addr) { iomap_.erase(addr); }
+
+bool kernel::mapped(uint64_t addr, unsigned len, const char* what) {
+    // Mappings nest (a BAR and its MSI-X entry): any one starting at or below
+    // `addr` may hold it, not only the nearest.
+    for (auto it = iomap_.upper_bound(addr); it != iomap_.begin();) {
+        --it;
+        if (addr - it->first + len <= it->second) return true;
+    }
+    oops(strfmt("unable to handle kernel paging request at %#llx (%s outside every live ioremap)",
+                (unsigned long long)addr, what));
+    return false;
+}
+
 // The fabric may wait inside a transaction (a read's completion), letting other
 // contexts run: the caller's context is restored afterwards.
 uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
+    if (!mapped(addr, len, "read")) return len == 8 ? ~0ull : (1ull << (8 * len)) - 1;
     sync();  // the device must see the access at the task's time
     context* ctx = current_;
     sc_time d = sc_core::SC_ZERO_TIME;
@@ -344,11 +438,13 @@ uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
 }
 
 void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {
+    if (!mapped(addr, len, "write")) return;
     sync();
     context* ctx = current_;
-    sc_time d = sc_core::SC_ZERO_TIME;  // posted: the CPU does not wait
+    sc_time d = sc_core::SC_ZERO_TIME;  // posted: the CPU waits only to issue it
     cpus_[smp_processor_id()]->io_write(addr, len, v, d);
     current_ = ctx;
+    if (ctx) ctx->offset += ktime_t(d.value());
 }
 
 void kernel::mem_read(uint64_t pa, void* dst, uint64_t len) {
@@ -460,10 +556,14 @@ kernel::workqueue* kernel::create_workqueue(const std::string& name, unsigned cp
             }
             auto fn = std::move(w->items.front());
             w->items.pop_front();
-            fn();
+            try {
+                fn();
+            } catch (const task_killed&) {  // the worker dies; the pool's next one takes the queue
+            }
+            current_ = self;
             task_done();
         }
-    }, true);
+    }, true, !unbound);
     return w;
 }
 
@@ -475,6 +575,19 @@ unsigned kernel::idle_cpu(unsigned prefer) const {
     for (unsigned c = 0; c < nr_cpus(); ++c)
         if (free(c)) return c;
     return p_->cpus[prefer].online ? prefer : fallback_cpu(prefer);
+}
+
+// 3.4's wake-up placement, reduced: a task whose CPU is busy runs on an idle
+// one, of its own node first (select_idle_sibling), else of any node (idle
+// balancing) [inference: CFS's balancing is not modelled beyond this].
+unsigned kernel::wake_cpu(unsigned prev) const {
+    auto idle = [&](unsigned c) { return p_->cpus[c].online && !p_->cpus[c].owner && !p_->cpus[c].waiters; };
+    unsigned node = cpu_node(prev);
+    for (unsigned c = 0; c < nr_cpus(); ++c)
+        if (cpu_node(c) == node && idle(c)) return c;
+    for (unsigned c = 0; c < nr_cpus(); ++c)
+        if (idle(c)) return c;
+    return prev;
 }
 
 void kernel::queue_work(workqueue* w, std::function<void()> fn) {

@@ -77,6 +77,8 @@ private:
 struct tasklet {
     std::function<void()> fn;
     bool scheduled = false;
+    int disabled = 0;      // tasklet_disable depth: a scheduled one waits until enabled
+    bool deferred = false; // scheduled while disabled
 };
 
 // A timer: `fn` runs in the softirq context of the CPU that armed it.
@@ -113,6 +115,12 @@ struct kernel_config {
     ktime_t rcu_grace_period = 3 * MSEC;
     // A task that waits without progress for longer is hung (check.hung_after).
     ktime_t hung_after = 5 * MSEC;
+    // The software's timing parameters by key (sw/kernel/costs.h); missing keys
+    // take the table's default.
+    std::map<std::string, ktime_t> timing;
+    // The memory path a CPU on `node` shares with the DMA engines (DRAM nodes,
+    // QPI links): when `bytes` at `pa`, asked for at `at`, are through. Unset: free.
+    std::function<ktime_t(unsigned node, uint64_t pa, uint64_t bytes, ktime_t at)> memory;
     coherence_costs coherence;
 };
 
@@ -126,7 +134,9 @@ public:
 
     // Tasks. kthread_run may be called before the simulation starts or from a task.
     // A daemon (a worker that waits for work forever) does not count as live.
-    void kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon = false);
+    // A task that is not `bound` may wake on another CPU when its own is busy.
+    void kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon = false,
+                     bool bound = false);
     unsigned live_tasks() const { return live_tasks_; }
     bool idle() const;
     // Called whenever software becomes idle (see idle()).
@@ -135,14 +145,26 @@ public:
     // Where the scheduler would put a task that may run anywhere: `prefer` if it
     // is free, else the first online CPU with nothing to run, else `prefer`.
     unsigned idle_cpu(unsigned prefer) const;
+    unsigned wake_cpu(unsigned prev) const;  // where a waking task runs (select_idle_sibling)
     unsigned cpu_node(unsigned cpu) const;  // the NUMA node (socket) of a CPU
     std::string current_name() const;
     bool in_interrupt() const;
+    // An oops: the report (a checker violation naming the caller) and, in a
+    // task, the task's death where it stands (do_exit), keeping every lock it
+    // holds, as the kernel does. In interrupt context only the report: the
+    // kernel would panic ("Fatal exception in interrupt"), the run goes on to
+    // show what else was wrong. Returns only when the caller was not killed.
+    void oops(const std::string& what);
 
     // Time.
     ktime_t now() const;                 // as seen by the calling context
+    ktime_t timing(const char* key) const;  // a software timing parameter (costs.h)
     void cost(ktime_t t);                // CPU time of plain code
     void cost_bytes(uint64_t n, double gbps) { cost(ktime_t(double(n) * 1000.0 / gbps)); }
+    // Work over `n` bytes of memory at `pa` at `gbps`, no faster than the memory
+    // path gives them; a copy reads one buffer and writes the other at memcpy rate.
+    void cost_mem(uint64_t pa, uint64_t n, double gbps);
+    void cost_copy(uint64_t dst, uint64_t src, uint64_t n);
     void udelay(uint64_t us) { cost(us * USEC); }
     void schedule_timeout(ktime_t t);    // sleeps, gives the CPU away (interruptible)
     void cond_resched();                 // lets a task waiting for this CPU run first
@@ -183,6 +205,8 @@ public:
                     std::function<void(unsigned, int)> retarget = {});
     void free_irq(unsigned cpu, int vector);
     void tasklet_schedule(tasklet& t);
+    void tasklet_disable(tasklet& t) { ++t.disabled; }
+    void tasklet_enable(tasklet& t);
     uint64_t msi_address(unsigned cpu) const;  // the APIC address of a CPU
 
     // Timers. A pending timer does not keep the kernel busy (see idle()).
@@ -215,6 +239,12 @@ public:
     int cpu_down(unsigned cpu);
     int cpu_up(unsigned cpu);
     void register_cpu_notifier(std::function<void(unsigned cpu, bool online)> fn);
+
+    // MMIO mappings (ioremap): every uncached access must fall in a live one;
+    // one through a mapping already torn down is an oops (a checker violation
+    // naming the caller), reads all-ones and never reaches the device.
+    void ioremap(uint64_t addr, uint64_t len);
+    void iounmap(uint64_t addr);
 
     // Uncached MMIO and configuration cycles through the current CPU. A failed
     // access reads all-ones, like a PC.
@@ -267,10 +297,14 @@ private:
     kernel_config cfg_;
     std::vector<models::cpu*> cpus_;
     std::unique_ptr<impl> p_;
+    ktime_t irq_entry_;
     context* current_ = nullptr;
+    int oopses_ = 0;
     unsigned live_tasks_ = 0;
     std::function<void()> on_idle_;
     std::vector<std::unique_ptr<workqueue>> workqueues_;
+    bool mapped(uint64_t addr, unsigned len, const char* what);
+    std::map<uint64_t, uint64_t> iomap_;  // ioremapped address -> length
     std::map<uint64_t, uint64_t> free_;   // address -> size
     std::map<uint64_t, uint64_t> used_;   // address -> size
 };

@@ -12,9 +12,11 @@ namespace ioatsim::sw {
 struct wait_queue::impl { sc_core::sc_event ev; };
 
 struct context {
+    context(std::string n, unsigned c, bool i) : name(std::move(n)), cpu(c), irq(i) {}
     std::string name;
     unsigned cpu;
     bool irq;
+    bool bound = false;  // kthread_bind: runs on its CPU only (until that CPU goes)
     ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
     int rcu_nesting = 0; // rcu_read_lock depth
     uint64_t rcu_gen = 0;  // the grace-period generation its read section began in
@@ -51,6 +53,11 @@ struct cpu_rt {
     std::deque<tasklet*> tasklets;
     int next_vector = 0x30;
     uint64_t qs = 0;            // RCU quiescent states passed (context switches, cond_resched)
+    // Offline: vectors its APIC latched in the fixup_irqs window, and where
+    // each of its vectors went (old vector -> new CPU and vector).
+    ktime_t down_at = 0;
+    std::vector<uint8_t> irr;
+    std::map<int, std::pair<unsigned, int>> moved;
 };
 
 struct kernel::impl {
@@ -66,6 +73,9 @@ struct kernel::impl {
 };
 
 inline sc_core::sc_time ps(ktime_t t) { return sc_core::sc_time::from_value(t); }
+
+// fixup_irqs (3.4, arch/x86/kernel/irq.c): its mdelay(1) before the IRR check.
+constexpr ktime_t FIXUP_IRQS_DELAY = 1 * MSEC;
 inline ktime_t stamp() { return ktime_t(sc_core::sc_time_stamp().value()); }
 
 }  // namespace ioatsim::sw

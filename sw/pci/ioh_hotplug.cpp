@@ -8,6 +8,7 @@ using namespace models::hpc;
 ioh_hotplug::ioh_hotplug(kernel& k, pci_subsys& pci, uint64_t base) : k_(k), pci_(pci), base_(base) {}
 
 void ioh_hotplug::init() {
+    k_.ioremap(base_, models::hpc::SIZE);  // the ACPI-described registers, mapped for good
     unsigned cpu = k_.smp_processor_id();
     wq_ = k_.create_workqueue("kacpi_hotplug", cpu, true);
     auto program = [this](unsigned to_cpu, int vector) {
@@ -29,22 +30,29 @@ void ioh_hotplug::handle() {
         if (!ev || ev == 0xffffffffu) continue;
         k_.writel(ev, reg + EVENT);
         uint32_t st = k_.readl(reg + STATUS);
+        // The event is noted at once; acting on it waits for any scan in progress.
         if (ev & EVENT_EJECT_REQUEST) {
             k_.printk("acpi " + acpi_name(i) + ": eject request");
+            k_.mutex_lock(pci_.scan_lock());
             pci_.remove_bridge(i);
             k_.writel(CMD_EJECT, reg + COMMAND);
             k_.printk("acpi " + acpi_name(i) + ": ejected");
             if (done_) done_(i, false);
         } else if ((ev & EVENT_PRESENCE) && !(st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": device gone (surprise removal)");
+            k_.mutex_lock(pci_.scan_lock());
             pci_.report_offline(i);
             pci_.remove_bridge(i);
             if (done_) done_(i, false);
         } else if ((ev & EVENT_PRESENCE) && (st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": hot add");
+            k_.mutex_lock(pci_.scan_lock());
             pci_.scan_bridge(i);
             if (done_) done_(i, true);
+        } else {
+            continue;
         }
+        k_.mutex_unlock(pci_.scan_lock());
     }
 }
 

@@ -10,12 +10,15 @@ constexpr unsigned VENDOR = 0x00, COMMAND = 0x04, STATUS = 0x06, CLASS_REV = 0x0
 constexpr uint16_t CMD_MEM = 0x2, CMD_MASTER = 0x4;
 constexpr uint8_t CAP_MSI = 0x05, CAP_MSIX = 0x11;
 // Config access and BAR programming are plain code around the config cycles.
-constexpr ktime_t CFG_CODE_COST = 50 * NSEC;  // [estimate]
 }  // namespace
 
 pci_subsys::pci_subsys(kernel& k, std::vector<host_bridge> bridges)
-    : k_(k), bridges_(std::move(bridges)) {
-    for (auto& b : bridges_) next_mmio_.push_back(b.mmio_base);
+    : k_(k), cfg_code_(k.timing("cost.pci_cfg_code")), bridges_(std::move(bridges)) {
+    scan_lock_.name = "acpi_scan_lock";
+    for (auto& b : bridges_) {
+        next_mmio_.push_back(b.mmio_base);
+        k_.ioremap(b.ecam_base, uint64_t(b.bus_hi - b.bus_lo + 1) << 20);  // MMCONFIG, mapped for good
+    }
 }
 
 pci_dev* pci_subsys::find(const std::string& name) {
@@ -35,17 +38,21 @@ std::vector<pci_dev*> pci_subsys::devices() const {
 }
 
 uint32_t pci_subsys::read_config(pci_dev& d, unsigned off, unsigned len) {
-    k_.cost(CFG_CODE_COST);
+    k_.cost(cfg_code_);
     return uint32_t(k_.mmio_read(d.cfg_base + off, len));
 }
 
 void pci_subsys::write_config(pci_dev& d, unsigned off, unsigned len, uint32_t v) {
-    k_.cost(CFG_CODE_COST);
+    k_.cost(cfg_code_);
     k_.mmio_write(d.cfg_base + off, len, v);
 }
 
 void pci_subsys::scan() {
-    for (unsigned b = 0; b < bridges_.size(); ++b) scan_bridge(b);
+    for (unsigned b = 0; b < bridges_.size(); ++b) {
+        k_.mutex_lock(scan_lock_);
+        scan_bridge(b);
+        k_.mutex_unlock(scan_lock_);
+    }
 }
 
 void pci_subsys::scan_bridge(unsigned b) {
@@ -153,6 +160,15 @@ void pci_subsys::attach(pci_dev& d, pci_driver* only) {
     k_.mutex_unlock(d.lock);
 }
 
+// A driver's managed resources, last first.
+static void release_devres(pci_dev& d) {
+    while (!d.devres.empty()) {
+        auto release = std::move(d.devres.back());
+        d.devres.pop_back();
+        release();
+    }
+}
+
 bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
     for (auto& id : drv.id_table) {
         if (id.vendor != d.vendor || id.device != d.device) continue;
@@ -160,7 +176,10 @@ bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
         int rc = drv.probe(d);
         if (rc < 0) {
             d.driver = nullptr;
-            k_.dev_printk(drv.name, d.name, strfmt("probe failed with error %d", rc));
+            release_devres(d);  // really_probe: devres_release_all
+            // really_probe: -ENODEV and -ENXIO mean "not mine" and stay quiet.
+            if (rc != -19 && rc != -6)
+                k_.printk(strfmt("%s: probe of %s failed with error %d", drv.name.c_str(), d.name.c_str(), rc));
             return false;
         }
         return true;
@@ -168,13 +187,15 @@ bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
     return false;
 }
 
-// device_release_driver: under the device lock, so after any probe in progress.
+// device_release_driver: under the device lock, so after any probe in progress;
+// the driver's remove(), then its managed resources, last first.
 static void release_driver(kernel& k, pci_dev& d) {
     k.mutex_lock(d.lock);
     if (pci_driver* drv = d.driver) {
         if (drv->remove) drv->remove(d);
         d.driver = nullptr;
         d.drvdata = nullptr;
+        release_devres(d);
     }
     k.mutex_unlock(d.lock);
 }
@@ -230,6 +251,24 @@ int pci_subsys::enable_device(pci_dev& d) {
     return 0;
 }
 
+int pci_subsys::pcim_enable_device(pci_dev& d) {
+    int rc = enable_device(d);
+    if (rc == 0)
+        d.devres.push_back([this, &d] {  // pci_disable_device: Bus Master off
+            uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
+            if (cmd & CMD_MASTER) write_config(d, COMMAND, 2, cmd & ~CMD_MASTER);
+        });
+    return rc;
+}
+
+uint64_t pci_subsys::pcim_iomap(pci_dev& d, int bar) {
+    uint64_t at = d.resource_start[bar], len = d.resource_len[bar];
+    if (!at || !len) return 0;
+    k_.ioremap(at, len);
+    d.devres.push_back([this, at] { k_.iounmap(at); });
+    return at;
+}
+
 void pci_subsys::set_master(pci_dev& d) {
     uint16_t cmd = uint16_t(read_config(d, COMMAND, 2));
     if (!(cmd & CMD_MASTER)) write_config(d, COMMAND, 2, cmd | CMD_MASTER);
@@ -254,6 +293,8 @@ int pci_subsys::enable_msix(pci_dev& d, unsigned cpu, const std::string& name,
     unsigned bir = table & 7;
     if (!d.resource_start[bir]) return -12;  // -ENOMEM: table BAR not assigned
     uint64_t entry = d.resource_start[bir] + (table & ~7u);
+    k_.ioremap(entry, 16);  // msix_map_region: entry 0 of the table
+    d.msix_table = entry;
     uint16_t mc = uint16_t(read_config(d, cap + 2, 2));
     write_config(d, cap + 2, 2, mc | 0xc000);  // enable with the function masked while programming
     pci_dev* dev = &d;
@@ -273,11 +314,18 @@ int pci_subsys::enable_msix(pci_dev& d, unsigned cpu, const std::string& name,
     return 0;
 }
 
+int pci_subsys::pcim_enable_msix(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler) {
+    int rc = enable_msix(d, cpu, name, std::move(handler));
+    if (rc == 0) d.devres.push_back([this, &d] { disable_msix(d); });
+    return rc;
+}
+
 void pci_subsys::disable_msix(pci_dev& d) {
     if (!d.msix_enabled) return;
     unsigned cap = find_capability(d, CAP_MSIX);
     if (cap) write_config(d, cap + 2, 2, uint16_t(read_config(d, cap + 2, 2)) & ~0x8000);
     k_.free_irq(d.irq_cpu, d.msix_vector);
+    k_.iounmap(d.msix_table);
     d.msix_enabled = false;
     d.msix_vector = -1;
 }

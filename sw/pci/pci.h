@@ -31,10 +31,14 @@ struct pci_dev {
     bool msix_enabled = false;
     unsigned irq_cpu = 0;
     int msix_vector = -1;           // kernel vector of entry 0
+    uint64_t msix_table = 0;        // its ioremapped entry
     bool removed = false;           // gone from the bus; kept so old pointers stay valid
     // device_lock: held across probe, remove and error reporting, so a removal
     // waits for a probe in progress (and the other way round).
     mutex lock;
+    // Managed resources (pcim_*, devm_*): released in reverse order after the
+    // driver's remove() returns.
+    std::vector<std::function<void()>> devres;
 };
 
 struct pci_device_id { uint16_t vendor, device; };
@@ -61,6 +65,10 @@ public:
     pci_subsys(kernel& k, std::vector<host_bridge> bridges);
 
     void scan();                                // every host bridge, at boot
+    // The callers of scan_bridge, remove_bridge and report_offline hold scan_lock:
+    // the ACPI scan at boot and the hotplug work are serialised by it (3.9's
+    // acpi_scan_lock), so a removal never meets a bus half enumerated.
+    mutex& scan_lock() { return scan_lock_; }
     void scan_bridge(unsigned b);               // enumerate, assign, bind what is new
     void remove_bridge(unsigned b);             // remove every device below it, last first
     void report_offline(unsigned b);            // tell every driver below it its device is gone
@@ -75,10 +83,16 @@ public:
     void write_config(pci_dev& d, unsigned off, unsigned len, uint32_t v);
     int enable_device(pci_dev& d);
     void set_master(pci_dev& d);
+    // The managed forms a driver's probe uses: enable (pci_disable_device, which
+    // clears Bus Master, at release) and map a BAR (unmapped at release).
+    int pcim_enable_device(pci_dev& d);
+    uint64_t pcim_iomap(pci_dev& d, int bar);
     unsigned find_capability(pci_dev& d, uint8_t id);
     // One MSI-X vector (entry 0) targeting `cpu`; returns 0 or -errno. The entry is
-    // reprogrammed if the CPU goes offline.
+    // reprogrammed if the CPU goes offline. The managed form is disabled, its
+    // vector freed, at release (devm_request_irq, pcim).
     int enable_msix(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
+    int pcim_enable_msix(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
     void disable_msix(pci_dev& d);
     int enable_msi(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
 
@@ -91,10 +105,12 @@ private:
     void log(pci_dev& d, const std::string& text) { k_.dev_printk("pci", d.name, text); }
 
     kernel& k_;
+    const ktime_t cfg_code_;  // costs.h
     std::vector<host_bridge> bridges_;
     std::vector<uint64_t> next_mmio_;
     std::vector<std::unique_ptr<pci_dev>> devs_;  // every device ever seen
     std::vector<pci_driver*> drivers_;
+    mutex scan_lock_;
 };
 
 }  // namespace ioatsim::sw

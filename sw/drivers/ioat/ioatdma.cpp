@@ -2,6 +2,7 @@
 
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
+#include "sw/dca/dca.h"
 #include "sw/net/user_dma.h"
 
 namespace ioatsim::sw {
@@ -9,15 +10,12 @@ using namespace ioat;
 
 namespace {
 constexpr unsigned RING_ORDER = 8;          // ioat_ring_alloc_order default: 256 entries
+constexpr unsigned MAX_CHANNELS = 4;       // ARRAY_SIZE(ioatdma_device.idx)
 constexpr uint16_t PENDING_LEVEL = 4;       // ioat_pending_level (3.x)
-constexpr uint32_t NULL_DESC_BUFFER_SIZE = 1;
 constexpr ktime_t COMPLETION_TIMEOUT = 100 * MSEC;  // 3.x watchdog (ioat-hardware.md §6.3)
 constexpr ktime_t IDLE_TIMEOUT = 2000 * MSEC;
 constexpr uint16_t INTRDELAY_MASK = 0x3fff;
 // Plain driver code around the hardware accesses [estimates].
-constexpr ktime_t PREP_DESC_COST = 60 * NSEC;
-constexpr ktime_t SUBMIT_COST = 40 * NSEC;
-constexpr ktime_t CLEANUP_DESC_COST = 40 * NSEC;
 
 bool is_active(uint64_t sts) { return (sts & CHANSTS_STATUS) == ACTIVE; }
 bool is_idle(uint64_t sts) { return (sts & CHANSTS_STATUS) == DONE; }
@@ -25,7 +23,9 @@ ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 }  // namespace
 
 ioatdma_device::ioatdma_device(kernel& k, pci_subsys& pci, dmaengine& dma, pci_dev& pdev)
-    : k_(k), pci_(pci), dma_(dma), pdev_(pdev) {
+    : k_(k), pci_(pci), dma_(dma), pdev_(pdev), prep_desc_(k.timing("cost.ioat_prep_desc")),
+      submit_(k.timing("cost.ioat_submit")), cleanup_desc_(k.timing("cost.ioat_cleanup_desc")),
+      cpu_relax_(k.timing("cost.cpu_relax")) {
     dev_name = pdev.name;
     node = int(pdev.node);
 }
@@ -39,10 +39,10 @@ uint64_t ioatdma_device::chansts(ioat_chan& c) {
     return hi << 32 | lo;
 }
 
-// Quiesce, clear errors, reset; the limits are the driver's (§6.3). A function
-// that is gone reads all-ones and is left alone.
+// Quiesce, clear errors, reset; the limits are the driver's (§6.3). On a function
+// that is gone every read is all-ones: the quiesce loop ends at once (status 7
+// is no state), and RESET reads set until the 200 ms timeout (ioat2_reset_sync).
 int ioatdma_device::reset_hw(ioat_chan& c) {
-    if (!present(c)) return -19;
     uint64_t sts = chansts(c);
     if (is_active(sts) || is_idle(sts)) {
         k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
@@ -56,27 +56,32 @@ int ioatdma_device::reset_hw(ioat_chan& c) {
     k_.writel(chanerr, c.reg + CHANERR);
     k_.writeb(CHANCMD_RESET, c.reg + CHANCMD);
     ktime_t end = k_.now() + 200 * MSEC;
+    kernel::waiting w(k_, "ioat_reset_hw: CHANCMD reset of " + c.name);
     while (k_.readb(c.reg + CHANCMD) & CHANCMD_RESET) {
         if (k_.now() >= end) return -110;  // -ETIMEDOUT
-        k_.udelay(1);
+        k_.cost(cpu_relax_);
     }
     return 0;
 }
 
 int ioatdma_device::probe() {
-    pci_.enable_device(pdev_);
-    reg_base_ = pdev_.resource_start[0];
+    pci_.pcim_enable_device(pdev_);
+    reg_base_ = pci_.pcim_iomap(pdev_, 0);
     if (!reg_base_) return -12;
     pci_.set_master(pdev_);
     version_ = k_.readb(reg_base_ + CBVER);
     if (version_ < 0x30) return -19;  // -ENODEV: this driver models the v3 path only
+    dmacap_ = dca_mask_raid(k_.readl(reg_base_ + DMACAPABILITY));
+    // ioat2_enumerate_channels: at most four channels (device->idx); a channel
+    // that fails its reset ends the enumeration with none, and ioat_probe
+    // gives up (a function gone during probe costs the first reset's 200 ms).
     unsigned chancnt = k_.readb(reg_base_ + CHANCNT) & 0x1f;
-    xfercap_log_ = k_.readb(reg_base_ + XFERCAP) & 0x1f;
-    dmacap_ = k_.readl(reg_base_ + DMACAPABILITY);
-    if (!xfercap_log_ || !chancnt) {
-        log("zero channels detected");
-        return -19;
+    if (chancnt > MAX_CHANNELS) {
+        log(strfmt("(%u) exceeds max supported channels (%u)", chancnt, MAX_CHANNELS));
+        chancnt = MAX_CHANNELS;
     }
+    xfercap_log_ = k_.readb(reg_base_ + XFERCAP) & 0x1f;
+    if (!xfercap_log_) chancnt = 0;
     // Hardware descriptors and completion words come from the device's pools.
     desc_pool_ = std::make_unique<dma_pool>(k_, "dma_desc_pool", "ioatdma " + pdev_.name, 64, 64);
     completion_pool_ = std::make_unique<dma_pool>(k_, "completion_pool", "ioatdma " + pdev_.name, 8, 64);
@@ -92,32 +97,52 @@ int ioatdma_device::probe() {
             k_.writew(CHANCTRL_RUN, raw->reg + CHANCTRL);  // re-arm the interrupt
         };
         c->timer.fn = [this, raw] { timer_event(*raw); };
+        c->cookie = c->completed_cookie = DMA_MIN_COOKIE;  // dma_cookie_init, once (ioat_init_channel)
+        k_.tasklet_disable(c->cleanup_task);                // enabled while resources are allocated
         c->submit_ref.init(dma_.mem(), [raw] { raw->submit_idle.complete(); });
-        if (reset_hw(*c) < 0) log("failed to reset channel " + std::to_string(i));
+        if (reset_hw(*c) < 0) {
+            chans_.clear();
+            channels.clear();
+            break;
+        }
         channels.push_back(raw);
         chans_.push_back(std::move(c));
+    }
+    if (chans_.empty()) {
+        log("channel enumeration error");
+        return -19;
     }
     // MSI-X, one vector per channel (CHANCNT is 1 on the 5520/7500 functions).
     ioat_chan* c0 = chans_[0].get();
     unsigned cpu = k_.smp_processor_id();
-    if (pci_.enable_msix(pdev_, cpu, "ioat-msix", [this, c0] { k_.tasklet_schedule(c0->cleanup_task); }) < 0) {
+    if (pci_.pcim_enable_msix(pdev_, cpu, "ioat-msix", [this, c0] { k_.tasklet_schedule(c0->cleanup_task); }) < 0) {
         log("failed to enable MSI-X");
         return -5;
     }
     k_.writeb(INTRCTRL_MSIX_VECTOR_CONTROL | INTRCTRL_MASTER_INT_EN, reg_base_ + INTRCTRL);
+    // ioat3_dma_probe: XOR or PQ make a raid device, whose channels run v3's
+    // cleanup (with interrupt coalescing) and watchdog; the others run v2's.
+    // Fill is offered only by a raid device. Jasper Forest needs 64-byte
+    // aligned copies (is_jf_ioat), which net_dma cannot give.
     cap_mask.set(DMA_MEMCPY);
     cap_mask.set(DMA_INTERRUPT);
-    if (dmacap_ & DMACAP_FILL) cap_mask.set(DMA_MEMSET);
+    if (pdev_.device >= 0x3710 && pdev_.device <= 0x3719) copy_align = 6;
     if (dmacap_ & DMACAP_XOR) {
+        raid_ = true;
         cap_mask.set(DMA_XOR);
         max_xor = 8;
     }
     if (dmacap_ & DMACAP_PQ) {
+        raid_ = true;
         cap_mask.set(DMA_PQ);
         max_pq = 8;
     }
+    if (raid_ && (dmacap_ & DMACAP_FILL)) cap_mask.set(DMA_MEMSET);
     ioat_set_tcp_copy_break(262144);  // the v3 value (ioat-hardware.md, timing-defaults.md §6)
-    return dma_.dma_async_device_register(this);
+    dca_any_cpu();
+    int rc = dma_.dma_async_device_register(this);
+    if (rc == 0 && ioat_dca_enabled) ioat3_dca_init();
+    return rc;
 }
 
 bool ioatdma_device::alive(dma_chan* c, const char* what) {
@@ -160,7 +185,7 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
     for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i]->hw + 0x18, c.ring[(i + 1) % n]->hw);  // next
     c.head = c.issued = c.tail = c.dmacount = 0;
     c.last_completion = 0;
-    c.cookie = c.completed_cookie = DMA_MIN_COOKIE;
+    k_.tasklet_enable(c.cleanup_task);
     start_null_desc(c);
 
     uint64_t sts = 0;
@@ -177,8 +202,11 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
 void ioatdma_device::free_chan_resources(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, "free_chan_resources") || c.ring.empty()) return;
+    k_.tasklet_disable(c.cleanup_task);
+    k_.del_timer_sync(c.timer);
     cleanup(c);
-    if (!c.down) reset_hw(c);  // v5.6: a channel shut down is not reset again (the device may be gone)
+    // v5.6 does not reset a channel it shut down (the device may be gone); 3.4 always resets.
+    if (!(c.down && traits(dma_.design()).shutdown_first)) reset_hw(c);
     if (uint16_t busy = c.active())
         log(strfmt("Freeing %u in use descriptors!", unsigned(busy)));
     for (auto& e : c.ring) desc_pool_->free(e->hw);
@@ -217,7 +245,6 @@ bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
         }
         if (c.space() > num) {
             c.produce = num;
-            if (c.pending() > PENDING_LEVEL) issue_pending_locked(c);
             return true;
         }
         k_.spin_unlock(c.prep_lock);
@@ -298,7 +325,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
         src += n;
         dst += n;
         len -= n;
-        k_.cost(PREP_DESC_COST);
+        k_.cost(prep_desc_);
     }
     e->txd.flags = flags;
     e->len = total;
@@ -318,7 +345,8 @@ dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
     }
     c.head = uint16_t(c.head + c.produce);
     c.produce = 0;
-    k_.cost(SUBMIT_COST);
+    if (c.pending() > PENDING_LEVEL) issue_pending_locked(c);  // ioat2_update_pending
+    k_.cost(submit_);
     k_.spin_unlock(c.prep_lock);
     if (traits(dma_.design()).submit_gate) c.submit_ref.put();
     return cookie;
@@ -338,7 +366,7 @@ void ioatdma_device::cleanup(ioat_chan& c) {
         uint16_t i = 0;
         for (; i < active && !seen; ++i) {
             ioat_ring_ent& e = c.ent(uint16_t(c.tail + i));
-            k_.cost(CLEANUP_DESC_COST);
+            k_.cost(cleanup_desc_);
             if (e.txd.cookie) complete_desc(e, DMA_TRANS_NOERROR);
             if (e.hw == phys_complete) seen = true;
         }
@@ -355,21 +383,28 @@ void ioatdma_device::cleanup(ioat_chan& c) {
             c.completion_pending = false;
             k_.mod_timer(c.timer, k_.now() + IDLE_TIMEOUT);
         }
-        // 5 us of interrupt coalescing per descriptor still outstanding (3.x v3).
-        k_.writew(uint16_t(std::min<unsigned>(5u * c.active(), INTRDELAY_MASK)), reg_base_ + INTRDELAY);
+        // v3's cleanup (raid devices): 5 us of interrupt coalescing per
+        // descriptor still outstanding; v2's writes no INTRDELAY.
+        if (raid_)
+            k_.writew(uint16_t(std::min<unsigned>(5u * c.active(), INTRDELAY_MASK)), reg_base_ + INTRDELAY);
     }
     k_.spin_unlock(c.cleanup_lock);
 }
 
-// The completion watchdog (3.x ioat2_timer_event): no progress for two periods
+// The completion watchdog (3.4 ioat2_timer_event, ioat3_timer_event on a raid device): no progress for two periods
 // restarts the channel from the oldest outstanding descriptor.
 void ioatdma_device::timer_event(ioat_chan& c) {
     if (!alive(&c, "ioat watchdog timer") || !c.completion_pending) return;
     uint64_t sts = chansts(c);
     if ((sts & CHANSTS_STATUS) == HALTED) {
+        // 3.4: BUG_ON(is_ioat_bug(chanerr)) for a channel that runs; one that
+        // never got off the ground is left alone.
         uint32_t chanerr = k_.readl(c.reg + CHANERR);
-        log(strfmt("%s: Channel halted (%x)", "ioat2_timer_event", chanerr));
-        k_.rep().violation(k_.now(), "bug", "ioatdma " + pdev_.name + ": BUG_ON a halted channel in the watchdog");
+        log(strfmt("%s: Channel halted (%x)", raid_ ? "ioat3_timer_event" : "ioat2_timer_event", chanerr));
+        if (c.ring.empty()) return;
+        if (chanerr)
+            k_.rep().violation(k_.now(), "bug", strfmt("ioatdma %s: BUG_ON(is_ioat_bug(%#x)) in the watchdog",
+                                                       pdev_.name.c_str(), chanerr));
     }
     uint64_t before = c.last_completion;
     cleanup(c);
@@ -434,20 +469,25 @@ dma_status ioatdma_device::tx_status(dma_chan* dc, dma_cookie_t cookie, dma_tx_s
     return s;
 }
 
-module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma) {
+module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma, dca_core* dca) {
+    if (dca) dca->dca_init();  // ioatdma needs the dca module: modprobe loads it first
     k.printk("ioatdma: Intel(R) QuickData Technology Driver 4.00");
     static module mod;      // one module instance per simulated kernel
     mod = module{"ioatdma"};
     static pci_driver drv;
     drv.name = "ioatdma";
     drv.id_table.clear();
+    // ioat_pci_tbl's CB3 entries: TBG0-7 (5520/7500) and JSF0-9 (Jasper Forest).
     for (uint16_t id : {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342a, 0x342b, 0x342c})
         drv.id_table.push_back({0x8086, id});
-    drv.probe = [&k, &pci, &dma](pci_dev& d) {
+    for (uint16_t id = 0x3710; id <= 0x3719; ++id) drv.id_table.push_back({0x8086, id});
+    drv.probe = [&k, &pci, &dma, dca](pci_dev& d) {
         // Never deleted: after remove the structures are marked freed, so a late
         // user is reported instead of touching real freed memory.
         auto* dev = new ioatdma_device(k, pci, dma, d);
         dev->owner = &mod;
+        dev->dca_service = dca;
+        dev->dev_driver = [&d] { return d.driver != nullptr; };
         int rc = dev->probe();
         if (rc < 0) {
             delete dev;

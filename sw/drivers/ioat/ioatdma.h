@@ -13,9 +13,17 @@
 namespace ioatsim::sw {
 
 class ioatdma_device;
+class dca_core;
+struct dca_provider;
+
+// The module parameter ioat_dca_enabled (pci.c: "control support of dca
+// service", default 1); the platform sets it from the boot command line.
+extern int ioat_dca_enabled;
 
 // The ring grows on demand to 2^15 entries: its 16-bit indices need a spare slot.
 constexpr uint32_t IOAT_MAX_RING = 1u << 15;
+// A null descriptor still carries a non-zero size (dma.h NULL_DESC_BUFFER_SIZE).
+constexpr uint32_t NULL_DESC_BUFFER_SIZE = 1;
 
 struct ioat_ring_ent {
     uint64_t hw = 0;  // physical address of the 64-byte hardware descriptor
@@ -76,6 +84,10 @@ public:
     }
 
     uint8_t version() const { return version_; }
+    // DCA (ioatdma_dca.cpp): the kernel's DCA service, and device->dca, the
+    // provider ioat3_dca_init registered (null when it did not).
+    dca_core* dca_service = nullptr;
+    dca_provider* dca = nullptr;
     bool alive(dma_chan* c, const char* what);  // the channel and device not yet freed
 
 private:
@@ -91,11 +103,15 @@ private:
     // writes piece i (offset `off`, length `n`) into one or two slots.
     using frame_fn = std::function<void(uint64_t hw, uint64_t ext_hw, uint64_t off, uint64_t n, uint32_t ctl_flags)>;
     dma_async_tx_descriptor* prep_pieces(dma_chan* dc, const char* what, uint64_t len, unsigned frames,
-                                         unsigned flags, const frame_fn& frame);
+                                         unsigned flags, bool compl_null, const frame_fn& frame);
     void start_null_desc(ioat_chan& c);
     void cleanup(ioat_chan& c);
     void complete_desc(ioat_ring_ent& e, dmaengine_tx_result result);
-    bool present(ioat_chan& c);   // the function still answers (not surprise-removed)
+    // ioat3_dma_probe's DCA parts and ioat_remove's (ioatdma_dca.cpp).
+    uint32_t dca_mask_raid(uint32_t cap);  // "dca is incompatible with raid operations"
+    void dca_any_cpu();                    // DCACTRL = IOAT_DMA_DCA_ANY_CPU on every channel
+    void ioat3_dca_init();
+    void dca_remove();                     // unregister_dca_provider, free_dca_provider
     void remove_2012();
     void remove_2019();
     void remove_keep();
@@ -109,16 +125,18 @@ private:
     pci_subsys& pci_;
     dmaengine& dma_;
     pci_dev& pdev_;
+    const ktime_t prep_desc_, submit_, cleanup_desc_, cpu_relax_;  // costs.h
     uint64_t reg_base_ = 0;
     uint8_t version_ = 0;
     unsigned xfercap_log_ = 0;
     uint32_t dmacap_ = 0;
+    bool raid_ = false;  // is_raid_device: v3 cleanup and watchdog, else v2's
     std::vector<std::unique_ptr<ioat_chan>> chans_;
     std::unique_ptr<dma_pool> desc_pool_, completion_pool_;
 };
 
 // Registers the "ioatdma" PCI driver (module init) and binds it; returns the
 // module whose reference count the dmaengine core pins.
-module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma);
+module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma, dca_core* dca = nullptr);
 
 }  // namespace ioatsim::sw

@@ -10,7 +10,6 @@ namespace ioatsim::sw {
 using namespace ioat;
 
 namespace {
-constexpr ktime_t PREP_DESC_COST = 60 * NSEC;  // as for memcpy [estimate]
 ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 
 uint32_t completion_flags(unsigned flags) {
@@ -21,28 +20,40 @@ uint32_t completion_flags(unsigned flags) {
 }
 }  // namespace
 
+// XOR and PQ end with a null descriptor that carries the completion write and
+// the interrupt, as 3.4's __ioat3_prep_xor_lock and __ioat3_prep_pq_lock do; the
+// operation's last descriptor carries the fence.
 dma_async_tx_descriptor* ioatdma_device::prep_pieces(dma_chan* dc, const char* what, uint64_t len, unsigned frames,
-                                                     unsigned flags, const frame_fn& frame) {
+                                                     unsigned flags, bool compl_null, const frame_fn& frame) {
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, what) || c.ring.empty() || !len) return nullptr;
     uint64_t xfercap = 1ull << xfercap_log_;
-    uint64_t pieces = (len + xfercap - 1) / xfercap, slots = pieces * frames;
+    uint64_t pieces = (len + xfercap - 1) / xfercap, slots = pieces * frames + (compl_null ? 1 : 0);
     if (slots >= IOAT_MAX_RING || !check_space_lock(c, uint16_t(slots))) return nullptr;
+    const uint32_t last_ctl = compl_null ? (flags & DMA_PREP_FENCE ? DESC_FENCE : 0u) : completion_flags(flags);
+    auto reset = [](ioat_ring_ent& x, bool ext) {
+        x.txd.cookie = 0;
+        x.txd.callback = nullptr;
+        x.len = 0;
+        x.ext = ext;
+    };
     ioat_ring_ent* last = nullptr;
     for (uint64_t p = 0; p < pieces; ++p) {
         ioat_ring_ent& e = c.ent(uint16_t(c.head + p * frames));
         ioat_ring_ent* ext = frames == 2 ? &c.ent(uint16_t(c.head + p * frames + 1)) : nullptr;
         uint64_t off = p * xfercap, n = std::min(xfercap, len - off);
-        frame(e.hw, ext ? ext->hw : 0, off, n, p + 1 == pieces ? completion_flags(flags) : 0);
-        for (ioat_ring_ent* x : {&e, ext}) {
-            if (!x) continue;
-            x->txd.cookie = 0;
-            x->txd.callback = nullptr;
-            x->len = 0;
-            x->ext = x == ext;
-        }
+        frame(e.hw, ext ? ext->hw : 0, off, n, p + 1 == pieces ? last_ctl : 0);
+        reset(e, false);
+        if (ext) reset(*ext, true);
         last = &e;
-        k_.cost(PREP_DESC_COST * frames);
+        k_.cost(prep_desc_ * frames);
+    }
+    if (compl_null) {
+        last = &c.ent(uint16_t(c.head + pieces * frames));
+        uint32_t ctl = DESC_NULL | DESC_COMPL_WRITE | (flags & DMA_PREP_INTERRUPT ? DESC_INT_EN : 0u);
+        write_desc(last->hw, NULL_DESC_BUFFER_SIZE, ctl, 0, 0);
+        reset(*last, false);
+        k_.cost(prep_desc_);
     }
     last->txd.flags = flags;
     last->len = len;
@@ -52,7 +63,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_pieces(dma_chan* dc, const char* w
 dma_async_tx_descriptor* ioatdma_device::prep_dma_memset(dma_chan* c, uint64_t dst, uint8_t value, uint64_t len,
                                                          unsigned flags) {
     uint64_t pattern = 0x0101010101010101ull * value;
-    return prep_pieces(c, "prep_dma_memset", len, 1, flags, [&](uint64_t hw, uint64_t, uint64_t off, uint64_t n,
+    return prep_pieces(c, "prep_dma_memset", len, 1, flags, false, [&](uint64_t hw, uint64_t, uint64_t off, uint64_t n,
                                                                 uint32_t ctl) {
         write_desc(hw, uint32_t(n), ctl | uint32_t(OP_FILL) << DESC_OP_SHIFT, pattern, dst + off);
     });
@@ -62,7 +73,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_xor(dma_chan* c, uint64_t dst,
                                                       uint64_t len, unsigned flags) {
     if (src.size() < 2 || src.size() > max_xor) return nullptr;
     unsigned frames = src.size() > 5 ? 2 : 1;
-    return prep_pieces(c, "prep_dma_xor", len, frames, flags, [&](uint64_t hw, uint64_t ext, uint64_t off,
+    return prep_pieces(c, "prep_dma_xor", len, frames, flags, true, [&](uint64_t hw, uint64_t ext, uint64_t off,
                                                                   uint64_t n, uint32_t ctl) {
         ctl |= uint32_t(OP_XOR) << DESC_OP_SHIFT | uint32_t(src.size() - 2) << 5;
         write_desc(hw, uint32_t(n), ctl, src[0] + off, dst + off);
@@ -77,8 +88,17 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_pq(dma_chan* c, const uint64_t
                                                      const std::vector<uint64_t>& src_in,
                                                      const std::vector<uint8_t>& coef_in, uint64_t len,
                                                      unsigned flags) {
-    std::vector<uint64_t> src = src_in;
-    std::vector<uint8_t> coef = coef_in;
+    std::vector<uint64_t> src;
+    std::vector<uint8_t> coef;
+    // DMA_PREP_CONTINUE on an engine that cannot continue (3.4's CB3): P and Q
+    // come back as three implied sources. P with coefficient 0 adds P to P only;
+    // Q with 1 adds Q to Q and to P, and Q again with 0 takes it back out of P.
+    if (flags & DMA_PREP_CONTINUE) {
+        src = {dst[0], dst[1], dst[1]};
+        coef = {0, 1, 0};
+    }
+    src.insert(src.end(), src_in.begin(), src_in.end());
+    coef.insert(coef.end(), coef_in.begin(), coef_in.end());
     if (src.size() == 1) {
         src.push_back(src[0]);
         coef.push_back(0);
@@ -87,7 +107,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_pq(dma_chan* c, const uint64_t
     uint64_t p = flags & DMA_PREP_PQ_DISABLE_P ? dst[1] : dst[0];  // a valid address for a disabled result
     uint64_t q = flags & DMA_PREP_PQ_DISABLE_Q ? dst[0] : dst[1];
     unsigned frames = src.size() > 3 ? 2 : 1;
-    return prep_pieces(c, "prep_dma_pq", len, frames, flags, [&](uint64_t hw, uint64_t ext, uint64_t off,
+    return prep_pieces(c, "prep_dma_pq", len, frames, flags, true, [&](uint64_t hw, uint64_t ext, uint64_t off,
                                                                  uint64_t n, uint32_t ctl) {
         ctl |= uint32_t(OP_PQ) << DESC_OP_SHIFT | uint32_t(src.size() - 2) << 5;
         if (flags & DMA_PREP_PQ_DISABLE_P) ctl |= 1u << 11;
@@ -104,7 +124,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_pq(dma_chan* c, const uint64_t
 }
 
 dma_async_tx_descriptor* ioatdma_device::prep_dma_interrupt(dma_chan* c, unsigned flags) {
-    return prep_pieces(c, "prep_dma_interrupt", 1, 1, flags | DMA_PREP_INTERRUPT,
+    return prep_pieces(c, "prep_dma_interrupt", 1, 1, flags | DMA_PREP_INTERRUPT, false,
                        [&](uint64_t hw, uint64_t, uint64_t, uint64_t, uint32_t ctl) {
                            write_desc(hw, 1, ctl | DESC_NULL, 0, 0);
                        });

@@ -20,13 +20,14 @@ ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 void ioatdma_device::remove() {
     log("Removing dma and dca services");
     const design_traits t = traits(dma_.design());
+    if (!t.shutdown_first) dca_remove();  // 3.4: right after the farewell
     if (t.shutdown_first) remove_2019();
     else if (t.memory_held) remove_keep();
     else remove_2012();
 }
 
 // Interrupts off, unregister, destroy the pools, empty the channel list; then the
-// device-managed memory goes. With legacy nothing waits for the clients still
+// device-managed resources go (the IRQ, the BAR mapping, Bus Master: pci.cpp). With legacy nothing waits for the clients still
 // holding channels; the 2012 and 2006 designs' unregister returns only when no
 // one does, so the pools are empty by then. With fail-back and no per-use
 // references the driver fails its channels back first (the core does it for the
@@ -39,7 +40,6 @@ void ioatdma_device::remove_2012() {
     desc_pool_->destroy();
     completion_pool_->destroy();
     channels.clear();
-    pci_.disable_msix(pdev_);
     for (auto& c : chans_) c->kfree(k_);
     kfree(k_);
     dma_.dma_device_freed(this);
@@ -57,15 +57,14 @@ void ioatdma_device::remove_keep() {
     }
     k_.writeb(0, reg_base_ + INTRCTRL);
     dma_.dma_async_device_unregister(this);
-    pci_.disable_msix(pdev_);
 }
 
 // v5.6: ioat_shutdown first, so new preps fail; unregister does not wait;
 // device_release frees the memory once the last reference is gone.
 void ioatdma_device::remove_2019() {
     shutdown();
+    dca_remove();  // v5.6: after ioat_shutdown
     dma_.dma_async_device_unregister(this);
-    pci_.disable_msix(pdev_);
 }
 
 // ioat_shutdown (v5.6): each channel DOWN under its prep lock, its watchdog
@@ -120,8 +119,6 @@ void ioatdma_device::error_detected() {
     for (dma_chan* c : channels) terminate_all(c);
 }
 
-bool ioatdma_device::present(ioat_chan& c) { return k_.readl(c.reg + CHANSTS) != 0xffffffffu; }
-
 // Down from now on; the engine suspended at a descriptor boundary (a function
 // that is gone is not waited for); what it finished is reaped, the rest failed
 // back in order with DMA_TRANS_ABORTED.
@@ -133,12 +130,11 @@ void ioatdma_device::terminate_all(dma_chan* dc) {
     k_.spin_unlock(c.prep_lock);
     if (c.ring.empty()) return;
     k_.del_timer_sync(c.timer);
-    if (present(c)) {
-        k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
-        ktime_t end = k_.now() + SUSPEND_TIMEOUT;
-        for (uint64_t sts = chansts(c); (sts & CHANSTS_STATUS) == ACTIVE && k_.now() < end; sts = chansts(c))
-            k_.udelay(1);
-    }
+    // On a function that is gone the status reads 7, no state: the loop ends at once.
+    k_.writeb(CHANCMD_SUSPEND, c.reg + CHANCMD);
+    ktime_t end = k_.now() + SUSPEND_TIMEOUT;
+    for (uint64_t sts = chansts(c); (sts & CHANSTS_STATUS) == ACTIVE && k_.now() < end; sts = chansts(c))
+        k_.udelay(1);
     cleanup(c);
     k_.spin_lock(c.cleanup_lock);
     // The window is in place before the first cookie completes: a poller that

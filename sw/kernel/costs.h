@@ -1,0 +1,33 @@
+// The simulated software's own timing: the CPU time of its plain code paths and
+// the intervals it polls at. Each is a platform parameter (listed with the
+// hardware's in platform/params.cpp, overridable in presets and scenarios);
+// none has a published figure for this hardware, so each is an estimate.
+#pragma once
+#include <cstdint>
+
+namespace ioatsim::sw {
+
+struct sw_timing_def {
+    const char* key;
+    uint64_t ps;         // default
+    const char* source;
+};
+
+constexpr uint64_t ns_ps = 1000;
+
+constexpr sw_timing_def sw_timing[] = {
+    {"cost.irq_entry", 500 * ns_ps, "estimate: interrupt entry and exit on a Nehalem-class core"},
+    {"cost.cpu_relax", 100 * ns_ps, "estimate: one iteration of a poll loop (cpu_relax and the status read's code)"},
+    {"cost.pci_cfg_code", 50 * ns_ps, "estimate: pci_read/write_config's code around the access"},
+    {"cost.ioat_prep_desc", 60 * ns_ps, "estimate: ioatdma writing one 64-byte descriptor"},
+    {"cost.ioat_submit", 40 * ns_ps, "estimate: ioatdma tx_submit (cookie, head, doorbell check)"},
+    {"cost.ioat_cleanup_desc", 40 * ns_ps, "estimate: ioatdma cleanup of one completed descriptor"},
+    {"cost.dma_find_channel", 2 * ns_ps, "estimate: dma_find_channel's per-CPU load"},
+    {"cost.dma_list_walk", 20 * ns_ps, "estimate: one channel visited by a dmaengine list walk under the mutex"},
+    {"cost.net_dma_syscall", 1000 * ns_ps, "estimate: recvmsg entry and exit"},
+    {"cost.net_dma_pin_page", 200 * ns_ps, "estimate: get_user_pages, per 4 KiB page of the user buffer"},
+    {"cost.igb_rx_packet", 250 * ns_ps, "estimate: igb_clean_rx_irq's work for one received frame"},
+    {"dmaengine.percpu_poll", 20000 * ns_ps, "estimate: percpu design, how often removal sums the counters again"},
+};
+
+}  // namespace ioatsim::sw
