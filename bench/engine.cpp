@@ -56,7 +56,7 @@ struct figures { double gbps, mdesc_per_s, wall_desc_per_s; };
 // memory; with a shared engine they take turns on one data mover.
 struct bench : sc_core::sc_module {
     router bus{"bus"};
-    dram mem{"mem", 0, 1ull << 32};
+    dram mem{"mem", 0, 3ull << 30};  // below the MSI window
     irq_sink irq{"irq"};
     std::shared_ptr<bandwidth> mover;  // swapped per case: the functions hold the config
     std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<bench>>> isock;
@@ -83,7 +83,7 @@ struct bench : sc_core::sc_module {
         }
         bus.isock.bind(mem.tsock);
         bus.isock.bind(irq.tsock);
-        bus.map(0, 1ull << 32, 0, "mem");
+        bus.map(0, 3ull << 30, 0, "mem");
         bus.map(0xFEE00000, 0x100000, 1, "msi");
         SC_HAS_PROCESS(bench);
         SC_THREAD(run);

@@ -194,3 +194,28 @@ TEST_CASE("compare refuses an unknown design before running anything") {
     CHECK(r.err.find("--designs: unknown design \"refcount\"") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
 }
+
+TEST_CASE("params lists every delay software can observe, with its value, where it was set and its source") {
+    tmpdir t;
+    result r = ioatsim("params --preset x3850x5", t);
+    REQUIRE(r.status == 0);
+    for (const char* key : {"cpu.mmio_read = 1 us", "cpu.mmio_write = 100 ns", "msi.delivery = 500 ns",
+                            "cost.irq_entry = 500 ns", "cost.ioat_prep_desc", "cost.ioat_submit",
+                            "cost.ioat_cleanup_desc", "cost.net_dma_syscall", "cost.cpu_relax"})
+        CHECK_MESSAGE(r.out.find(std::string("\n") + key) != std::string::npos, key);
+    // Every entry names a source or says it is an estimate.
+    size_t entries = 0, sourced = 0;
+    for (size_t p = r.out.find(" = "); p != std::string::npos; p = r.out.find(" = ", p + 1)) ++entries;
+    for (size_t p = r.out.find("    source: "); p != std::string::npos; p = r.out.find("    source: ", p + 1))
+        sourced += r.out.compare(p + 12, 1, "\n") != 0;
+    CHECK(entries > 40);
+    CHECK(sourced == entries);
+    // The preset's value and line, and an override's origin.
+    result j = ioatsim("params --preset jasper-forest --prefix ioat.cbver --set platform.set.ioat.xfercap=16", t);
+    CHECK(j.out.find("ioat.cbver = 0x32\n    set at: ") != std::string::npos);
+    CHECK(j.out.find("jasper-forest.yaml:") != std::string::npos);
+    CHECK(j.out.find("ioat.xfercap") == std::string::npos);  // not under the prefix
+    result x = ioatsim("params --preset minimal --prefix ioat.xfercap --set platform.set.ioat.xfercap=16", t);
+    CHECK(x.out.find("ioat.xfercap = 16\n    set at: --set") != std::string::npos);
+    CHECK(ioatsim("params --preset nosuch", t).status == 2);
+}

@@ -1,6 +1,7 @@
 // ioatsim: the command-line front end. Exit status 0 when every expectation holds,
 // 1 when one fails, 2 on bad input or usage, 3 on an internal error.
 #include "platform/data_dir.h"
+#include "platform/params.h"
 #include "platform/runner.h"
 #include "platform/scenario.h"
 #include "tools/compare.h"
@@ -22,6 +23,7 @@ static const char* usage =
     "                       [--jobs N] [--trace none|hotplug|full]\n"
     "       ioatsim diff OLD NEW [--tolerance FILE] [--update] [--context N]\n"
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
+    "       ioatsim params (--preset NAME | SCENARIO) [--set KEY=VALUE]... [--prefix KEY]\n"
     "       ioatsim --help | --version\n";
 
 // `--help` anywhere: the command's usage and options.
@@ -201,6 +203,47 @@ static int cmd_compare(const std::vector<std::string>& args) {
 // SystemC prints its banner before sc_main runs; only the environment stops it.
 static const int banner_off = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
 
+// The scenario lspci and params describe: a file, or a bare preset.
+static ioatsim::scenario platform_of(const po::variables_map& vm) {
+    if (vm.count("preset") == vm.count("scenario"))
+        throw po::error("give either --preset NAME or a scenario file");
+    std::vector<std::string> sets;
+    if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+    if (vm.count("scenario")) return ioatsim::load_scenario(vm["scenario"].as<std::string>(), sets);
+    sets.insert(sets.begin(), "platform.preset=" + vm["preset"].as<std::string>());
+    return ioatsim::parse_scenario("name: params\n", "--preset", sets);
+}
+
+// Every platform parameter with its value, where that value was set and the
+// source of its default.
+static int cmd_params(const std::vector<std::string>& args) {
+    po::options_description opts("params options");
+    opts.add_options()
+        ("preset", po::value<std::string>()->value_name("NAME"), "a platform preset")
+        ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override a key")
+        ("prefix", po::value<std::string>()->value_name("KEY"), "only keys that begin with KEY (e.g. cost.)")
+        ("help,h", "this help")
+        ("scenario", po::value<std::string>(), "scenario file");
+    if (help(args, "ioatsim params (--preset NAME | SCENARIO) [--set KEY=VALUE]... [--prefix KEY]\n\n"
+                   "Lists every platform parameter: its value for this platform, where that value was set\n"
+                   "(the table's default, the preset's line or the scenario's), and the source of the default\n"
+                   "or the estimate it is.", opts))
+        return 0;
+    po::variables_map vm = parse(args, opts);
+    ioatsim::scenario sc = platform_of(vm);
+    ioatsim::params p = ioatsim::params::resolve(sc);
+    const std::string prefix = vm.count("prefix") ? vm["prefix"].as<std::string>() : "";
+    for (const ioatsim::param_def& d : ioatsim::param_table()) {
+        const std::string key = d.key;
+        if (key.compare(0, prefix.size(), prefix)) continue;
+        const std::string at = p.where(key).str();
+        std::cout << key << " = " << p.values().at(key)
+                  << "\n    set at: " << (at.rfind("default of", 0) == 0 ? "default" : at)
+                  << "\n    source: " << d.source << "\n";
+    }
+    return 0;
+}
+
 static int cmd_lspci(const std::vector<std::string>& args) {
     po::options_description opts("lspci options");
     opts.add_options()
@@ -212,18 +255,7 @@ static int cmd_lspci(const std::vector<std::string>& args) {
                    "Prints the enumerated PCI tree as lspci -tv does, and the functions as lspci -nnk.", opts))
         return 0;
     po::variables_map vm = parse(args, opts);
-    if (vm.count("preset") == vm.count("scenario"))
-        throw po::error("give either --preset NAME or a scenario file");
-    std::vector<std::string> sets;
-    if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
-    ioatsim::scenario sc = vm.count("preset")
-        ? ioatsim::parse_scenario("name: lspci\n", "--preset", [&] {
-              auto s = sets;
-              s.insert(s.begin(), "platform.preset=" + vm["preset"].as<std::string>());
-              return s;
-          }())
-        : ioatsim::load_scenario(vm["scenario"].as<std::string>(), sets);
-    ioatsim::lspci(sc, std::cout);
+    ioatsim::lspci(platform_of(vm), std::cout);
     return 0;
 }
 
@@ -249,6 +281,7 @@ int sc_main(int argc, char** argv) {
         }
         if (args[0] == "run") return cmd_run({args.begin() + 1, args.end()});
         if (args[0] == "lspci") return cmd_lspci({args.begin() + 1, args.end()});
+        if (args[0] == "params") return cmd_params({args.begin() + 1, args.end()});
         if (args[0] == "compare") return cmd_compare({args.begin() + 1, args.end()});
         if (args[0] == "diff") return cmd_diff({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
