@@ -122,6 +122,7 @@ private:
         bool told_remove = false;        // a DCA_PROVIDER_REMOVE since its last successful add
         dca_provider* tag_from = nullptr;  // who gave its last tag
         bool asked = false;              // it asked for a tag at least once
+        uint64_t added_in = 0;           // the notifier call its last add came in (calls_)
     };
     std::list<dca_domain>::iterator dca_find_domain(unsigned rc);
     dca_domain* dca_get_domain(const dca_device& dev);
@@ -139,6 +140,7 @@ private:
     std::list<dca_domain> dca_domains_;  // list_add: newest first
     bool dca_providers_blocked_ = false;
     std::vector<notifier_block*> chain_;
+    uint64_t calls_ = 0;  // notifier calls so far
     std::vector<bool> ids_;  // dca_idr: the lowest free id names a provider
     std::vector<std::unique_ptr<dca_provider>> providers_;
     std::map<std::string, requester_state> requesters_;

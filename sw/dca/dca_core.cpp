@@ -89,13 +89,16 @@ dca_provider* dca_core::dca_find_provider_by_dev(const dca_device* dev) {
 
 void dca_core::notifier_call_chain(unsigned long event) {
     trace("notify", json_obj().set("event", event_name(event)));
-    // Checker: every requester is told; each has to add itself again before a
-    // tag counts once more.
-    if (event == DCA_PROVIDER_REMOVE)
-        for (auto& [name, r] : requesters_) r.told_remove = true;
+    const uint64_t call = ++calls_;
     std::vector<notifier_block*> chain = chain_;  // a callback may unregister itself
     for (notifier_block* nb : chain)
         if (nb->notifier_call) nb->notifier_call(event);
+    // Checker: once the chain has returned every requester has been told (its
+    // writes while its callback runs are still its to make); each has to add
+    // itself again (not within this chain) before a tag counts once more.
+    if (event == DCA_PROVIDER_REMOVE)
+        for (auto& [name, r] : requesters_)
+            if (r.added_in < call) r.told_remove = true;
 }
 
 void dca_core::dca_register_notify(notifier_block* nb) {
@@ -222,7 +225,9 @@ int dca_core::dca_add_requester(const dca_device& dev) {
     }
     k_.spin_unlock(dca_lock_);
     if (slot < 0) return slot;
-    requesters_[dev.name].told_remove = false;
+    requester_state& r = requesters_[dev.name];
+    r.told_remove = false;
+    r.added_in = calls_;
     trace("requester.add", json_obj().set("requester", dev.name).set("provider", dca->label).set("slot", slot));
     return 0;  // dca_sysfs_add_req: "requester%d" under the provider
 }
