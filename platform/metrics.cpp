@@ -123,8 +123,18 @@ void platform::removal_summary(json_obj& summary) {
         .set("operations", uint64_t(dma_ ? dma_->ref_ops() : 0))
         .set("cpu_time_ps", charged)
         .set("ns_per_dma_op", all.submitted > 0 ? double(charged) / 1000.0 / double(all.submitted) : 0.0);
+    // Every shared line's traffic, split into the design's references and the
+    // rest of the path (locks, cookies, ring indices, completion polling).
+    json_obj lines;
+    if (kernel_)
+        for (auto kind : {sw::coh_kind::refs, sw::coh_kind::path}) {
+            const auto& st = kernel_->coh().of(kind);
+            lines.set(kind == sw::coh_kind::refs ? "references" : "path",
+                      json_obj().set("transfers", st.transfers).set("cpu_time_ps", st.time)
+                          .set("ns_per_dma_op", all.submitted > 0 ? double(st.time) / 1000.0 / double(all.submitted) : 0.0));
+        }
     summary.set("removal", removal).set("throughput", throughput).set("copies", ledger_json(all))
-        .set("clients", clients).set("references", refs);
+        .set("clients", clients).set("references", refs).set("shared_lines", lines);
 }
 
 }  // namespace ioatsim

@@ -1,5 +1,6 @@
 #include "platform/params.h"
 
+#include "sw/kernel/coherence.h"
 #include "sw/kernel/costs.h"
 
 #include <algorithm>
@@ -80,18 +81,10 @@ static std::vector<param_def> hardware_params() {
          "estimate: khungtaskd's 120 s scaled to runs of milliseconds; over twice the longest legitimate wait "
          "seen under load (a raid6 chain queued behind net_dma reads, 2.1 ms in cpu-hotplug)",
          0, no_time_limit, max_time_reason},
-        {"coherence.rmw_local", param_kind::time, "9400 ps", "SOSP'13 Westmere-EX: ~20 cycles, uncontended atomic", 0,
-         no_time_limit, max_time_reason},
-        {"coherence.atomic_same_die", param_kind::time, "56 ns", "SOSP'13 Westmere-EX: 120 cycles, atomic on M, same die",
-         0, no_time_limit, max_time_reason},
-        {"coherence.atomic_one_hop", param_kind::time, "152 ns", "SOSP'13 Westmere-EX: 324 cycles, atomic on M, one hop",
-         0, no_time_limit, max_time_reason},
-        {"coherence.load_same_die", param_kind::time, "51 ns", "SOSP'13 Westmere-EX: 109 cycles, load of M, same die",
-         0, no_time_limit, max_time_reason},
-        {"coherence.load_one_hop", param_kind::time, "136 ns", "SOSP'13 Westmere-EX: 289 cycles, load of M, one hop", 0,
-         no_time_limit, max_time_reason},
-        {"coherence.percpu_op", param_kind::time, "1400 ps", "estimate: ~3 cycles, non-locked per-CPU add", 0,
-         no_time_limit, max_time_reason},
+        {"coherence.topology", param_kind::integer, "0",
+         "0: every other socket one QPI hop away (up to four sockets fully connected, as the x3850 X5); 1: the "
+         "8-socket twisted hypercube of SOSP'13's Westmere-EX, three sockets one hop away and four two hops",
+         0, 1, "0 or 1"},
         {"ioat.shared_engine", param_kind::integer, "1",
          "1: the IOH's channels share one engine, which spends ioat.desc_overhead on each descriptor and moves its "
          "payload at ioat.bandwidth_gbps, the C5500 datasheet's \"one engine with eight channels\" (S7); 0: each "
@@ -120,7 +113,14 @@ const std::vector<param_def>& param_table() {
     static const std::vector<param_def> t = [] {
         std::vector<param_def> all = hardware_params();
         static std::vector<std::string> texts;  // the defaults as written in a preset
-        texts.reserve(std::size(sw::sw_timing));
+        texts.reserve(std::size(sw::sw_timing) + 2 * sw::coherence_params.size());
+        for (const sw::coherence_param& c : sw::coherence_params) {
+            std::string key = std::string("coherence.") + c.key;
+            texts.push_back(key);
+            const char* k = texts.back().c_str();
+            texts.push_back(c.ps % sw::ns_ps ? std::to_string(c.ps) + " ps" : std::to_string(c.ps / sw::ns_ps) + " ns");
+            all.push_back({k, param_kind::time, texts.back().c_str(), c.source, 0, no_time_limit, max_time_reason});
+        }
         for (const sw::sw_timing_def& d : sw::sw_timing) {
             texts.push_back(d.ps % sw::ns_ps ? std::to_string(d.ps) + " ps" : std::to_string(d.ps / sw::ns_ps) + " ns");
             all.push_back({d.key, param_kind::time, texts.back().c_str(), d.source, 0, no_time_limit, max_time_reason});

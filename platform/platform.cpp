@@ -130,12 +130,17 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         return memory_path(node, at, pa, bytes);
     };
     for (const sw::sw_timing_def& d : sw::sw_timing) kc.timing[d.key] = p.time_ps(d.key);
-    kc.coherence = {p.time_ps("coherence.rmw_local"),      p.time_ps("coherence.atomic_same_die"),
-                    p.time_ps("coherence.atomic_one_hop"), p.time_ps("coherence.load_same_die"),
-                    p.time_ps("coherence.load_one_hop"),   p.time_ps("coherence.percpu_op")};
+    for (const sw::coherence_param& c : sw::coherence_params) {
+        sw::coh_time v = p.time_ps(std::string("coherence.") + c.key);
+        if (c.field) kc.coherence.*c.field = v;
+        else (kc.coherence.*c.row)[c.dist] = v;
+    }
+    kc.topology = int(p.integer("coherence.topology"));
     kc.ram_base = 16ull << 20;
     kc.ram_size = drams_[0]->size() - kc.ram_base;
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
+    for (auto& h : iohs_)  // device writes reach the CPUs' caches (completion words)
+        h->rc().on_dma_write = [this](uint64_t pa, uint64_t len) { kernel_->device_wrote(pa, len); };
     std::vector<sw::pci_subsys::host_bridge> bridges;
     for (auto& h : iohs_)
         bridges.push_back({h->cfg().bus_lo, h->cfg().bus_hi, h->cfg().ecam_base, h->cfg().mmio_base,

@@ -54,9 +54,9 @@ design_outcome(unbind-under-load percpu_ref         false "leaked_pins")
 design_outcome(unbind-under-load percpu_ref         true  "leaked_pins")
 
 # Socket 3's CPUs offline, dmatest's function unbound, the CPUs back.
-design_outcome(cpu-hotplug legacy                   false "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
+design_outcome(cpu-hotplug legacy                   false "copy_lost leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
 design_outcome(cpu-hotplug legacy                   true  "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
-design_outcome(cpu-hotplug atomic                   false "")
+design_outcome(cpu-hotplug atomic                   false "removal_incomplete")
 design_outcome(cpu-hotplug atomic                   true  "")
 design_outcome(cpu-hotplug percpu                   false "removal_incomplete")
 design_outcome(cpu-hotplug percpu                   true  "")

@@ -49,10 +49,10 @@ TEST_CASE("an atomic costs by the distance to the line's last writer") {
     });
     m.run();
     CHECK(a.value == 4);
-    CHECK(first == sm.costs().rmw_local);
+    CHECK(first == sm.costs().load_i[0] + sm.costs().rmw_local);  // from local memory first
     CHECK(local == sm.costs().rmw_local);
-    CHECK(same_die == sm.costs().atomic_same_die);
-    CHECK(remote == sm.costs().atomic_one_hop);
+    CHECK(same_die == sm.costs().atomic_m[0]);
+    CHECK(remote == sm.costs().atomic_m[1]);
 }
 
 TEST_CASE("a contended line serialises its users, per-CPU counters do not") {
@@ -79,6 +79,7 @@ TEST_CASE("a contended line serialises its users, per-CPU counters do not") {
     CHECK(shared.value == cpus * ops);
     CHECK(sum == cpus * ops);
     // One RMW at a time: at least one same-die transfer per operation overall.
-    CHECK(atomic_end >= ktime_t(cpus * ops) * sm.costs().atomic_same_die);
-    CHECK(percpu_end == ktime_t(ops) * sm.costs().percpu_op);
+    CHECK(atomic_end >= ktime_t(cpus * ops) * sm.costs().atomic_m[0]);
+    // Each CPU's line comes from memory once, then every add is local.
+    CHECK(percpu_end == sm.costs().load_i[0] + ktime_t(ops - 1) * sm.costs().percpu_op);
 }

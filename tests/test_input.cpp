@@ -208,7 +208,7 @@ TEST_CASE("file errors carry their line: an empty file, an unknown preset") {
     refused(t, run(t, empty), empty.string() + ":1:1: missing required key \"name\" (the scenario is empty)");
     fs::path preset = write(t, "preset.yaml", "name: p\nplatform:\n  preset: nosuch\n");
     refused(t, run(t, preset), preset.string() + ":3:11: platform.preset: no preset \"nosuch\" (known: jasper-forest, minimal, "
-                                                 "westmere-ep-2s, x3850x5)");
+                                                 "westmere-ep-2s, westmere-ex-8s, x3850x5)");
 }
 
 TEST_CASE("a log pattern that would backtrack forever completes, and fails or passes as it should") {

@@ -132,7 +132,7 @@ TEST_CASE("printk lines are events named by their prefix, and text numbers are m
     CHECK(mask_numbers("no users left after 3012 us, dropping 17 client references (status 0).") ==
           "no users left after # us, dropping # client references (status #).");
     CHECK(mask_numbers("dma8chan0 on 0000:80:16.7 at 0x1f from 0.002345 s, cpu3") ==
-          "dma8chan0 on 0000:80:16.7 at 0x1f from # s, cpu3");
+          "dma8chan0 on 0000:80:16.7 at 0x1f from # s, cpu#");  // the task's CPU: the scheduler's
     CHECK(mask_numbers("-5 and +2.5 but not 3. or v1.2") == "# and # but not #. or v1.2");
 }
 

@@ -114,7 +114,7 @@ TEST_CASE("a boot that does not finish fails the run, naming the step") {
     // The removal lands in ioatdma's probe of IOH1: 3.4 spins 200 ms on the
     // reset of the next function's channel.
     result r = cli::ioatsim("run " + scenario("boot-removal.yaml") + " --quiet --out " + (t.path / "o").string() +
-                           " --set 'run.until=\"5 ms\"' --set 'timeline.0.at=\"700 us\"'",
+                           " --set 'run.until=\"5 ms\"' --set 'timeline.0.at=\"720 us\"'",
                        t);
     CHECK(r.status == 1);
     CHECK(slurp(t.path / "o" / "log.txt").find("checker: boot_incomplete: init has not finished \"ioatdma init\"") !=

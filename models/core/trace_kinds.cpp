@@ -189,6 +189,10 @@ std::string mask_numbers(const std::string& text) {
             }
             ok = ok && digits && core.back() != '.';
             if (ok) w = w.substr(0, a) + "#" + w.substr(b + 1);
+            // "cpu25": where the scheduler placed a task moves with timing, as a figure does.
+            else if (core.size() > 3 && core.compare(0, 3, "cpu") == 0 &&
+                     core.find_first_not_of("0123456789", 3) == std::string::npos)
+                w = w.substr(0, a) + "cpu#" + w.substr(b + 1);
         }
         out += w;
         if (end < text.size()) out += ' ';

@@ -162,6 +162,7 @@ void root_complex::up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_cor
         return;
     }
     fabric->b_transport(gp, delay);
+    if (on_dma_write && gp.is_write() && gp.is_response_ok()) on_dma_write(gp.get_address(), gp.get_data_length());
 }
 
 unsigned root_complex::up_transport_dbg(int, tlm::tlm_generic_payload& gp) {

@@ -8,6 +8,8 @@
 #include "models/pcie/config_space.h"
 
 #include <systemc>
+
+#include <functional>
 #include <tlm>
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
@@ -51,6 +53,10 @@ public:
     // Attaches a function at bus:dev.fn. Bind its upstream initiator to `upstream`
     // and, when it has a BAR, its BAR socket to `bar_out`, in attach order.
     void attach(uint8_t bus, uint8_t dev, uint8_t fn, pci_function_if& f);
+
+    // Told of every memory write a function makes (address, length) once it
+    // reached the fabric: the platform lets the CPUs' caches see it.
+    std::function<void(uint64_t, uint64_t)> on_dma_write;
 
     uint64_t ecam_base() const { return ecam_base_; }  // of bus_lo
     uint64_t ecam_size() const { return uint64_t(bus_hi_ - bus_lo_ + 1) << 20; }

@@ -9,6 +9,8 @@ dmaengine::dmaengine(kernel& k, dmaengine_config cfg)
       list_walk_cost_(k.timing("cost.dma_list_walk")), cpu_relax_(k.timing("cost.cpu_relax")),
       percpu_poll_(k.timing("dmaengine.percpu_poll")), channel_table_(DMA_TX_TYPE_END) {
     for (auto& t : channel_table_) t.assign(k.nr_cpus(), nullptr);
+    table_lines_.resize(DMA_TX_TYPE_END);
+    for (auto& t : table_lines_) t.resize(k.nr_cpus());
     dma_list_mutex_.name = "dma_list_mutex";
     k.register_cpu_notifier([this](unsigned cpu, bool online) { cpu_event(cpu, online); });
 }
@@ -73,6 +75,7 @@ module* dmaengine::dma_chan_to_owner(dma_chan* c) {
 // A channel reference pins the driver's module; the first allocates resources.
 int dmaengine::dma_chan_get(dma_chan* c) {
     module* owner = dma_chan_to_owner(c);
+    k_.touch(c->line, coh_op::store);  // client_count
     if (c->client_count) {
         if (owner) owner->try_get();  // __module_get: already pinned, cannot fail
         ++c->client_count;
@@ -101,6 +104,7 @@ void dmaengine::balance_ref_count(dma_chan* c) {
 void dmaengine::dma_chan_put(dma_chan* c) {
     if (!c->client_count) return;  // this channel failed alloc_chan_resources
     module* owner = dma_chan_to_owner(c);
+    k_.touch(c->line, coh_op::store);
     --c->client_count;
     if (owner) owner->put();
     if (c->client_count) return;
@@ -189,6 +193,7 @@ void dmaengine::dma_channel_rebalance() {
         if (!table_cap(cap)) continue;
         for (unsigned cpu = 0; cpu < k_.nr_cpus(); ++cpu) {
             if (!k_.cpu_online(cpu)) continue;
+            k_.touch(table_lines_[cap][cpu], coh_op::store);  // another CPU's per-CPU entry
             channel_table_[cap][cpu] = cfg_.numa_affinity ? min_chan(dma_transaction_type(cap), cpu)
                                                           : nth_chan(dma_transaction_type(cap), k_.nr_cpus() > 1 ? n++ : -1);
         }
@@ -197,6 +202,7 @@ void dmaengine::dma_channel_rebalance() {
 
 dma_chan* dmaengine::dma_find_channel(dma_transaction_type tx_type) {
     k_.cost(find_channel_cost_);
+    k_.touch(table_lines_[tx_type][k_.smp_processor_id()], coh_op::load);  // this_cpu_read
     return channel_table_[tx_type][k_.smp_processor_id()];
 }
 
@@ -208,8 +214,10 @@ void dmaengine::dma_issue_pending_all() {
     for (size_t i = 0; i < dma_device_list_.size(); ++i) {
         dma_device* d = dma_device_list_[i];
         if (d->cap_mask.test(DMA_PRIVATE)) continue;
-        for (size_t j = 0; j < d->channels.size(); ++j)
+        for (size_t j = 0; j < d->channels.size(); ++j) {
+            k_.touch(d->channels[j]->line, coh_op::load);  // client_count
             if (d->channels[j]->client_count) d->issue_pending(d->channels[j]);
+        }
     }
     k_.rcu_read_unlock();
 }

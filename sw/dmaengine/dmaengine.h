@@ -70,6 +70,11 @@ struct dma_chan : tracked {
     int table_count = 0;
     bool private_ = false;
     std::unique_ptr<dma_chan_percpu> local;
+    // 3.4's struct dma_chan on x86-64: device, cookie, completed_cookie,
+    // chan_id, dev, device_node, local, client_count and table_count fill its
+    // first line, so every submit's cookie store and every issue_pending_all's
+    // client_count load meet there.
+    cacheline line;
 
     // Per-use references (designs.cpp); each design uses its own.
     bool dying = false;             // atomic, percpu: no new use once set (read under RCU)
@@ -246,6 +251,7 @@ private:
     int next_dev_id_ = 0;
     bool warned_unregister_ = false;
     std::vector<std::vector<dma_chan*>> channel_table_;  // [cap][cpu]
+    std::vector<std::vector<cacheline>> table_lines_;    // each entry in its CPU's per-CPU area
 };
 
 }  // namespace ioatsim::sw

@@ -37,6 +37,10 @@ struct task_killed {};
 
 kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
     : cfg_(cfg), cpus_(std::move(cpus)), p_(new impl), irq_entry_(timing("cost.irq_entry")) {
+    unsigned nodes = 1;
+    for (auto* c : cpus_) nodes = std::max(nodes, c->node() + 1);
+    coh_ = std::make_unique<coherence>(cfg_.coherence, coherence_topology(cfg_.topology, nodes),
+                                       [this](unsigned cpu) { return cpu_node(cpu); });
     for (size_t i = 0; i < cpus_.size(); ++i) p_->cpus.emplace_back();
     for (unsigned c = 0; c < cpus_.size(); ++c) {
         p_->cpus[c].irq_ctx.reset(new context{"irq/" + std::to_string(c), c, true});
@@ -48,6 +52,28 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
 }
 
 kernel::~kernel() = default;
+
+ktime_t kernel::touch(cacheline& l, coh_op op, coh_kind kind) {
+    unsigned cpu = smp_processor_id();
+    if (!current_) {  // code before the simulation runs: the state moves, nothing is charged
+        coh_->access(l, cpu, op, stamp(), kind);
+        return 0;
+    }
+    if (coh_->hit(l, cpu, op)) {
+        ktime_t t = coh_->access(l, cpu, op, now(), kind);
+        cost(t);
+        return t;
+    }
+    sync();  // a miss meets the line at the CPU's simulated time
+    ktime_t t = coh_->access(l, smp_processor_id(), op, now(), kind);
+    cost(t);
+    return t;
+}
+
+void kernel::device_wrote(uint64_t pa, uint64_t len) {
+    for (auto it = tracked_lines_.lower_bound(pa & ~63ull); it != tracked_lines_.end() && it->first < pa + len; ++it)
+        coh_->device_write(*it->second);
+}
 
 ktime_t kernel::timing(const char* key) const {
     auto it = cfg_.timing.find(key);
@@ -284,22 +310,31 @@ bool kernel::wait_for_completion_timeout(completion& c, ktime_t timeout) {
 // Spinning keeps the CPU: a task waiting here blocks other tasks of its CPU.
 void kernel::spin_lock(spinlock& l) {
     context* ctx = current_;
+    // Tickets are drawn in simulated-time order, as for a mutex: a CPU running
+    // ahead must not take one before an earlier CPU's turn.
+    sync();
+    touch(l.line, coh_op::rmw);  // the ticket's fetch-and-add
+    sync();                      // ... and the lock is ours, or not, once it is done
     uint64_t ticket = l.next_++;
     if (l.serving_ == ticket) {
         l.owner_ = ctx ? ctx : reinterpret_cast<context*>(&l);
         return;
     }
     waiting w(*this, std::string("spin_lock(") + l.name + ")");
+    touch(l.line, coh_op::load);  // spinning on a Shared copy, which the unlock invalidates
     while (l.serving_ != ticket) {
         sync();  // the turn may come while catching up: look again before sleeping
         if (l.serving_ == ticket) break;
         wait(l.wq_.get().ev);
         current_ = ctx;
     }
+    touch(l.line, coh_op::load);  // the handoff: the line comes from the unlocker
     l.owner_ = ctx ? ctx : reinterpret_cast<context*>(&l);
 }
 
 void kernel::spin_unlock(spinlock& l) {
+    touch(l.line, coh_op::store);  // the ticket's owner half: a plain add
+    sync();  // released at the holder's simulated time, not when its quantum is processed
     l.owner_ = nullptr;
     ++l.serving_;
     l.wq_.wake_up_all();
@@ -310,6 +345,7 @@ void kernel::mutex_lock(mutex& m) {
     // Who gets a released mutex is decided in simulated-time order: a task
     // running ahead must not take it again before an earlier waiter wakes.
     sync();
+    touch(m.line, coh_op::rmw);  // the count's decrement
     if (!m.owner_) {
         m.owner_ = ctx ? ctx : reinterpret_cast<context*>(&m);
         return;
@@ -324,6 +360,7 @@ void kernel::mutex_lock(mutex& m) {
 }
 
 void kernel::mutex_unlock(mutex& m) {
+    touch(m.line, coh_op::rmw);
     m.owner_ = nullptr;
     m.wq_.wake_up_all();
 }

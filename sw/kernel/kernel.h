@@ -5,6 +5,7 @@
 // keeps SystemC out of drivers and clients.
 #pragma once
 #include "models/core/report.h"
+#include "sw/kernel/coherence.h"
 
 #include <cstdint>
 #include <deque>
@@ -56,6 +57,7 @@ class spinlock {
 public:
     bool locked() const { return owner_ != nullptr; }
     const char* name = "spinlock";  // for the hung-task report
+    cacheline line;                 // the lock word's line, and the fields laid out beside it
 private:
     friend class kernel;
     context* owner_ = nullptr;
@@ -68,6 +70,7 @@ class mutex {
 public:
     bool locked() const { return owner_ != nullptr; }
     const char* name = "mutex";  // for the hung-task report
+    cacheline line;              // its count's line
 private:
     friend class kernel;
     context* owner_ = nullptr;
@@ -90,14 +93,6 @@ struct timer_list {
 
 // What shared cache lines cost (sw/kernel/atomic.h): Westmere-EX latencies from
 // SOSP'13 (ccbench), at 2.13 GHz.
-struct coherence_costs {
-    ktime_t rmw_local = 9400;       // ~20 cycles: a locked RMW on a line already Modified here
-    ktime_t atomic_same_die = 56 * NSEC;   // 120 cycles: the line comes from another core of the socket
-    ktime_t atomic_one_hop = 152 * NSEC;   // 324 cycles: from a socket one QPI hop away
-    ktime_t load_same_die = 51 * NSEC;     // 109 cycles: load of a line Modified elsewhere in the socket
-    ktime_t load_one_hop = 136 * NSEC;     // 289 cycles
-    ktime_t percpu_op = 1400;       // ~3 cycles: a non-locked per-CPU increment [estimate]
-};
 
 struct kernel_config {
     ktime_t quantum = 1 * USEC;
@@ -122,6 +117,7 @@ struct kernel_config {
     // QPI links): when `bytes` at `pa`, asked for at `at`, are through. Unset: free.
     std::function<ktime_t(unsigned node, uint64_t pa, uint64_t bytes, ktime_t at)> memory;
     coherence_costs coherence;
+    int topology = 0;  // coherence_topology's kind: 0 fully connected, 1 twisted hypercube
 };
 
 class kernel {
@@ -159,6 +155,16 @@ public:
     // Time.
     ktime_t now() const;                 // as seen by the calling context
     ktime_t timing(const char* key) const;  // a software timing parameter (costs.h)
+    // The calling CPU loads, stores or RMWs a shared line: its cost charged, a
+    // miss first caught up to SystemC time so that misses meet the line in
+    // simulated-time order whatever the quantum.
+    ktime_t touch(cacheline& l, coh_op op, coh_kind kind = coh_kind::path);
+    coherence& coh() { return *coh_; }
+    // Lines at physical addresses that devices write (completion words): a
+    // device write there invalidates the CPUs' copies.
+    void track_line(uint64_t pa, cacheline* l) { tracked_lines_[pa & ~63ull] = l; }
+    void untrack_line(uint64_t pa) { tracked_lines_.erase(pa & ~63ull); }
+    void device_wrote(uint64_t pa, uint64_t len);
     void cost(ktime_t t);                // CPU time of plain code
     void cost_bytes(uint64_t n, double gbps) { cost(ktime_t(double(n) * 1000.0 / gbps)); }
     // Work over `n` bytes of memory at `pa` at `gbps`, no faster than the memory
@@ -298,6 +304,8 @@ private:
     std::vector<models::cpu*> cpus_;
     std::unique_ptr<impl> p_;
     ktime_t irq_entry_;
+    std::unique_ptr<coherence> coh_;
+    std::map<uint64_t, cacheline*> tracked_lines_;
     context* current_ = nullptr;
     int oopses_ = 0;
     unsigned live_tasks_ = 0;

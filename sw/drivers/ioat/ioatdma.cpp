@@ -176,6 +176,9 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
     c.completion = completion_pool_->alloc();
     if (!c.completion) return -12;
     k_.store<uint64_t>(c.completion, 0);
+    c.completion_line.name = "completion";
+    k_.touch(c.completion_line, coh_op::store);
+    k_.track_line(c.completion, &c.completion_line);
     k_.writel(uint32_t(c.completion), c.reg + CHANCMP);
     k_.writel(uint32_t(c.completion >> 32), c.reg + CHANCMP + 4);
 
@@ -210,6 +213,7 @@ void ioatdma_device::free_chan_resources(dma_chan* dc) {
     if (uint16_t busy = c.active())
         log(strfmt("Freeing %u in use descriptors!", unsigned(busy)));
     for (auto& e : c.ring) desc_pool_->free(e->hw);
+    k_.untrack_line(c.completion);
     completion_pool_->free(c.completion);
     c.ring.clear();
     c.completion = 0;
@@ -223,7 +227,9 @@ void ioatdma_device::issue_pending_locked(ioat_chan& c) {
 
 void ioatdma_device::issue_pending(dma_chan* dc) {
     ioat_chan& c = to_ioat(dc);
-    if (!alive(dc, "issue_pending") || !c.pending()) return;
+    if (!alive(dc, "issue_pending")) return;
+    k_.touch(c.prep_lock.line, coh_op::load);  // ioat2_ring_pending reads head and issued unlocked
+    if (!c.pending()) return;
     k_.spin_lock(c.prep_lock);
     issue_pending_locked(c);
     k_.spin_unlock(c.prep_lock);
@@ -338,6 +344,7 @@ dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
         k_.spin_unlock(c.prep_lock);
         return -19;  // -ENODEV
     }
+    k_.touch(c.line, coh_op::store);  // chan->cookie, on dma_chan's first line
     dma_cookie_t cookie = dmaengine::dma_cookie_assign(tx);
     if (!c.completion_pending) {  // the watchdog runs while work is outstanding
         c.completion_pending = true;
@@ -359,8 +366,10 @@ void ioatdma_device::cleanup(ioat_chan& c) {
         k_.spin_unlock(c.cleanup_lock);
         return;
     }
+    k_.touch(c.completion_line, coh_op::load);
     uint64_t phys_complete = k_.load<uint64_t>(c.completion) & CHANSTS_ADDR_MASK;
     if (phys_complete != c.last_completion) {
+        k_.touch(c.prep_lock.line, coh_op::load);  // ioat2_ring_active: head, written by submitters
         uint16_t active = c.active();
         bool seen = false;
         uint16_t i = 0;
@@ -446,6 +455,7 @@ void ioatdma_device::restart_channel(ioat_chan& c) {
 
 // Completes the cookie and runs the callback once, telling it how it went.
 void ioatdma_device::complete_desc(ioat_ring_ent& e, dmaengine_tx_result result) {
+    if (e.txd.chan) k_.touch(e.txd.chan->line, coh_op::store);  // chan->completed_cookie
     dma_.dma_cookie_complete(&e.txd);
     auto cbr = std::move(e.txd.callback_result);
     auto cb = std::move(e.txd.callback);
@@ -459,6 +469,7 @@ void ioatdma_device::complete_desc(ioat_ring_ent& e, dmaengine_tx_result result)
 // said, and nothing completes any more. A failed-back cookie is an error.
 dma_status ioatdma_device::tx_status(dma_chan* dc, dma_cookie_t cookie, dma_tx_state* st) {
     ioat_chan& c = to_ioat(dc);
+    k_.touch(dc->line, coh_op::load);  // dma_cookie_status reads cookie and completed_cookie
     dma_status s = dmaengine::dma_cookie_status(dc, cookie, st);
     if (s != DMA_SUCCESS && alive(dc, "tx_status")) {
         cleanup(c);

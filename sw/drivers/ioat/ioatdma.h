@@ -36,10 +36,14 @@ struct ioat_chan : dma_chan {
     ioatdma_device* ioat = nullptr;
     uint64_t reg = 0;              // MMIO base of this channel's registers
     uint64_t completion = 0;       // physical address of the completion word (completion_pool)
+    cacheline completion_line;     // its line: the engine writes it, cleanup reads it
     uint64_t last_completion = 0;
     std::vector<std::unique_ptr<ioat_ring_ent>> ring;  // entries never move: clients hold their txd
     uint16_t head = 0, issued = 0, tail = 0, dmacount = 0;
     uint16_t produce = 0;          // prepped under prep_lock, not yet submitted
+    // Layout as ioat2_dma_chan and ioat_chan_common have it: head, issued,
+    // tail and dmacount share prep_lock's line; last_completion shares
+    // cleanup_lock's.
     spinlock prep_lock, cleanup_lock;
     tasklet cleanup_task;
     timer_list timer;              // the completion watchdog
