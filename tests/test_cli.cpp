@@ -219,3 +219,25 @@ TEST_CASE("params lists every delay software can observe, with its value, where 
     CHECK(x.out.find("ioat.xfercap = 16\n    set at: --set") != std::string::npos);
     CHECK(ioatsim("params --preset nosuch", t).status == 2);
 }
+
+TEST_CASE("summary.json splits shared-line costs into the design's references and the path, and prices the offload") {
+    tmpdir t;
+    auto run = [&](const std::string& design) {
+        fs::path out = t.path / design;
+        ioatsim("run " + scenario("unbind-under-load.yaml") + " --quiet --set software.dmaengine.design=" + design +
+                    " --out " + out.string(),
+                t);
+        return summary(out);
+    };
+    nlohmann::json legacy = run("legacy"), atomic = run("atomic");
+    // 3.4's path shares lines too: cookies, client_count, locks, completion words.
+    CHECK(legacy["shared_lines"]["path"]["transfers"].get<int64_t>() > 1000);
+    CHECK(legacy["shared_lines"]["path"]["ns_per_dma_op"].get<double>() > 0);
+    CHECK(legacy["shared_lines"]["references"]["transfers"].get<int64_t>() == 0);
+    CHECK(atomic["shared_lines"]["references"]["transfers"].get<int64_t>() > 100);
+    const nlohmann::json& kib = legacy["clients"]["net_dma_per_kib"];
+    CHECK(kib["offload_cpu_ns"].get<double>() > 0);
+    CHECK(kib["cpu_copy_ns"].get<double>() == doctest::Approx(1024.0 / 5.0));
+    CHECK(kib["gain_ns"].get<double>() ==
+          doctest::Approx(kib["cpu_copy_ns"].get<double>() - kib["offload_cpu_ns"].get<double>()));
+}

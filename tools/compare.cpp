@@ -23,7 +23,7 @@ namespace {
 struct row {
     std::string design, failback = "-", verdict = "crashed", violations = "-";
     std::string completed = "-", failed_back = "-", cpu = "-", lost = "-", in_flight = "-";
-    std::string latency = "-", freed = "-", before = "-", during = "-", after = "-", ref_ns = "-", path_ns = "-";
+    std::string latency = "-", freed = "-", before = "-", during = "-", after = "-", ref_ns = "-", path_ns = "-", gain = "-";
     bool ran = false;
 };
 
@@ -63,6 +63,8 @@ row read_summary(const std::string& design, const fs::path& file) {
         r.ref_ns = fixed(s.at("references").at("ns_per_dma_op"), 3);
         if (s.contains("shared_lines") && s["shared_lines"].contains("path"))
             r.path_ns = fixed(s["shared_lines"]["path"].at("ns_per_dma_op"), 1);
+        if (s["clients"].contains("net_dma_per_kib") && s["clients"]["net_dma_per_kib"].contains("gain_ns"))
+            r.gain = fixed(s["clients"]["net_dma_per_kib"]["gain_ns"], 1);
         r.ran = true;
     } catch (const std::exception&) {
         r.verdict = "crashed";  // the run died before writing a whole summary
@@ -75,11 +77,11 @@ row read_summary(const std::string& design, const fs::path& file) {
 const char* const header[] = {"design", "failback", "verdict", "violations", "completed", "failed_back", "cpu", "lost",
                               "in_flight_at_end", "removal latency (us)", "freed latency (us)",
                               "GB/s before", "GB/s during", "GB/s after", "ref ns per DMA op",
-                              "other shared lines ns per DMA op"};
+                              "other shared lines ns per DMA op", "net_dma gain ns per KiB"};
 
 std::vector<std::string> cells(const row& r) {
     return {r.design, r.failback, r.verdict, r.violations, r.completed, r.failed_back, r.cpu, r.lost, r.in_flight,
-            r.latency, r.freed, r.before, r.during, r.after, r.ref_ns, r.path_ns};
+            r.latency, r.freed, r.before, r.during, r.after, r.ref_ns, r.path_ns, r.gain};
 }
 
 std::string markdown(const std::vector<row>& rows) {

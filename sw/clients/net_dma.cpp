@@ -81,9 +81,12 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     ++rep.counter("net_dma.reads");
     k_.cost(syscall_);
     dma_chan* chan = nullptr;
+    int64_t& offload_ps = rep.counter("net_dma.offload_cpu_ps");
+    ktime_t t0 = k_.now();
     if (int64_t(len) > sysctl_tcp_dma_copybreak &&
         (chan = per_use ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
         k_.cost(pin_page_ * ((len + 4095) / 4096));  // pin the user iovec
+    if (chan) offload_ps += int64_t(k_.now() - t0);
     r.chan = chan;
     std::vector<segment> segs;  // with fail-back: what to redo if the channel fails it back
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
@@ -104,10 +107,15 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
         if (!chan) {  // no channel: skb_copy_datagram_iovec on the CPU
             k_.mem_write(r.user + off, data.data(), n);
+            ktime_t c0 = k_.now();
             k_.cost_copy(r.user + off, r.skb + off, n);
+            rep.counter("net_dma.cpu_copy_ps") += int64_t(k_.now() - c0);
+            rep.counter("net_dma.cpu_copy_bytes") += int64_t(n);
             ++ledger_.cpu;
         } else {
+            ktime_t c0 = k_.now();
             dma_cookie_t c = dma_.dma_async_memcpy(chan, r.user + off, r.skb + off, n);
+            offload_ps += int64_t(k_.now() - c0);
             if (c < 0) {
                 // Every era bails out of the read here ("Exception. Bailout!"); the
                 // segment stays queued for the next read.
@@ -124,18 +132,22 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         }
         if (++in_batch == SOFTIRQ_BATCH) {  // net_rx_action ends with dma_issue_pending_all
             in_batch = 0;
+            ktime_t i0 = k_.now();
             dma_.dma_issue_pending_all();
+            if (chan) offload_ps += int64_t(k_.now() - i0);
         }
     }
     if (chan && last > 0) {
         // tcp_service_net_dma(sk, true): "Wait for queue to drain", with no way
         // out and, in every era, no cond_resched.
+        ktime_t d0 = k_.now();
         dmaengine::dma_async_issue_pending(chan);
         {
             kernel::waiting w(k_, strfmt("tcp_service_net_dma: %lld copies up to cookie %d on %s",
                                          (long long)r.in_flight, last, chan->name.c_str()));
             while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(cpu_relax_);
         }
+        offload_ps += int64_t(k_.now() - d0);
         if (failback) redo_failed(r, chan, segs);
         else ledger_.completed += r.in_flight;
         r.in_flight = 0;

@@ -29,7 +29,12 @@ public:
     const copy_ledger& copies() const { return ledger_; }  // done: reads delivered
 
     // copies_failed: 3.4's "dma_cookie < 0" bail-outs.
-    static constexpr const char* counters[] = {"net_dma.reads", "net_dma.copies_failed", "net_dma.bytes_offloaded"};
+    // offload_cpu_ps: the CPU time the offload takes (pinning, prep and submit,
+    // issue_pending, the drain's spin), against cpu_copy_ps for the bytes
+    // copied on the CPU: the offload's net gain per byte.
+    static constexpr const char* counters[] = {"net_dma.reads", "net_dma.copies_failed", "net_dma.bytes_offloaded",
+                                               "net_dma.offload_cpu_ps", "net_dma.cpu_copy_ps",
+                                               "net_dma.cpu_copy_bytes"};
 
 private:
     struct reader_state {
