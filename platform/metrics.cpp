@@ -113,6 +113,7 @@ void platform::removal_summary(json_obj& summary) {
         clients.set(name, json_obj().set("copies", ledger_json(l)).set("work_done", l.done).set("options", options));
     };
     if (dmatest_) client("dmatest", dmatest_->copies(), options_json(sw::dmatest_params(sc_.dmatest)));
+    json_obj offload;
     if (net_dma_) {
         client("net_dma", net_dma_->copies(), options_json(sw::net_dma_config(sc_.net_dma)));
         // The offload's net gain: the reader's CPU time per KiB offloaded
@@ -130,7 +131,7 @@ void platform::removal_summary(json_obj& summary) {
         }
         if (cpu_bytes > 0)
             per_kib.set("measured_cpu_copy_ns", double(rep.counter("net_dma.cpu_copy_ps")) / 1000.0 / (cpu_bytes / 1024.0));
-        clients.set("net_dma_per_kib", per_kib);
+        offload.set("net_dma_per_kib", per_kib);
     }
     if (async_tx_) client("async_tx", async_tx_->copies(), options_json(sw::async_tx_config(sc_.async_tx)));
     if (dca_requester_) client("dca", dca_requester_->copies(), options_json(sw::dca_requester_config(sc_.dca)));
@@ -152,7 +153,8 @@ void platform::removal_summary(json_obj& summary) {
                           .set("ns_per_dma_op", all.submitted > 0 ? double(st.time) / 1000.0 / double(all.submitted) : 0.0));
         }
     summary.set("removal", removal).set("throughput", throughput).set("copies", ledger_json(all))
-        .set("clients", clients).set("references", refs).set("shared_lines", lines);
+        .set("clients", clients).set("references", refs).set("shared_lines", lines)
+        .set("offload", offload);
 }
 
 }  // namespace ioatsim

@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include <sstream>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -86,17 +88,20 @@ fs::path out_dir_of(const scenario& sc, const run_options& opt, std::vector<fs::
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir))
         throw input_error(where + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    // Each output is written as NAME.tmp, then renamed over NAME: NAME may be a file
-    // or a link (the rename replaces it), NAME.tmp only a file (it is written through).
-    for (const char* name : outputs)
-        for (const fs::path p : {dir / name, dir / (std::string(name) + ".tmp")}) {
+    // Each output is written as NAME.tmp.PID, then renamed over NAME: NAME may be
+    // a file or a link (the rename replaces it), the temporary only a file (it is
+    // written through).
+    for (const char* name : outputs) {
+        const fs::path tmp = dir / (std::string(name) + ".tmp." + std::to_string(getpid()));
+        for (const fs::path& p : {dir / name, tmp}) {
             const fs::file_status st = fs::symlink_status(p, ec);
-            const bool link_ok = p.extension() != ".tmp" && fs::is_symlink(st);
+            const bool link_ok = p != tmp && fs::is_symlink(st);
             if (fs::exists(st) && !fs::is_regular_file(st) && !link_ok)
                 throw input_error(p.string() + ": in the way of an output (" +
                                   (fs::is_directory(st) ? "a folder" : "not a regular file") +
                                   "; every output name must be free or a file)");
         }
+    }
     // Writable: a file can be made there (permissions, read-only mounts, /proc).
     const fs::path probe = dir / (".ioatsim-probe-" + std::to_string(::getpid()));
     {
@@ -117,7 +122,7 @@ fs::path out_dir_of(const scenario& sc, const run_options& opt, std::vector<fs::
 }  // namespace
 
 void write_whole(const std::string& path, const std::string& text) {
-    fs::path tmp = path + ".tmp";
+    fs::path tmp = path + ".tmp." + std::to_string(getpid());
     {
         std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
         o << text;
@@ -133,6 +138,13 @@ void write_whole(const std::string& path, const std::string& text) {
         fs::remove(tmp, ignored);
         throw input_error(path + ": cannot write: " + ec.message());
     }
+}
+
+std::string read_whole(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 run_result run_scenario(const scenario& sc, const run_options& opt) {

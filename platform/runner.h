@@ -26,7 +26,10 @@ struct run_result {
 // Throws input_error on bad input found before the simulation starts.
 run_result run_scenario(const scenario& sc, const run_options& opt);
 
-// Writes through a temporary name so a reader never sees half a file.
+// Writes through a temporary name of this process's own, so a reader never
+// sees half a file and processes writing beside each other never share one.
 void write_whole(const std::string& path, const std::string& text);
+// A whole file as bytes ("" when it cannot be read).
+std::string read_whole(const std::string& path);
 
 }  // namespace ioatsim

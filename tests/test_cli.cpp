@@ -235,7 +235,7 @@ TEST_CASE("summary.json splits shared-line costs into the design's references an
     CHECK(legacy["shared_lines"]["path"]["ns_per_dma_op"].get<double>() > 0);
     CHECK(legacy["shared_lines"]["references"]["transfers"].get<int64_t>() == 0);
     CHECK(atomic["shared_lines"]["references"]["transfers"].get<int64_t>() > 100);
-    const nlohmann::json& kib = legacy["clients"]["net_dma_per_kib"];
+    const nlohmann::json& kib = legacy["offload"]["net_dma_per_kib"];
     CHECK(kib["offload_cpu_ns"].get<double>() > 0);
     CHECK(kib["cpu_copy_ns"].get<double>() == doctest::Approx(1024.0 / 5.0));
     CHECK(kib["gain_ns"].get<double>() ==

@@ -2,9 +2,8 @@
 
 #include "platform/runner.h"
 #include "platform/scenario.h"
+#include "tools/children.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -63,8 +62,9 @@ row read_summary(const std::string& design, const fs::path& file) {
         r.ref_ns = fixed(s.at("references").at("ns_per_dma_op"), 3);
         if (s.contains("shared_lines") && s["shared_lines"].contains("path"))
             r.path_ns = fixed(s["shared_lines"]["path"].at("ns_per_dma_op"), 1);
-        if (s["clients"].contains("net_dma_per_kib") && s["clients"]["net_dma_per_kib"].contains("gain_ns"))
-            r.gain = fixed(s["clients"]["net_dma_per_kib"]["gain_ns"], 1);
+        if (s.contains("offload") && s["offload"].contains("net_dma_per_kib") &&
+            s["offload"]["net_dma_per_kib"].contains("gain_ns"))
+            r.gain = fixed(s["offload"]["net_dma_per_kib"]["gain_ns"], 1);
         r.ran = true;
     } catch (const std::exception&) {
         r.verdict = "crashed";  // the run died before writing a whole summary
@@ -130,44 +130,16 @@ int compare(const compare_options& opt) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw input_error(dir.string() + ": cannot create output folder: " + ec.message());
-    std::cout.flush();
-
-    // A child per design, at most `jobs` at a time; each writes its own folder.
-    std::map<pid_t, size_t> running;
-    auto reap = [&] {
-        int status = 0;
-        pid_t pid = wait(&status);
-        running.erase(pid);
-    };
     for (const std::string& d : designs) fs::remove(dir / d / "summary.json", ec);  // a crash must not read an old one
+    std::vector<child_run> runs;
     for (size_t i = 0; i < scs.size(); ++i) {
-        while (running.size() >= std::max(1u, opt.jobs)) reap();
-        pid_t pid = fork();
-        if (pid < 0) throw input_error("compare: cannot fork");
-        if (pid == 0) {
-            // The run's own messages go to its folder, not between the table's lines.
-            fs::path d = dir / designs[i];
-            fs::create_directories(d, ec);
-            if (!std::freopen((d / "stdout.txt").c_str(), "w", stdout)) _exit(3);
-            int code = 3;
-            try {
-                run_options ro;
-                ro.out_dir = d.string();
-                ro.quiet = true;
-                ro.trace = opt.trace;
-                code = run_scenario(scs[i], ro).exit_code;
-            } catch (const input_error& e) {
-                std::fprintf(stderr, "%s: %s\n", designs[i].c_str(), e.what());
-                code = 2;
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "%s: internal error: %s\n", designs[i].c_str(), e.what());
-            }
-            std::fflush(stdout);
-            _exit(code);
-        }
-        running[pid] = i;
+        child_run r{scs[i], {}, designs[i], (dir / designs[i] / "stdout.txt").string()};  // not between the table's lines
+        r.options.out_dir = (dir / designs[i]).string();
+        r.options.quiet = true;
+        r.options.trace = opt.trace;
+        runs.push_back(std::move(r));
     }
-    while (!running.empty()) reap();
+    run_in_children(runs, opt.jobs);
 
     std::vector<row> rows;
     for (const std::string& d : designs) rows.push_back(read_summary(d, dir / d / "summary.json"));

@@ -2,9 +2,8 @@
 
 #include "models/core/json.h"
 #include "platform/scenario.h"
+#include "tools/children.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -313,42 +312,14 @@ int run_seeds(const seeds_options& o) {
     if (ec || !fs::is_directory(dir)) throw input_error(dir.string() + ": cannot create the output folder");
     for (const auto& e : fs::directory_iterator(dir))  // seeds of an earlier, larger run
         if (e.is_directory() && e.path().filename().string().rfind("seed-", 0) == 0) fs::remove_all(e.path(), ec);
-    std::cout.flush();
-
-    std::map<pid_t, size_t> running;
-    std::vector<int> status(scs.size(), 3);
-    auto reap = [&] {
-        int st = 0;
-        pid_t pid = wait(&st);
-        if (auto it = running.find(pid); it != running.end()) {
-            status[it->second] = WIFEXITED(st) ? WEXITSTATUS(st) : 3;
-            running.erase(it);
-        }
-    };
+    std::vector<child_run> runs;
     for (size_t i = 0; i < scs.size(); ++i) {
-        while (running.size() >= std::max(1u, o.jobs)) reap();
-        pid_t pid = fork();
-        if (pid < 0) throw input_error("--seeds: cannot fork");
-        if (pid == 0) {
-            int code = 3;
-            try {
-                run_options ro = o.run;
-                ro.out_dir = (dir / ("seed-" + std::to_string(seeds[i]))).string();
-                ro.quiet = true;
-                if (!std::freopen("/dev/null", "w", stdout)) _exit(3);
-                code = run_scenario(scs[i], ro).exit_code;
-            } catch (const input_error& e) {
-                std::fprintf(stderr, "seed %lld: %s\n", (long long)seeds[i], e.what());
-                code = 2;
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "seed %lld: internal error: %s\n", (long long)seeds[i], e.what());
-            }
-            std::fflush(stdout);
-            _exit(code);
-        }
-        running[pid] = i;
+        child_run r{scs[i], o.run, "seed " + std::to_string(seeds[i]), "/dev/null"};
+        r.options.out_dir = (dir / ("seed-" + std::to_string(seeds[i]))).string();
+        r.options.quiet = true;
+        runs.push_back(std::move(r));
     }
-    while (!running.empty()) reap();
+    std::vector<int> status = run_in_children(runs, o.jobs);
 
     int worst = 0;
     for (size_t i = 0; i < scs.size(); ++i) {

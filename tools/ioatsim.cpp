@@ -7,7 +7,11 @@
 #include "tools/compare.h"
 #include "tools/diff.h"
 #include "tools/golden.h"
+#include "tools/list.h"
 #include "tools/lspci.h"
+#include "tools/param_units.h"
+#include "tools/plot.h"
+#include "tools/sweep.h"
 
 #include <boost/program_options.hpp>
 #include <systemc>
@@ -23,7 +27,12 @@ static const char* usage =
     "                       [--jobs N] [--trace none|hotplug|full]\n"
     "       ioatsim diff OLD NEW [--tolerance FILE] [--update] [--context N]\n"
     "       ioatsim lspci (--preset NAME | SCENARIO) [--set KEY=VALUE]...\n"
-    "       ioatsim params (--preset NAME | SCENARIO) [--set KEY=VALUE]... [--prefix KEY]\n"
+    "       ioatsim params [--preset NAME | SCENARIO] [--set KEY=VALUE]... [--prefix KEY]\n"
+    "       ioatsim sweep SCENARIO --axis KEY=VALUES... [--designs A,B] [--seeds N] [-j N] [--out DIR] [--plot M,...]\n"
+    "                     [--shard I/N | --emit slurm|parallel] [--timeout S] [--trace none|hotplug|full]\n"
+    "       ioatsim sweep merge DIR... [--out DIR] [--plot METRIC,...]\n"
+    "       ioatsim plot DIR --x AXIS --y METRIC[,METRIC] [--by AXIS] [--where AXIS=VALUE]...\n"
+    "       ioatsim list presets|scenarios|actions|counters|designs\n"
     "       ioatsim --help | --version\n";
 
 // `--help` anywhere: the command's usage and options.
@@ -197,7 +206,17 @@ static int cmd_compare(const std::vector<std::string>& args) {
         co.jobs = vm["jobs"].as<unsigned>();
         if (co.jobs < 1 || co.jobs > 64) throw ioatsim::input_error("--jobs: must be 1..64");
     }
-    return ioatsim::compare(co);
+    const int status = ioatsim::compare(co);
+    // The table's key figures as bar charts too; a missing gnuplot costs the chart only.
+    const std::string dir = co.out_dir.empty() ? "out/compare-" + ioatsim::load_scenario(co.scenario, co.sets).name
+                                               : co.out_dir;
+    try {
+        ioatsim::plot_compare(dir);
+        std::cout << "chart: " << dir << "/compare.svg, " << dir << "/compare.png\n";
+    } catch (const std::exception& e) {
+        std::cerr << "chart not drawn: " << e.what() << '\n';
+    }
+    return status;
 }
 
 // SystemC prints its banner before sc_main runs; only the environment stops it.
@@ -224,22 +243,24 @@ static int cmd_params(const std::vector<std::string>& args) {
         ("prefix", po::value<std::string>()->value_name("KEY"), "only keys that begin with KEY (e.g. cost.)")
         ("help,h", "this help")
         ("scenario", po::value<std::string>(), "scenario file");
-    if (help(args, "ioatsim params (--preset NAME | SCENARIO) [--set KEY=VALUE]... [--prefix KEY]\n\n"
-                   "Lists every platform parameter: its value for this platform, where that value was set\n"
-                   "(the table's default, the preset's line or the scenario's), and the source of the default\n"
-                   "or the estimate it is.", opts))
+    if (help(args, "ioatsim params [--preset NAME | SCENARIO] [--set KEY=VALUE]... [--prefix KEY]\n\n"
+                   "Lists every platform parameter: its value for this platform (alone: the defaults), where that\n"
+                   "value was set (the table's default, the preset's line or the scenario's), the source of the\n"
+                   "default or the estimate it is, its unit and its default.", opts))
         return 0;
     po::variables_map vm = parse(args, opts);
-    ioatsim::scenario sc = platform_of(vm);
-    ioatsim::params p = ioatsim::params::resolve(sc);
+    // Alone: the table's defaults, no preset applied.
+    const bool table_only = !vm.count("preset") && !vm.count("scenario") && !vm.count("set");
+    ioatsim::params p = table_only ? ioatsim::params{} : ioatsim::params::resolve(platform_of(vm));
     const std::string prefix = vm.count("prefix") ? vm["prefix"].as<std::string>() : "";
     for (const ioatsim::param_def& d : ioatsim::param_table()) {
         const std::string key = d.key;
         if (key.compare(0, prefix.size(), prefix)) continue;
-        const std::string at = p.where(key).str();
-        std::cout << key << " = " << p.values().at(key)
+        const std::string at = table_only ? "default" : p.where(key).str();
+        std::cout << key << " = " << (table_only ? d.value : p.values().at(key))
                   << "\n    set at: " << (at.rfind("default of", 0) == 0 ? "default" : at)
-                  << "\n    source: " << d.source << "\n";
+                  << "\n    source: " << d.source << "\n    unit: " << ioatsim::param_unit(d)
+                  << "\n    default: " << d.value << "\n";
     }
     return 0;
 }
@@ -284,6 +305,9 @@ int sc_main(int argc, char** argv) {
         if (args[0] == "params") return cmd_params({args.begin() + 1, args.end()});
         if (args[0] == "compare") return cmd_compare({args.begin() + 1, args.end()});
         if (args[0] == "diff") return cmd_diff({args.begin() + 1, args.end()});
+        if (args[0] == "sweep") return ioatsim::cmd_sweep({args.begin() + 1, args.end()});
+        if (args[0] == "plot") return ioatsim::cmd_plot({args.begin() + 1, args.end()});
+        if (args[0] == "list") return ioatsim::cmd_list({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;
         return 2;
     } catch (const ioatsim::input_error& e) {

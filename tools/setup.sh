@@ -4,7 +4,8 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
-packages=(libsystemc-dev libyaml-cpp-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev cmake ninja-build g++ pkg-config)
+packages=(libsystemc-dev libyaml-cpp-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev cmake ninja-build g++ pkg-config
+          gnuplot-nox parallel slurm-wlm munge)  # sweeps: plots, GNU parallel, a one-node Slurm cluster for the tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
