@@ -56,7 +56,8 @@ const char* boot_failure(const std::string& log) {
     if (!k.count("oops") && log.find("failed to start channel chanerr: 0xffffffff") != std::string::npos &&
         log.find("dmaengine: failed to get dma") != std::string::npos)
         return "stall";
-    if (k.count("oops") && log.find("checker: oops: init: unable to handle kernel paging request") != std::string::npos &&
+    if (k.count("oops") &&
+        log.find("checker: oops: init in ioat3_dca_init: unable to handle kernel paging request") != std::string::npos &&
         log.find("outside every live ioremap") != std::string::npos)
         return "oops";
     return nullptr;

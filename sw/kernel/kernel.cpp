@@ -85,12 +85,25 @@ ktime_t kernel::timing(const char* key) const {
 
 // The report as the kernel prints it, the checker's violation naming the
 // context, and the task's end. Locks it holds stay held, as after a real oops.
+const char* kernel::enter(const char* fn) {
+    if (!current_) return nullptr;
+    const char* prev = current_->fn;
+    current_->fn = fn;
+    return prev;
+}
+
+void kernel::leave(const char* prev) {
+    if (current_) current_->fn = prev;
+}
+
 void kernel::oops(const std::string& what) {
     ++oopses_;
     bool gp = what.rfind("general protection fault", 0) == 0;
+    const char* fn = current_ ? current_->fn : nullptr;
     printk(gp ? what : "BUG: " + what);
+    if (fn) printk(std::string("IP: ") + fn);
     printk(strfmt("%s: 0000 [#%d] SMP", gp ? "general protection fault" : "Oops", oopses_));
-    rep().violation(now(), "oops", current_name() + ": " + what);
+    rep().violation(now(), "oops", current_name() + (fn ? std::string(" in ") + fn : "") + ": " + what);
     if (!current_ || current_->irq) return;  // the kernel would panic; the run goes on to show the rest
     printk("Process " + current_->name + " killed");
     throw task_killed{};

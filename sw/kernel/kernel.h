@@ -182,6 +182,20 @@ public:
     // than config().hung_after is reported as hung, naming what it waits on.
     // Nested waits belong to the outermost. Interruptible sleeps (data to read,
     // work to do) are not watched, as in Linux.
+    // The function a context is in, for an oops's IP line: drivers name their
+    // entry points, as the symbol of the faulting instruction would.
+    class in_function {
+    public:
+        in_function(kernel& k, const char* fn) : k_(k), prev_(k.enter(fn)) {}
+        ~in_function() { k_.leave(prev_); }
+        in_function(const in_function&) = delete;
+    private:
+        kernel& k_;
+        const char* prev_;
+    };
+    const char* enter(const char* fn);
+    void leave(const char* prev);
+
     class waiting {
     public:
         waiting(kernel& k, const std::string& what) : k_(k) { k_.wait_begin(what); }

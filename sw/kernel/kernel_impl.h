@@ -17,6 +17,7 @@ struct context {
     unsigned cpu;
     bool irq;
     bool bound = false;  // kthread_bind: runs on its CPU only (until that CPU goes)
+    const char* fn = nullptr;  // the function it is in (kernel::in_function)
     ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
     int rcu_nesting = 0; // rcu_read_lock depth
     uint64_t rcu_gen = 0;  // the grace-period generation its read section began in

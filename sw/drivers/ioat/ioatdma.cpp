@@ -65,6 +65,7 @@ int ioatdma_device::reset_hw(ioat_chan& c) {
 }
 
 int ioatdma_device::probe() {
+    kernel::in_function in(k_, "ioat_pci_probe");
     pci_.pcim_enable_device(pdev_);
     reg_base_ = pci_.pcim_iomap(pdev_, 0);
     if (!reg_base_) return -12;
@@ -169,6 +170,7 @@ void ioatdma_device::start_null_desc(ioat_chan& c) {
 }
 
 int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
+    kernel::in_function in(k_, "ioat2_alloc_chan_resources");
     ioat_chan& c = to_ioat(dc);
     if (!c.ring.empty()) return c.size();
     k_.writew(CHANCTRL_RUN, c.reg + CHANCTRL);
@@ -203,6 +205,7 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
 }
 
 void ioatdma_device::free_chan_resources(dma_chan* dc) {
+    kernel::in_function in(k_, "ioat2_free_chan_resources");
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, "free_chan_resources") || c.ring.empty()) return;
     k_.tasklet_disable(c.cleanup_task);
@@ -226,6 +229,7 @@ void ioatdma_device::issue_pending_locked(ioat_chan& c) {
 }
 
 void ioatdma_device::issue_pending(dma_chan* dc) {
+    kernel::in_function in(k_, "ioat2_issue_pending");
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, "issue_pending")) return;
     k_.touch(c.prep_lock.line, coh_op::load);  // ioat2_ring_pending reads head and issued unlocked
@@ -306,6 +310,7 @@ bool ioatdma_device::grow_ring(ioat_chan& c) {
 
 dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t dst, uint64_t src,
                                                          uint64_t len, unsigned flags) {
+    kernel::in_function in(k_, "ioat2_dma_prep_memcpy_lock");
     ioat_chan& c = to_ioat(dc);
     if (!alive(dc, "prep_dma_memcpy") || c.ring.empty() || !len) return nullptr;
     uint64_t xfercap = 1ull << xfercap_log_;
@@ -339,6 +344,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
 }
 
 dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
+    kernel::in_function in(k_, "ioat2_tx_submit_unlock");
     ioat_chan& c = to_ioat(tx->chan);
     if (!alive(&c, "tx_submit")) {
         k_.spin_unlock(c.prep_lock);
@@ -361,6 +367,7 @@ dma_cookie_t ioatdma_device::tx_submit_unlock(dma_async_tx_descriptor* tx) {
 
 // Walks the ring from tail up to the descriptor the hardware last completed.
 void ioatdma_device::cleanup(ioat_chan& c) {
+    kernel::in_function in(k_, "__cleanup");
     k_.spin_lock(c.cleanup_lock);
     if (c.ring.empty()) {
         k_.spin_unlock(c.cleanup_lock);
@@ -403,6 +410,7 @@ void ioatdma_device::cleanup(ioat_chan& c) {
 // The completion watchdog (3.4 ioat2_timer_event, ioat3_timer_event on a raid device): no progress for two periods
 // restarts the channel from the oldest outstanding descriptor.
 void ioatdma_device::timer_event(ioat_chan& c) {
+    kernel::in_function in(k_, "ioat3_timer_event");
     if (!alive(&c, "ioat watchdog timer") || !c.completion_pending) return;
     uint64_t sts = chansts(c);
     if ((sts & CHANSTS_STATUS) == HALTED) {
@@ -468,6 +476,7 @@ void ioatdma_device::complete_desc(ioat_ring_ent& e, dmaengine_tx_result result)
 // On a freed channel the memory is gone: the answer is whatever the cookies last
 // said, and nothing completes any more. A failed-back cookie is an error.
 dma_status ioatdma_device::tx_status(dma_chan* dc, dma_cookie_t cookie, dma_tx_state* st) {
+    kernel::in_function in(k_, "ioat3_tx_status");
     ioat_chan& c = to_ioat(dc);
     k_.touch(dc->line, coh_op::load);  // dma_cookie_status reads cookie and completed_cookie
     dma_status s = dmaengine::dma_cookie_status(dc, cookie, st);

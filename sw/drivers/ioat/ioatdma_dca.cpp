@@ -146,6 +146,7 @@ static int ioat3_dca_count_dca_slots(kernel& k, uint64_t iobase, uint16_t dca_of
 // After ioat_register and the sysfs kobject; a failure leaves device->dca null,
 // silently (the 3.4 source prints nothing, blocked or not).
 void ioatdma_device::ioat3_dca_init() {
+    kernel::in_function in(k_, "ioat3_dca_init");
     dca = nullptr;
     if (!system_has_dca_enabled(dca_service)) return;
     uint16_t dca_offset = k_.readw(reg_base_ + IOAT_DCAOFFSET_OFFSET);

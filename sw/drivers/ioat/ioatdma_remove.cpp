@@ -18,6 +18,7 @@ ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
 }  // namespace
 
 void ioatdma_device::remove() {
+    kernel::in_function in(k_, "ioat_remove");
     log("Removing dma and dca services");
     const design_traits t = traits(dma_.design());
     if (!t.shutdown_first) dca_remove();  // 3.4: right after the farewell
