@@ -156,11 +156,4 @@ void coherence::device_write(cacheline& l) {
     std::fill(l.sharers.begin(), l.sharers.end(), 0);
 }
 
-void coherence::device_read(cacheline& l) {
-    if (l.owner < 0 || !l.dirty) return;
-    add_sharer(l, unsigned(l.owner));
-    l.owner = -1;
-    l.dirty = false;
-}
-
 }  // namespace ioatsim::sw

@@ -71,7 +71,6 @@ public:
     // includes waiting for the line's previous miss.
     coh_time access(cacheline& l, unsigned cpu, coh_op op, coh_time at, coh_kind kind = coh_kind::path);
     void device_write(cacheline& l);  // every CPU's copy invalidated
-    void device_read(cacheline& l);   // a Modified copy written back, kept Shared
 
     const coherence_costs& costs() const { return c_; }
     unsigned distance(unsigned a, unsigned b) const;  // 0 same die (or CPU), else hops

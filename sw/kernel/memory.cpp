@@ -1,0 +1,118 @@
+// The kernel's view of memory: ioremap'd MMIO and its uncached accesses,
+// physical pages, and the shared cache lines the coherence model costs.
+#include "sw/kernel/kernel.h"
+
+#include "models/cpu/cpu.h"
+#include "sw/kernel/kernel_impl.h"
+
+#include <systemc>
+
+namespace ioatsim::sw {
+using sc_core::sc_time;
+
+ktime_t kernel::touch(cacheline& l, coh_op op, coh_kind kind) {
+    unsigned cpu = smp_processor_id();
+    if (!current_) {  // code before the simulation runs: the state moves, nothing is charged
+        coh_->access(l, cpu, op, stamp(), kind);
+        return 0;
+    }
+    if (!coh_->hit(l, cpu, op)) sync();  // a miss meets the line at the CPU's simulated time
+    ktime_t t = coh_->access(l, smp_processor_id(), op, now(), kind);  // sync may have moved the task
+    cost(t);
+    return t;
+}
+
+void kernel::device_wrote(uint64_t pa, uint64_t len) {
+    for (auto it = tracked_lines_.lower_bound(pa & ~63ull); it != tracked_lines_.end() && it->first < pa + len; ++it)
+        coh_->device_write(*it->second);
+}
+
+void kernel::ioremap(uint64_t addr, uint64_t len) { iomap_[addr] = len; }
+void kernel::iounmap(uint64_t addr) { iomap_.erase(addr); }
+
+bool kernel::mapped(uint64_t addr, unsigned len, const char* what) {
+    // Mappings nest (a BAR and its MSI-X entry): any one starting at or below
+    // `addr` may hold it, not only the nearest.
+    for (auto it = iomap_.upper_bound(addr); it != iomap_.begin();) {
+        --it;
+        if (addr - it->first + len <= it->second) return true;
+    }
+    oops(strfmt("unable to handle kernel paging request at %#llx (%s outside every live ioremap)",
+                (unsigned long long)addr, what));
+    return false;
+}
+
+// The fabric may wait inside a transaction (a read's completion), letting other
+// contexts run: the caller's context is restored afterwards.
+uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
+    if (!mapped(addr, len, "read")) return len == 8 ? ~0ull : (1ull << (8 * len)) - 1;
+    sync();  // the device must see the access at the task's time
+    context* ctx = current_;
+    sc_time d = sc_core::SC_ZERO_TIME;
+    uint64_t v = 0;
+    cpus_[smp_processor_id()]->io_read(addr, len, v, d);
+    current_ = ctx;
+    if (ctx) ctx->offset += ktime_t(d.value());  // an uncached read stalls the CPU
+    return v;
+}
+
+void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {
+    if (!mapped(addr, len, "write")) return;
+    sync();
+    context* ctx = current_;
+    sc_time d = sc_core::SC_ZERO_TIME;  // posted: the CPU waits only to issue it
+    cpus_[smp_processor_id()]->io_write(addr, len, v, d);
+    current_ = ctx;
+    if (ctx) ctx->offset += ktime_t(d.value());
+}
+
+void kernel::mem_read(uint64_t pa, void* dst, uint64_t len) {
+    cpus_[smp_processor_id()]->mem_read(pa, dst, len);
+}
+
+void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
+    cpus_[smp_processor_id()]->mem_write(pa, src, len);
+}
+
+uint64_t kernel::alloc_phys(uint64_t size, uint64_t align) {
+    if (!size) size = 1;
+    size = (size + 63) & ~63ull;
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+        uint64_t a = it->first, s = it->second;
+        uint64_t at = (a + align - 1) / align * align;
+        if (at + size > a + s) continue;
+        free_.erase(it);
+        if (at > a) free_[a] = at - a;
+        if (at + size < a + s) free_[at + size] = a + s - (at + size);
+        used_[at] = size;
+        return at;
+    }
+    return 0;
+}
+
+void kernel::free_phys(uint64_t pa) {
+    auto u = used_.find(pa);
+    if (u == used_.end()) return;
+    uint64_t a = pa, s = u->second;
+    used_.erase(u);
+    auto next = free_.lower_bound(a);
+    if (next != free_.end() && next->first == a + s) {
+        s += next->second;
+        free_.erase(next);
+    }
+    auto prev = free_.lower_bound(a);
+    if (prev != free_.begin() && std::prev(prev)->first + std::prev(prev)->second == a) {
+        --prev;
+        prev->second += s;
+    } else {
+        free_[a] = s;
+    }
+}
+
+uint64_t kernel::phys_in_use() const {
+    uint64_t n = 0;
+    for (auto& [a, s] : used_) n += s;
+    return n;
+}
+
+}  // namespace ioatsim::sw
