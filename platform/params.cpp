@@ -104,6 +104,31 @@ static std::vector<param_def> hardware_params() {
         {"msi.delivery", param_kind::time, "500 ns",
          "estimate: an interrupt message from the IOH to the local APIC across QPI", 0, no_time_limit,
          max_time_reason},
+        {"vtd.enabled", param_kind::integer, "1",
+         "1: each IOH has its VT-d DMA-remapping unit (5520/7500: cap c90780106f0462 ecap f020fe, dma-mapping-vtd.md "
+         "5.7), its register block at 0xFBFFE000 - 0x2000 x IOH [inference], translating once software enables it; "
+         "0: none",
+         0, 1, "0 or 1"},
+        {"vtd.iotlb_entries", param_kind::integer, "32",
+         "estimate: the 5520/7500's IOTLB size is unpublished (dma-mapping-vtd.md 5.7); 32-64 fully associative with "
+         "LRU suggested (9.1); fully associative, least recently used out",
+         0, 4096, "0 caches nothing (every request walks); more than 4096 is far beyond any IOTLB of the era"},
+        {"vtd.context_entries", param_kind::integer, "16",
+         "estimate: the context-cache size is unpublished (dma-mapping-vtd.md 5.7); fully associative, least recently "
+         "used out",
+         0, 256, "0 caches nothing; a context table holds 256 entries per bus"},
+        {"vtd.walk_read", param_kind::time, "0 ns",
+         "added to each page-walk read beyond the memory path, which already charges dram.latency and QPI hops: an "
+         "IOTLB miss costs 4 DRAM reads (dma-mapping-vtd.md 8.2); the IOH's own part is unpublished [estimate 0]",
+         0, no_time_limit, max_time_reason},
+        {"vtd.cmd_latency", param_kind::time, "100 ns",
+         "estimate: GCMD to GSTS, CCMD.ICC and IOTLB.IVT clearing; unpublished, \"small (<= 1 us)\" "
+         "(dma-mapping-vtd.md 9.1)",
+         0, no_time_limit, max_time_reason},
+        {"vtd.qi_descriptor", param_kind::time, "50 ns",
+         "estimate: processing one queued-invalidation descriptor once fetched (the fetch and a wait descriptor's "
+         "status write go through the memory path); unpublished (dma-mapping-vtd.md 9.1)",
+         0, no_time_limit, max_time_reason},
     };
 }
 

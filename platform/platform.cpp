@@ -73,6 +73,12 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     hc.jasper_forest = p.integer("ioat.device_ids") == 1;
     hc.ioat.timing.start_latency = ps(p.time_ps("ioat.start_latency"));
     hc.ioat.timing.reset_latency = ps(p.time_ps("ioat.reset_latency"));
+    hc.vtd_enabled = p.integer("vtd.enabled") != 0;
+    hc.vtd.iotlb_entries = narrow<unsigned>(p, "vtd.iotlb_entries");
+    hc.vtd.context_entries = narrow<unsigned>(p, "vtd.context_entries");
+    hc.vtd.walk_read = ps(p.time_ps("vtd.walk_read"));
+    hc.vtd.cmd_latency = ps(p.time_ps("vtd.cmd_latency"));
+    hc.vtd.qi_descriptor = ps(p.time_ps("vtd.qi_descriptor"));
     for (unsigned i = 0; i < niohs; ++i) {
         unsigned buses = 256 / niohs;
         hc.index = i;
@@ -85,12 +91,21 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         hc.ioat.memory = [this, node = hc.node](uint64_t at, uint64_t addr, uint64_t bytes) {
             return memory_path(node, at, addr, bytes);
         };
+        hc.vtd.base = address_map::vtd_base(i);
+        hc.vtd.node = hc.node;
         iohs_.push_back(std::make_unique<models::ioh>(("ioh" + std::to_string(i)).c_str(), hc));
         models::ioh& h = *iohs_.back();
         router_->isock.bind(h.rc().tsock);
         router_->map(hc.mmio_base, hc.mmio_size, port, "ioh" + std::to_string(i) + " mmio", int(hc.node));
         router_->map(hc.ecam_base, h.rc().ecam_size(), port++, "ioh" + std::to_string(i) + " ecam", int(hc.node));
         h.rc().fabric.bind(router_->tsock);
+        if (models::vtd_unit* u = h.vtd()) {
+            // Its registers from the CPUs; its walks, descriptor fetches, status
+            // writes and interrupt messages into the fabric like the IOH's DMA.
+            router_->isock.bind(u->regs);
+            router_->map(hc.vtd.base, address_map::vtd_size, port++, "ioh" + std::to_string(i) + " vtd", int(hc.node));
+            u->mem.bind(router_->tsock);
+        }
         firmware_assign_bars(h);
     }
 
@@ -139,8 +154,10 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.ram_base = 16ull << 20;
     kc.ram_size = drams_[0]->size() - kc.ram_base;
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
-    for (auto& h : iohs_)  // device writes reach the CPUs' caches (completion words)
+    for (auto& h : iohs_) {  // device writes reach the CPUs' caches (completion words, QI status)
         h->rc().on_dma_write = [this](uint64_t pa, uint64_t len) { kernel_->device_wrote(pa, len); };
+        if (h->vtd()) h->vtd()->on_mem_write = [this](uint64_t pa, uint64_t len) { kernel_->device_wrote(pa, len); };
+    }
     std::vector<sw::pci_subsys::host_bridge> bridges;
     for (auto& h : iohs_)
         bridges.push_back({h->cfg().bus_lo, h->cfg().bus_hi, h->cfg().ecam_base, h->cfg().mmio_base,

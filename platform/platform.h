@@ -32,6 +32,11 @@ struct address_map {
     static constexpr uint64_t mmio_size = 0x20000000;
     static constexpr uint64_t ecam_base = 0xE0000000;      // segment 0, buses 0-255
     static uint64_t dram_base(unsigned node) { return node ? node * node_stride : 0; }
+    // IOH n's VT-d register block (4 KiB): 0xFBFFE000 is the X58/5520 DRHD base
+    // of a public DMAR table (dma-mapping-vtd.md 5.7); each further IOH 8 KiB
+    // lower, leaving +0x1000 to the isochronous unit as on that board [inference].
+    static constexpr uint64_t vtd_top = 0xFBFFE000, vtd_stride = 0x2000, vtd_size = 0x1000;
+    static uint64_t vtd_base(unsigned ioh) { return vtd_top - ioh * vtd_stride; }
 };
 
 class platform {

@@ -48,6 +48,15 @@ ioh::ioh(sc_core::sc_module_name name, const ioh_config& cfg)
         rc_.attach(cfg.bus_lo, uint8_t(dev), 0, *ports_.back());
         ports_.back()->msi_out.bind(rc_.upstream);
     }
+    if (cfg.vtd_enabled) {
+        vtd_ = std::make_unique<vtd_unit>("vtd", cfg.vtd);
+        rc_.set_remapper(vtd_.get());
+    }
+}
+
+void ioh::link_down() {
+    rc_.set_present(false);
+    if (vtd_) vtd_->set_present(false);
 }
 
 pci_function_if* ioh::find(const std::string& name) {
@@ -86,6 +95,7 @@ ioh::dca_hint ioh::dca_write(uint16_t rid, uint8_t tag, uint64_t t_ps) {
 
 void ioh::power_off() {
     rc_.set_present(false);
+    if (vtd_) vtd_->set_present(false);
     if (!powered_) return;
     powered_ = false;
     for (auto& f : ioat_) f->power_off();
@@ -97,9 +107,11 @@ void ioh::power_on() {
         powered_ = true;
         for (auto& f : ioat_) f->power_on();
         for (auto& p : ports_) p->power_on_reset();
+        if (vtd_) vtd_->reset();
         sim_report().trace(uint64_t(sc_core::sc_time_stamp().value()), name(), "power.on");
     }
     rc_.set_present(true);
+    if (vtd_) vtd_->set_present(true);
 }
 
 }  // namespace ioatsim::models

@@ -1,9 +1,10 @@
-// One I/O hub: its root complex, the eight IOAT functions at device 0x16 and its
-// root ports. Presence is a state the platform changes: the link can go down
-// (surprise removal), power can be cut and restored (a fresh device, registers at
-// reset values).
+// One I/O hub: its root complex, the eight IOAT functions at device 0x16, its
+// root ports and its DMA-remapping (VT-d) unit. Presence is a state the
+// platform changes: the link can go down (surprise removal), power can be cut
+// and restored (a fresh device, registers at reset values).
 #pragma once
 #include "models/ioat/ioat_function.h"
+#include "models/ioh/vtd.h"
 #include "models/pcie/root_complex.h"
 #include "models/pcie/root_port.h"
 
@@ -26,6 +27,8 @@ struct ioh_config {
     bool jasper_forest = false;      // the C5500's integrated IOH: JSF device IDs
     ioat_config ioat;
     root_complex_timing rc;
+    bool vtd_enabled = false;        // a remapping unit translating the functions' DMA
+    vtd_config vtd;
 };
 
 class ioh : public sc_core::sc_module {
@@ -38,11 +41,14 @@ public:
     ioat_function& ioat(unsigned i) { return *ioat_.at(i); }
     root_port& port(unsigned i) { return *ports_.at(i); }
     unsigned port_count() const { return unsigned(ports_.size()); }
+    // The DMA-remapping unit, or null when the IOH is built without one. The
+    // platform binds its `mem` socket and maps its `regs`.
+    vtd_unit* vtd() { return vtd_.get(); }
     pci_function_if* find(const std::string& bdf);
     std::vector<pci_function_if*> functions();
 
     // Link down: the IOH is unreachable but its engines keep whatever state they had.
-    void link_down() { rc_.set_present(false); }
+    void link_down();
     // Power off (after an orderly eject, or the physical removal) and back on.
     void power_off();
     void power_on();
@@ -63,6 +69,7 @@ private:
     root_complex rc_;
     std::vector<std::unique_ptr<ioat_function>> ioat_;
     std::vector<std::unique_ptr<root_port>> ports_;
+    std::unique_ptr<vtd_unit> vtd_;
     bool powered_ = true;
     std::map<uint16_t, bool> dca_unclaimed_;  // requester -> in a run of unclaimed hints
 };

@@ -161,12 +161,101 @@ void root_complex::up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_cor
         sim_report().trace(now_ps(delay), name(), "dma.blocked", json_obj().set("by", who).set("addr", hex(gp.get_address())));
         return;
     }
+    if (remapped(gp)) return remapped_transport(port, gp, delay);
     fabric->b_transport(gp, delay);
     if (on_dma_write && gp.is_write() && gp.is_response_ok()) on_dma_write(gp.get_address(), gp.get_data_length());
 }
 
-unsigned root_complex::up_transport_dbg(int, tlm::tlm_generic_payload& gp) {
-    return present_ ? fabric->transport_dbg(gp) : 0;
+bool root_complex::remapped(const tlm::tlm_generic_payload& gp) const {
+    uint64_t a = gp.get_address();
+    bool interrupt = a >= interrupt_window && a - interrupt_window < interrupt_window_size;
+    return remapper_ && !interrupt && remapper_->translating();
+}
+
+// The requester as the IOH knows it: the slot the request came in on, else
+// what the request says.
+uint16_t root_complex::source_id(int port, const tlm::tlm_generic_payload& gp) const {
+    if (port >= 0 && port < int(slots_.size())) {
+        const slot& s = slots_[size_t(port)];
+        return uint16_t(s.bus << 8 | s.dev << 3 | s.fn);
+    }
+    const request_ext* r = requester_of(gp);
+    return r ? r->requester : 0;
+}
+
+// One request under translation: each 4 KiB page of it is translated on its
+// own and goes to the fabric at its own physical address; the first page that
+// faults ends the request with an address error (what the IOAT channel takes
+// for a bad source or destination), earlier pages having gone through as a
+// device's TLPs would have. Walks are dependent reads, so their time adds up;
+// the pages' own accesses are issued back to back and overlap [inference].
+void root_complex::remapped_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+    const uint16_t sid = source_id(port, gp);
+    const uint64_t iova = gp.get_address();
+    const unsigned len = gp.get_data_length(), sw = gp.get_streaming_width();
+    uint8_t* const data = gp.get_data_ptr();
+    uint8_t* const be = gp.get_byte_enable_ptr();
+    const unsigned be_len = gp.get_byte_enable_length();
+    sc_core::sc_time end = delay;
+    unsigned done = 0;
+    bool ok = true;
+    do {
+        const uint64_t a = iova + done;
+        const unsigned n = unsigned(std::min<uint64_t>(len - done, 0x1000 - (a & 0xfff)));
+        uint64_t phys = 0;
+        if (!remapper_->remap(sid, a, n, gp.is_write(), phys, delay)) {
+            ok = false;
+            break;
+        }
+        gp.set_address(phys);
+        gp.set_data_ptr(data + done);
+        gp.set_data_length(n);
+        gp.set_streaming_width(n);
+        if (be && be_len >= len) gp.set_byte_enable_ptr(be + done);
+        sc_core::sc_time d = delay;
+        fabric->b_transport(gp, d);
+        end = std::max(end, d);
+        if (!gp.is_response_ok()) break;
+        if (on_dma_write && gp.is_write()) on_dma_write(phys, n);
+        done += n;
+    } while (done < len);
+    gp.set_address(iova);
+    gp.set_data_ptr(data);
+    gp.set_data_length(len);
+    gp.set_streaming_width(sw);
+    gp.set_byte_enable_ptr(be);
+    delay = std::max(end, delay);
+    if (!ok) {
+        if (gp.is_read()) std::memset(data + done, 0xff, len - done);  // the blocked part completes as UR
+        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    }
+}
+
+unsigned root_complex::up_transport_dbg(int port, tlm::tlm_generic_payload& gp) {
+    if (!present_) return 0;
+    if (!remapped(gp)) return fabric->transport_dbg(gp);
+    const uint16_t sid = source_id(port, gp);
+    const uint64_t iova = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    uint8_t* const data = gp.get_data_ptr();
+    unsigned done = 0;
+    while (done < len) {
+        const uint64_t a = iova + done;
+        const unsigned n = unsigned(std::min<uint64_t>(len - done, 0x1000 - (a & 0xfff)));
+        uint64_t phys = 0;
+        if (!remapper_->remap_dbg(sid, a, n, gp.is_write(), phys)) break;
+        gp.set_address(phys);
+        gp.set_data_ptr(data + done);
+        gp.set_data_length(n);
+        unsigned got = fabric->transport_dbg(gp);
+        done += got;
+        if (got != n) break;
+    }
+    gp.set_address(iova);
+    gp.set_data_ptr(data);
+    gp.set_data_length(len);
+    gp.set_response_status(done == len ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return done;
 }
 
 }  // namespace ioatsim::models

@@ -31,6 +31,22 @@ public:
     virtual int bar_count() const { return 1; }  // a BAR socket to bind to bar_out
 };
 
+// The IOH's DMA remapping (VT-d, models/ioh/vtd.h) as the upstream path sees it.
+// The root complex asks it only while it translates, so with none attached, or
+// with translation off, a request takes exactly the path it took before.
+class dma_remapper {
+public:
+    virtual ~dma_remapper() = default;
+    virtual bool translating() const = 0;
+    // The 4 KiB page holding [iova, iova + len) for requester `sid` (bus << 8 |
+    // devfn): the physical address of iova, or false when the request is blocked
+    // (the remapper has recorded the fault). `delay` grows by the page walk's reads.
+    virtual bool remap(uint16_t sid, uint64_t iova, uint64_t len, bool write, uint64_t& phys,
+                       sc_core::sc_time& delay) = 0;
+    // The same, for debug transport: no time, no fault recorded, no cache filled.
+    virtual bool remap_dbg(uint16_t sid, uint64_t iova, uint64_t len, bool write, uint64_t& phys) = 0;
+};
+
 struct root_complex_timing {
     // Config requests through the root complex: an estimate of a few internal hops;
     // no published figure for the 5520/7500.
@@ -58,6 +74,12 @@ public:
     // reached the fabric: the platform lets the CPUs' caches see it.
     std::function<void(uint64_t, uint64_t)> on_dma_write;
 
+    // Every memory request of a function goes through `r` while it translates;
+    // interrupt messages (the 0xFEEx_xxxx window) never do: they are interrupt
+    // requests, not DMA (reference §6.1), and interrupt remapping is not modelled.
+    void set_remapper(dma_remapper* r) { remapper_ = r; }
+    static constexpr uint64_t interrupt_window = 0xFEE00000, interrupt_window_size = 0x100000;
+
     uint64_t ecam_base() const { return ecam_base_; }  // of bus_lo
     uint64_t ecam_size() const { return uint64_t(bus_hi_ - bus_lo_ + 1) << 20; }
     uint64_t mmio_base() const { return mmio_base_; }
@@ -80,6 +102,9 @@ private:
                      const sc_core::sc_time& delay);
     void up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned up_transport_dbg(int port, tlm::tlm_generic_payload& gp);
+    bool remapped(const tlm::tlm_generic_payload& gp) const;
+    uint16_t source_id(int port, const tlm::tlm_generic_payload& gp) const;
+    void remapped_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     uint64_t now_ps(const sc_core::sc_time& extra = sc_core::SC_ZERO_TIME) const;
 
     uint8_t bus_lo_, bus_hi_;
@@ -89,6 +114,7 @@ private:
     int bar_ports_ = 0;
     bool present_ = true;
     sc_core::sc_event removed_ev_;
+    dma_remapper* remapper_ = nullptr;
 };
 
 }  // namespace ioatsim::models

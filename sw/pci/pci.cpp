@@ -94,6 +94,7 @@ void pci_subsys::probe_function(unsigned b, uint8_t dev, uint8_t fn) {
     log(*d, strfmt("[%04x:%04x] type %02x class 0x%06x", d->vendor, d->device, d->header_type, d->class_code));
     if (d->header_type == 0) size_bars(*d, b);
     devs_.push_back(std::move(d));
+    bus_notify(BUS_NOTIFY_ADD_DEVICE, *devs_.back());  // device_add: before any probe
 }
 
 // Sizing: write all-ones, read back the mask, restore. A BAR firmware placed inside
@@ -173,6 +174,7 @@ bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
     for (auto& id : drv.id_table) {
         if (id.vendor != d.vendor || id.device != d.device) continue;
         d.driver = &drv;
+        bus_notify(BUS_NOTIFY_BIND_DRIVER, d);
         int rc = drv.probe(d);
         if (rc < 0) {
             d.driver = nullptr;
@@ -182,6 +184,7 @@ bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
                 k_.printk(strfmt("%s: probe of %s failed with error %d", drv.name.c_str(), d.name.c_str(), rc));
             return false;
         }
+        bus_notify(BUS_NOTIFY_BOUND_DRIVER, d);
         return true;
     }
     return false;
@@ -189,13 +192,15 @@ bool pci_subsys::probe(pci_dev& d, pci_driver& drv) {
 
 // device_release_driver: under the device lock, so after any probe in progress;
 // the driver's remove(), then its managed resources, last first.
-static void release_driver(kernel& k, pci_dev& d) {
+static void release_driver(kernel& k, pci_subsys& s, pci_dev& d) {
     k.mutex_lock(d.lock);
     if (pci_driver* drv = d.driver) {
+        s.bus_notify(BUS_NOTIFY_UNBIND_DRIVER, d);
         if (drv->remove) drv->remove(d);
         d.driver = nullptr;
         d.drvdata = nullptr;
         release_devres(d);
+        s.bus_notify(BUS_NOTIFY_UNBOUND_DRIVER, d);
     }
     k.mutex_unlock(d.lock);
 }
@@ -203,7 +208,7 @@ static void release_driver(kernel& k, pci_dev& d) {
 int pci_subsys::unbind(const std::string& name) {
     pci_dev* d = find(name);
     if (!d || !d->driver) return -19;  // -ENODEV
-    release_driver(k_, *d);
+    release_driver(k_, *this, *d);
     return 0;
 }
 
@@ -216,8 +221,10 @@ int pci_subsys::bind(const std::string& name) {
 }
 
 // pci_stop_and_remove_bus_device: the driver lets go, then the device leaves.
+// device_del tells the bus notifiers first (3.4: DEL_DEVICE precedes the unbind).
 void pci_subsys::remove_device(pci_dev& d) {
-    release_driver(k_, d);
+    bus_notify(BUS_NOTIFY_DEL_DEVICE, d);
+    release_driver(k_, *this, d);
     d.removed = true;
 }
 

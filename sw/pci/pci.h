@@ -14,6 +14,25 @@
 namespace ioatsim::sw {
 
 struct pci_driver;
+struct dma_map_ops;
+
+// arch/x86/include/asm/device.h (3.4, X86_64): the device's own DMA ops, NULL
+// for the global ones, and the IOMMU's per-device data (intel-iommu's
+// device_domain_info). Set by sw/dma-mapping's bus notifier.
+struct dev_archdata {
+    const dma_map_ops* dma_ops = nullptr;
+    void* iommu = nullptr;
+};
+
+// include/linux/device.h (3.4): what a bus notifier is told, and when.
+enum : unsigned long {
+    BUS_NOTIFY_ADD_DEVICE = 1,      // added, before any driver probes it
+    BUS_NOTIFY_DEL_DEVICE = 2,      // being removed, before its driver is unbound
+    BUS_NOTIFY_BIND_DRIVER = 3,     // a driver is about to probe it
+    BUS_NOTIFY_BOUND_DRIVER = 4,    // probe succeeded
+    BUS_NOTIFY_UNBIND_DRIVER = 5,   // its driver is about to let go
+    BUS_NOTIFY_UNBOUND_DRIVER = 6,  // its driver has let go (remove and managed resources done)
+};
 
 struct pci_dev {
     uint16_t domain = 0;
@@ -39,6 +58,10 @@ struct pci_dev {
     // Managed resources (pcim_*, devm_*): released in reverse order after the
     // driver's remove() returns.
     std::vector<std::function<void()>> devres;
+    // struct device's DMA fields: pci_setup_device gives every function 32-bit
+    // masks; 0 stands for a NULL dma_mask (not DMA capable).
+    uint64_t dma_mask = 0xffffffffull, coherent_dma_mask = 0xffffffffull;
+    dev_archdata archdata;
 };
 
 struct pci_device_id { uint16_t vendor, device; };
@@ -96,6 +119,15 @@ public:
     void disable_msix(pci_dev& d);
     int enable_msi(pci_dev& d, unsigned cpu, const std::string& name, std::function<void()> handler);
 
+    // bus_register_notifier(&pci_bus_type, ...): every notifier is told each
+    // BUS_NOTIFY_* event, in the order they registered (the DMA-mapping layer
+    // chooses a device's ops on ADD_DEVICE).
+    using bus_notifier = std::function<void(unsigned long action, pci_dev& d)>;
+    void bus_register_notifier(bus_notifier fn) { notifiers_.push_back(std::move(fn)); }
+    void bus_notify(unsigned long action, pci_dev& d) {
+        for (auto& fn : notifiers_) fn(action, d);
+    }
+
 private:
     void probe_function(unsigned b, uint8_t dev, uint8_t fn);
     void size_bars(pci_dev& d, unsigned b);
@@ -111,6 +143,7 @@ private:
     std::vector<std::unique_ptr<pci_dev>> devs_;  // every device ever seen
     std::vector<pci_driver*> drivers_;
     mutex scan_lock_;
+    std::vector<bus_notifier> notifiers_;
 };
 
 }  // namespace ioatsim::sw
