@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <unistd.h>
 #include <functional>
 
 using clk = std::chrono::steady_clock;
@@ -90,7 +92,15 @@ int sc_main(int argc, char** argv) {
         drv.isock.bind(tgt.tsock);
         drv.boot = [&] { plat.boot(); };
         plat.kernel()->set_idle_callback([] { sc_core::sc_stop(); });
+        // The trace streams at the default level, as a run's does (kept in
+        // memory it would grow without bound and cost what a run never pays).
+        char dir[] = "/tmp/bench_spine.XXXXXX";
+        if (!mkdtemp(dir)) return 1;
+        std::string hotplug = std::string(dir) + "/hotplug.jsonl";
+        ioatsim::sim_report().open_traces(ioatsim::trace_level::hotplug, hotplug, "");
         sc_core::sc_start();
+        ioatsim::sim_report().close_traces(false);
+        rmdir(dir);
         double sw_s = std::chrono::duration<double>(clk::now() - drv.sw_start).count();
         uint64_t descs = 0;
         for (unsigned i = 0; i < plat.ioat_count(); ++i) descs += plat.ioat(i).chan(0).descriptors_done();

@@ -48,7 +48,7 @@ json_obj effective_params(const scenario& sc, const params& p) {
 
 // summary.json as nlohmann sees it: the same keys before the run (to check the
 // paths `expect` names) and after it.
-json_obj summary_of(const scenario& sc, const params& p, platform& plat, double wall_s) {
+json_obj summary_of(const scenario& sc, const params& p, platform& plat, double wall_s, const timeline* tl) {
     report& rep = sim_report();
     json_obj counters;
     for (auto& [k, v] : rep.counters()) counters.set(k, v);
@@ -66,6 +66,7 @@ json_obj summary_of(const scenario& sc, const params& p, platform& plat, double 
         .set("verdict", "")
         .set("exit_status", 0);
     plat.removal_summary(summary);
+    if (tl) summary.set_raw("timeline", tl->actions_json());
     return summary;
 }
 
@@ -147,15 +148,38 @@ std::string read_whole(const std::string& path) {
     return s.str();
 }
 
-run_result run_scenario(const scenario& sc, const run_options& opt) {
-    auto wall0 = std::chrono::steady_clock::now();
-    params p = params::resolve(sc);
+struct run_session::impl {
+    const scenario* sc;
+    run_options opt;
+    std::chrono::steady_clock::time_point wall0 = std::chrono::steady_clock::now();
+    params p;
+    run_result res;
+    fs::path dir;
+    std::unique_ptr<platform> plat;
+    std::unique_ptr<timeline> tl;
+    std::unique_ptr<perfetto_writer> perfetto;
+    std::unique_ptr<signal_tracer> vcd;
+    bool finished = false;
+    static bool stopped() { return sc_core::sc_get_status() == sc_core::SC_STOPPED; }
 
+    void clear_outputs() {
+        // An output this run does not write must not be taken for one of its own.
+        for (const char* name : outputs) {
+            std::error_code ec;
+            fs::remove(dir / name, ec);
+        }
+    }
+};
+
+run_session::run_session(const scenario& sc, const run_options& opt) : p_(new impl) {
+    impl& m = *p_;
+    m.sc = &sc;
+    m.opt = opt;
+    m.p = params::resolve(sc);
     report& rep = sim_report();
     for (const char* k : violation_kinds) rep.declare(std::string("violations.") + k);
     if (!opt.quiet) rep.set_echo([](const std::string& l) { std::cout << l << '\n'; });
 
-    run_result res;
     // Bad input found between here and the start of the run (the platform's,
     // the timeline's, expect's paths) leaves no folder of ours behind.
     struct unmake {
@@ -166,74 +190,110 @@ run_result run_scenario(const scenario& sc, const run_options& opt) {
             for (auto it = made.rbegin(); !keep && it != made.rend(); ++it) fs::remove(*it, ec);  // empty ones only
         }
     } folders;
-    fs::path dir = out_dir_of(sc, opt, folders.made);
-    res.out_dir = dir.string();
-    platform plat(sc, p);
-    timeline tl(sc, plat);
-    check_expect_paths(sc.expect, nlohmann::json::parse(summary_of(sc, p, plat, 0).str()));
+    m.dir = out_dir_of(sc, opt, folders.made);
+    m.res.out_dir = m.dir.string();
+    m.plat = std::make_unique<platform>(sc, m.p);
+    m.tl = std::make_unique<timeline>(sc, *m.plat);
+    check_expect_paths(sc.expect, nlohmann::json::parse(summary_of(sc, m.p, *m.plat, 0, nullptr).str()));
 
     // With an OS the run ends early once the timeline is over and software is idle;
     // hardware alone runs to `until`.
-    if (sw::kernel* k = plat.kernel()) {
-        auto maybe_stop = [k, &tl] {
-            if (tl.done() && k->idle()) sc_core::sc_stop();
+    if (sw::kernel* k = m.plat->kernel()) {
+        timeline* tl = m.tl.get();
+        auto maybe_stop = [k, tl] {
+            if (tl->done() && k->idle()) sc_core::sc_stop();
         };
         k->set_idle_callback(maybe_stop);
-        tl.on_done(maybe_stop);
+        m.tl->on_done(maybe_stop);
     }
     folders.keep = true;
-    // An output this run does not write must not be taken for one of its own.
-    for (const char* name : outputs) {
-        std::error_code ec;
-        fs::remove(dir / name, ec);
-    }
-    std::unique_ptr<perfetto_writer> perfetto;
+    m.clear_outputs();
     if (opt.perfetto) {
-        perfetto = std::make_unique<perfetto_writer>(plat, (dir / "trace.perfetto.json").string());
-        rep.add_sink(perfetto.get());
+        m.perfetto = std::make_unique<perfetto_writer>(*m.plat, (m.dir / "trace.perfetto.json").string());
+        rep.add_sink(m.perfetto.get());
     }
-    std::unique_ptr<signal_tracer> vcd;
-    if (opt.vcd) vcd = std::make_unique<signal_tracer>(plat, (dir / "signals.vcd").string());
-    rep.open_traces(opt.trace, (dir / "hotplug.jsonl").string(), (dir / "trace.jsonl").string());
-    try {
-        plat.boot();
-        tl.start();
-        sc_core::sc_start(sc_core::sc_time::from_value(sc.until_ps));
-        plat.finish();
-        rep.set_echo(nullptr);
+    if (opt.vcd) m.vcd = std::make_unique<signal_tracer>(*m.plat, (m.dir / "signals.vcd").string());
+    rep.open_traces(opt.trace, (m.dir / "hotplug.jsonl").string(), (m.dir / "trace.jsonl").string());
+    m.plat->boot();
+    m.tl->start();
+}
 
-        double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-        json_obj summary = summary_of(sc, p, plat, wall);
-        std::vector<check_outcome> outcomes = tl.outcomes();
-        for (auto& o : evaluate(sc.expect, nlohmann::json::parse(summary.str()), rep.log_lines()))
-            outcomes.push_back(o);
-        bool ok = true;
-        std::vector<std::string> encoded;
-        for (auto& o : outcomes) {
-            ok = ok && o.ok;
-            encoded.push_back(o.encoded);
-            if (!o.ok) std::cout << "expectation failed: " << o.message << '\n';
-        }
-        if (rep.violations()) std::cout << "checker: " << rep.violations() << " violation(s)\n";
-        res.verdict = ok ? "pass" : "fail";
-        res.exit_code = ok ? 0 : 1;
-        summary.set("verdict", res.verdict).set("exit_status", res.exit_code).set_raw("expectations", json_array(encoded));
+run_session::~run_session() {
+    if (p_->finished) return;
+    sim_report().close_traces(false);
+    if (p_->perfetto) p_->perfetto->close(false);
+    if (p_->vcd) p_->vcd->close(false);
+}
 
-        std::string log;
-        for (auto& l : rep.log_lines()) log += l + '\n';
-        write_whole((dir / "scenario.effective.yaml").string(), to_yaml(sc.effective));
-        write_whole((dir / "log.txt").string(), log);
-        write_whole((dir / "summary.json").string(), nlohmann::json::parse(summary.str()).dump(2) + '\n');
-        rep.close_traces(true);
-        if (perfetto) perfetto->close(true);
-        if (vcd) vcd->close(true);
-    } catch (...) {
-        rep.close_traces(false);
-        if (perfetto) perfetto->close(false);
-        if (vcd) vcd->close(false);
-        throw;
+uint64_t run_session::now_ps() const { return uint64_t(sc_core::sc_time_stamp().value()); }
+
+void run_session::hold_action(size_t file_index) { p_->tl->hold(file_index); }
+
+// sc_start up to each action's instant, then the action let go: the same
+// steps whatever other instants the run stops at.
+bool run_session::advance_to(uint64_t t_ps) {
+    impl& m = *p_;
+    t_ps = std::min(t_ps, m.sc->until_ps);
+    while (!m.stopped()) {
+        m.tl->release_due(now_ps());
+        const uint64_t stop = std::min(m.tl->next_at(), t_ps);
+        if (stop <= now_ps()) break;
+        sc_core::sc_start(sc_core::sc_time::from_value(stop - now_ps()));
     }
-    return res;
+    return !m.stopped() && now_ps() < m.sc->until_ps;
+}
+
+void run_session::become(const scenario& sc, const std::string& out_dir, size_t file_index, uint64_t at_ps) {
+    impl& m = *p_;
+    m.sc = &sc;
+    m.opt.out_dir = out_dir;
+    std::vector<fs::path> made;
+    m.dir = out_dir_of(sc, m.opt, made);
+    m.res.out_dir = m.dir.string();
+    m.clear_outputs();
+    sim_report().move_traces((m.dir / "hotplug.jsonl").string(), (m.dir / "trace.jsonl").string());
+    m.tl->move_and_let_go(file_index, at_ps);
+}
+
+run_result run_session::finish() {
+    impl& m = *p_;
+    report& rep = sim_report();
+    advance_to(m.sc->until_ps);
+    m.plat->finish();
+    rep.set_echo(nullptr);
+
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - m.wall0).count();
+    json_obj summary = summary_of(*m.sc, m.p, *m.plat, wall, m.tl.get());
+    std::vector<check_outcome> outcomes = m.tl->outcomes();
+    for (auto& o : evaluate(m.sc->expect, nlohmann::json::parse(summary.str()), rep.log_lines()))
+        outcomes.push_back(o);
+    bool ok = true;
+    std::vector<std::string> encoded;
+    for (auto& o : outcomes) {
+        ok = ok && o.ok;
+        encoded.push_back(o.encoded);
+        if (!o.ok) std::cout << "expectation failed: " << o.message << '\n';
+    }
+    if (rep.violations()) std::cout << "checker: " << rep.violations() << " violation(s)\n";
+    m.res.verdict = ok ? "pass" : "fail";
+    m.res.exit_code = ok ? 0 : 1;
+    summary.set("verdict", m.res.verdict).set("exit_status", m.res.exit_code).set_raw("expectations", json_array(encoded));
+
+    std::string log;
+    for (auto& l : rep.log_lines()) log += l + '\n';
+    write_whole((m.dir / "scenario.effective.yaml").string(), to_yaml(m.sc->effective));
+    write_whole((m.dir / "log.txt").string(), log);
+    write_whole((m.dir / "summary.json").string(), nlohmann::json::parse(summary.str()).dump(2) + '\n');
+    m.finished = true;
+    rep.close_traces(true);
+    if (m.perfetto) m.perfetto->close(true);
+    if (m.vcd) m.vcd->close(true);
+    return m.res;
+}
+
+run_result run_scenario(const scenario& sc, const run_options& opt) {
+    run_session s(sc, opt);
+    return s.finish();
 }
 
 }  // namespace ioatsim

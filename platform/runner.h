@@ -5,6 +5,7 @@
 #include "models/core/trace_kinds.h"
 #include "platform/scenario.h"
 
+#include <memory>
 #include <string>
 
 namespace ioatsim {
@@ -25,6 +26,27 @@ struct run_result {
 
 // Throws input_error on bad input found before the simulation starts.
 run_result run_scenario(const scenario& sc, const run_options& opt);
+
+// A run in steps, for `ioatsim torture`: a prefix holds one timeline action
+// back, is brought to each instant and forks; each child moves the action
+// there, takes its own scenario and folder, and finishes as a run of that
+// scenario would, byte for byte.
+class run_session {
+public:
+    run_session(const scenario& sc, const run_options& opt);  // built, booted, not started
+    ~run_session();
+    void hold_action(size_t file_index);
+    // Runs up to `t_ps`, letting due actions go; false once the run is over.
+    bool advance_to(uint64_t t_ps);
+    uint64_t now_ps() const;
+    // In a forked child: `sc` (the same platform, the action at `at_ps`) and its folder.
+    void become(const scenario& sc, const std::string& out_dir, size_t file_index, uint64_t at_ps);
+    run_result finish();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> p_;
+};
 
 // Writes through a temporary name of this process's own, so a reader never
 // sees half a file and processes writing beside each other never share one.

@@ -425,7 +425,7 @@ void checker::check(const Node& doc, scenario& s) const {
     };
     auto timeline = [&](const item& list) {
         each(list, [&](const item& e) {
-            timeline_action a{0, "", e.val, at(e)};
+            timeline_action a{0, "", e.val, at(e), s.timeline.size()};
             bool has_at = false, has_do = false;
             if (!e.val.IsMap()) fail(e, "expected a map {at, do, ...}, got " + kind(e.val));
             walk_map(e, {{"at", [&](const item& t) { a.at_ps = time(t, false); has_at = true; }},

@@ -70,11 +70,13 @@ struct timeline_action {
     std::string action;  // the `do` value
     YAML::Node args;     // the whole entry, keys checked by the action's owner
     source_pos pos;      // of the entry
+    size_t index = 0;    // in the file's list (timeline.N in --set), before sorting by time
 
     // YAML::Node's operator= overwrites the node it refers to (here: the scenario's
     // entry); rebind instead, so sorting or assigning actions cannot corrupt the document.
     timeline_action& operator=(const timeline_action& o) {
         at_ps = o.at_ps;
+        index = o.index;
         action = o.action;
         args.reset(o.args);
         pos = o.pos;

@@ -6,9 +6,12 @@
 #include "models/ioh/ioh.h"
 #include "models/pcie/root_complex.h"
 #include "platform/platform.h"
+#include "sw/dmaengine/dmaengine.h"
+#include "sw/pci/pci.h"
 
 #include <systemc>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -19,6 +22,7 @@ namespace ioatsim {
 
 struct timeline::step {
     uint64_t at = 0;
+    size_t file_index = 0;
     std::string action;
     source_pos pos;
     // Arguments, as the action needs them.
@@ -235,6 +239,7 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
         }
         step s;
         s.at = a.at_ps;
+        s.file_index = a.index;
         s.action = a.action;
         s.pos = a.pos;
         std::set<std::string> seen;
@@ -361,16 +366,75 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
 
 timeline::~timeline() = default;
 
+namespace {
+// The load an action meets: IOAT functions of its IOH (or its device) bound to
+// a driver, and the descriptors their channels hold.
+json_obj found(const timeline::step& s, platform& plat) {
+    json_obj o;
+    o.set("timeline_index", uint64_t(s.file_index)).set("do", s.action).set("at_ps", s.at)
+        .set("ran_at_ps", uint64_t(sc_core::sc_time_stamp().value()));
+    const bool on_ioh = s.action.rfind("ioh.", 0) == 0;
+    if (!on_ioh && s.device.empty()) return o;
+    uint64_t bound = 0, in_flight = 0, refs = 0;
+    std::set<std::string> names;  // the target's functions
+    if (sw::pci_subsys* pci = plat.pci())
+        for (sw::pci_dev* d : pci->devices())
+            if (on_ioh ? d->bridge == s.index : d->name == s.device) {
+                names.insert(d->name);
+                bound += d->driver != nullptr;
+            }
+    if (sw::dmaengine* dma = plat.dma())
+        for (sw::dma_device* d : dma->device_list())
+            if (names.count(d->dev_name))
+                for (sw::dma_chan* c : d->channels) refs += uint64_t(std::max(c->client_count, 0));
+    for (unsigned h = 0; h < plat.ioh_count(); ++h)
+        for (unsigned i = 0; i < plat.ioh(h).ioat_count(); ++i) {
+            models::ioat_function& f = plat.ioh(h).ioat(i);
+            if (on_ioh ? h != s.index : f.bdf() != s.device) continue;
+            for (unsigned c = 0; c < f.chan_count(); ++c) in_flight += f.chan(c).outstanding();
+        }
+    return o.set("bound", bound).set("in_flight", in_flight).set("client_refs", refs);
+}
+}  // namespace
+
+std::string timeline::actions_json() const { return json_array(found_); }
+
 void timeline::start() {
     if (steps_.empty()) return;
     done_ = false;
+    go_ = std::make_unique<sc_core::sc_event>();
     sc_core::sc_spawn([this] { run(); }, "timeline");
 }
 
+uint64_t timeline::next_at() const {
+    return released_ < steps_.size() && released_ != held_ ? steps_[released_].at : UINT64_MAX;
+}
+
+void timeline::release_due(uint64_t now_ps) {
+    const size_t before = released_;
+    while (released_ < steps_.size() && released_ != held_ && steps_[released_].at <= now_ps) ++released_;
+    if (released_ != before && waiting_) go_->notify();  // runnable when the simulation goes on
+}
+
+void timeline::hold(size_t file_index) {
+    for (size_t i = 0; i < steps_.size(); ++i)
+        if (steps_[i].file_index == file_index) held_ = i;
+}
+
+void timeline::move_and_let_go(size_t file_index, uint64_t at_ps) {
+    for (size_t i = 0; i < steps_.size(); ++i)
+        if (steps_[i].file_index == file_index) steps_[i].at = at_ps;
+    held_ = SIZE_MAX;
+}
+
 void timeline::run() {
-    for (step& s : steps_) {
-        uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-        if (s.at > now) sc_core::wait(sc_core::sc_time::from_value(s.at - now));
+    for (size_t i = 0; i < steps_.size(); ++i) {
+        while (released_ <= i) {
+            waiting_ = true;
+            sc_core::wait(*go_);
+            waiting_ = false;
+        }
+        step& s = steps_[i];
         json_obj ev;
         ev.set("do", s.action).set("target", target(s));
         if (s.action.rfind("ioh.", 0) == 0) ev.set("ioh", s.index);
@@ -378,6 +442,7 @@ void timeline::run() {
         if (s.action.rfind("cpu.", 0) == 0) ev.set("cpu", s.index);
         if (!s.device.empty()) ev.set("device", s.device);
         sim_report().trace(s.at, "timeline", "action", ev);
+        found_.push_back(found(s, plat_).str());
         for (auto& d : actions())
             if (s.action == d.name) d.run(s, plat_, outcomes_);
     }

@@ -12,6 +12,7 @@
 #include "tools/param_units.h"
 #include "tools/plot.h"
 #include "tools/sweep.h"
+#include "tools/torture.h"
 
 #include <boost/program_options.hpp>
 #include <systemc>
@@ -31,6 +32,8 @@ static const char* usage =
     "       ioatsim sweep SCENARIO --axis KEY=VALUES... [--designs A,B] [--seeds N] [-j N] [--out DIR] [--plot M,...]\n"
     "                     [--shard I/N | --emit slurm|parallel] [--timeout S] [--trace none|hotplug|full]\n"
     "       ioatsim sweep merge DIR... [--out DIR] [--plot METRIC,...]\n"
+    "       ioatsim torture SCENARIO --action N --from T0 --to T1 (--instants K | --step DT) [--designs LIST|all]\n"
+    "                [--failback on|off|both] [-j N] [--out DIR] [--minimize T]\n"
     "       ioatsim plot DIR --x AXIS --y METRIC[,METRIC] [--by AXIS] [--where AXIS=VALUE]...\n"
     "       ioatsim list presets|scenarios|actions|counters|designs\n"
     "       ioatsim --help | --version\n";
@@ -306,6 +309,7 @@ int sc_main(int argc, char** argv) {
         if (args[0] == "compare") return cmd_compare({args.begin() + 1, args.end()});
         if (args[0] == "diff") return cmd_diff({args.begin() + 1, args.end()});
         if (args[0] == "sweep") return ioatsim::cmd_sweep({args.begin() + 1, args.end()});
+        if (args[0] == "torture") return ioatsim::cmd_torture({args.begin() + 1, args.end()});
         if (args[0] == "plot") return ioatsim::cmd_plot({args.begin() + 1, args.end()});
         if (args[0] == "list") return ioatsim::cmd_list({args.begin() + 1, args.end()});
         std::cerr << "ioatsim: unknown command \"" << args[0] << "\"\n" << usage;

@@ -6,6 +6,7 @@
 #include "tools/sweep_plan.h"
 #include "tools/sweep_results.h"
 #include "tools/sweep_run.h"
+#include "tools/cli_options.h"
 
 #include <boost/program_options.hpp>
 #include <unistd.h>
@@ -20,47 +21,7 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool help(const std::vector<std::string>& args, const char* use, const po::options_description& opts) {
-    for (const std::string& a : args)
-        if (a == "--help" || a == "-h") {
-            std::cout << "usage: " << use << "\n\n" << opts;
-            return true;
-        }
-    return false;
-}
-
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts,
-                        const char* positional, int count) {
-    po::positional_options_description pos;
-    pos.add(positional, count);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-    return vm;
-}
-
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-    return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text + ",")
-        if (c != ',') cur += c;
-        else if (!cur.empty()) out.push_back(cur), cur.clear();
-    return out;
-}
-
-unsigned bounded(const po::variables_map& vm, const char* name, unsigned lo, unsigned hi) {
-    const unsigned v = vm[name].as<unsigned>();
-    if (v < lo || v > hi)
-        throw input_error(std::string("--") + name + ": must be " + std::to_string(lo) + ".." + std::to_string(hi));
-    return v;
-}
-
-std::string absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+using namespace cli;
 
 std::string self_binary() {
     char b[4096];

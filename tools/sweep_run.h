@@ -26,6 +26,8 @@ struct point_record {
 // Reads DIR/point.json; a point whose record says pass or fail must also have
 // a summary.json that parses, or it counts as missing.
 point_record read_record(const std::string& point_dir);
+// Writes DIR/point.json for point `i` from how its process ended (waitpid's status).
+void record_point(const plan& p, size_t i, const std::string& dir, int wait_status, bool timed_out, double wall);
 
 struct run_request {
     const checked_plan* plan = nullptr;

@@ -49,10 +49,6 @@ json_obj counts_json(const std::map<std::string, uint64_t>& by_ev) {
     for (auto& [ev, n] : by_ev) o.set(ev, n);
     return o;
 }
-void put_line(std::FILE* f, const std::string& line) {
-    std::fwrite(line.data(), 1, line.size(), f);
-    std::fputc('\n', f);
-}
 }  // namespace
 
 // One event, in time order: to the sinks, to trace.jsonl as it is, and to
@@ -60,13 +56,16 @@ void put_line(std::FILE* f, const std::string& line) {
 void report::write(event& e) {
     for (trace_sink* s : sinks_) s->event(e.t, e.src, e.ev, e.fields);
     if (!hotplug_.f && !full_.f) return;
-    e.fields.set("t", e.t).set("src", e.src).set("ev", e.ev);
-    if (full_.f) put_line(full_.f, e.fields.str());
+    const trace_kind* k = nullptr;
+    if (hotplug_.f) {
+        std::string msg;
+        if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
+        k = &classify(e.src, e.ev, msg);
+    }
+    if (full_.f || k->line) e.fields.set("t", e.t).set("src", e.src).set("ev", e.ev);
+    if (full_.f) put_line(full_, e.fields.str());
     if (!hotplug_.f) return;
-    std::string msg;
-    if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
-    const trace_kind& k = classify(e.src, e.ev, msg);
-    if (!k.line) {
+    if (!k->line) {  // a count on the next line: its fields are never read
         ++since_line_[e.src][e.ev];
         ++since_phase_[e.src][e.ev];
         return;
@@ -75,17 +74,53 @@ void report::write(event& e) {
         e.fields.set("counts", counts_json(it->second));
         since_line_.erase(it);
     }
-    if (k.phase) {
+    if (k->phase) {
         json_obj activity;
         for (auto& [src, by_ev] : since_phase_) activity.set(src, counts_json(by_ev));
         e.fields.set("activity", activity);
         since_phase_.clear();
     }
-    put_line(hotplug_.f, e.fields.str());
+    put_line(hotplug_, e.fields.str());
+}
+
+bool report::needs_fields(const std::string& src, const char* ev) const {
+    if (!streaming_ || full_.f || !sinks_.empty()) return true;
+    return hotplug_.f && classify(src, ev).line;
+}
+
+void report::put_line(out_file& o, const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), o.f);
+    std::fputc('\n', o.f);
+    o.bytes += line.size() + 1;
+}
+
+void report::flush_traces() {
+    for (out_file* o : {&hotplug_, &full_})
+        if (o->f) std::fflush(o->f);
+}
+
+void report::move_traces(const std::string& hotplug, const std::string& full) {
+    for (auto [o, path] : {std::pair<out_file*, const std::string*>{&hotplug_, &hotplug}, {&full_, &full}}) {
+        if (!o->f) continue;
+        std::string text(o->bytes, '\0');
+        std::FILE* in = std::fopen((o->path + ".tmp").c_str(), "rb");
+        const bool read = in && std::fread(text.data(), 1, text.size(), in) == text.size();
+        if (in) std::fclose(in);
+        std::fclose(o->f);  // the child's copy of the descriptor; the parent's stays open
+        o->f = nullptr;
+        if (!read) throw std::runtime_error(o->path + ": cannot read back the trace so far");
+        open_file(*o, *path);
+        o->bytes = 0;
+        if (!text.empty()) {
+            std::fwrite(text.data(), 1, text.size(), o->f);
+            o->bytes = text.size();
+        }
+    }
 }
 
 void report::open_file(out_file& o, const std::string& path) {
     o.path = path;
+    o.bytes = 0;
     o.f = std::fopen((path + ".tmp").c_str(), "wb");
     if (!o.f) throw std::runtime_error(path + ": cannot write");
 }

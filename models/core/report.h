@@ -32,6 +32,10 @@ public:
     // time order (ties in the order traced): memory does not grow with
     // simulated time. Kinds, levels and fields: trace_kinds.h.
     void trace(uint64_t t_ps, const std::string& src, const std::string& ev, json_obj fields = {});
+    // Whether an event's fields will be read (kept in memory, trace.jsonl, a
+    // sink, or a line of hotplug.jsonl) rather than only counted: hot paths
+    // build them only then. Not for printk events, whose message classifies them.
+    bool needs_fields(const std::string& src, const char* ev) const;
     // From now on the trace streams, in time order, to `hotplug` (its lines,
     // with the counts of the rest; trace_level hotplug and full) and to `full`
     // (every event; full only), each through NAME.tmp; an empty path writes
@@ -42,6 +46,10 @@ public:
     // ordered (signals.vcd reads the models then).
     void add_observer(std::function<void()> f) { observers_.push_back(std::move(f)); }
     void clear_observers() { observers_.clear(); }
+    // Forking a run: flush_traces before the fork; in the child, move_traces
+    // copies what was written so far to its own paths and goes on there.
+    void flush_traces();
+    void move_traces(const std::string& hotplug, const std::string& full);
     // keep: the run's `end` line and the rest, renamed into place; otherwise removed.
     void close_traces(bool keep);
     // Before open_traces the trace stays in memory (tests read it here).
@@ -81,9 +89,10 @@ private:
     struct event { uint64_t t; uint64_t seq; std::string src, ev; json_obj fields; };
     struct series { std::vector<std::pair<uint64_t, int64_t>> recent; std::vector<int64_t> sums; };
     using counts = std::map<std::string, std::map<std::string, uint64_t>>;  // src -> ev -> n
-    struct out_file { std::FILE* f = nullptr; std::string path; };
+    struct out_file { std::FILE* f = nullptr; std::string path; uint64_t bytes = 0; };
     void flush(uint64_t before_ps);
     void write(event& e);
+    void put_line(out_file& o, const std::string& line);
     void fold(series& s, uint64_t before_ps);
     void open_file(out_file& o, const std::string& path);
     bool close_file(out_file& o, bool keep);

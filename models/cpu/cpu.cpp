@@ -112,7 +112,10 @@ void cpu::deliver(uint8_t vector) {
         ++sim_report().counter("irq.to_offline_cpu");
         sim_report().trace(t, name(), "irq.offline", json_obj().set("vector", unsigned(vector)));
     } else {
-        sim_report().trace(t, name(), "irq", json_obj().set("vector", unsigned(vector)));
+        report& rep = sim_report();
+        const std::string src = name();
+        if (rep.needs_fields(src, "irq")) rep.trace(t, src, "irq", json_obj().set("vector", unsigned(vector)));
+        else rep.trace(t, src, "irq");
     }
     if (irq_) irq_(vector);
 }

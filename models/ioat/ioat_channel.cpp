@@ -228,7 +228,10 @@ void ioat_channel::complete(uint64_t addr, const descriptor& d, unsigned frames,
     count_ = uint16_t(count_ + frames);
     chain_fetch_ = false;
     ++desc_done_;
-    sim_report().trace(ioat_function::stamp(), name(), "desc",
+    report& rep = sim_report();
+    const std::string src = name();
+    if (!rep.needs_fields(src, "desc")) rep.trace(ioat_function::stamp(), src, "desc");
+    else rep.trace(ioat_function::stamp(), src, "desc",
                        json_obj().set("addr", hex(addr)).set("op", unsigned(d.op()))
                                  .set("len", d.op() == OP_COPY && d.has(DESC_NULL) ? 0u : d.size)
                                  .set("ctl", hex(d.ctl)));

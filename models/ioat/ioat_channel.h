@@ -51,6 +51,7 @@ public:
 
     ioat::chan_state state() const { return ioat::chan_state(state_); }
     uint64_t descriptors_done() const { return desc_done_; }
+    uint16_t outstanding() const { return started_ ? available() : 0; }  // handed over, not yet done
     uint64_t bytes_moved() const { return bytes_; }
 
 private:

@@ -55,6 +55,7 @@ public:
 
     const ioat_config& cfg() const { return cfg_; }
     ioat_channel& chan(unsigned n) { return *chans_.at(n); }
+    unsigned chan_count() const { return unsigned(chans_.size()); }
 
     // Register file access used by channels.
     uint64_t reg(unsigned off, unsigned width) const;

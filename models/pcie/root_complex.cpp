@@ -94,10 +94,13 @@ bool root_complex::route(tlm::tlm_generic_payload& gp, sc_core::sc_time* delay) 
 // hotplug.jsonl only counts them.
 void root_complex::trace_write(const tlm::tlm_generic_payload& gp, pci_function_if& f, uint64_t offset,
                                const sc_core::sc_time& delay) {
+    report& rep = sim_report();
+    const std::string src = name();
+    if (!rep.needs_fields(src, "mmio.write")) return rep.trace(now_ps(delay), src, "mmio.write");
     uint64_t v = 0;
     std::memcpy(&v, gp.get_data_ptr(), std::min<unsigned>(8, gp.get_data_length()));
     const request_ext* r = requester_of(gp);
-    sim_report().trace(now_ps(delay), name(), "mmio.write",
+    rep.trace(now_ps(delay), src, "mmio.write",
                        json_obj().set("fn", f.bdf()).set("offset", hex(offset)).set("len", gp.get_data_length())
                                  .set("value", hex(v)).set("by", r ? r->who() : std::string("?")));
 }
@@ -106,8 +109,11 @@ void root_complex::unsupported(tlm::tlm_generic_payload& gp, const char* why) {
     ++sim_report().counter(gp.is_write() ? "pcie.posted_dropped" : "pcie.unsupported_requests");
     if (gp.is_read()) std::memset(gp.get_data_ptr(), 0xff, gp.get_data_length());
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    report& rep = sim_report();
+    const std::string src = name();
+    if (!rep.needs_fields(src, why)) return rep.trace(now_ps(), src, why);
     const request_ext* r = requester_of(gp);
-    sim_report().trace(now_ps(), name(), why,
+    rep.trace(now_ps(), src, why,
                        json_obj().set("addr", hex(gp.get_address())).set("write", gp.is_write())
                                  .set("by", r ? r->who() : std::string("?")));
 }

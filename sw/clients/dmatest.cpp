@@ -15,14 +15,19 @@ constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
 constexpr unsigned MAX_ERROR_COUNT = 32;
 
 // Byte i of a region holds pattern | (~counter & 0x1f), the counter starting at
-// `counter`: a 32-byte cycle, copied rather than computed byte by byte.
+// `counter`: a 32-byte cycle, written once and then doubled by copies of what
+// is already there (the period stays 32), at memcpy's speed rather than a
+// call per 32 bytes.
 void fill(uint8_t* b, unsigned start, unsigned end, unsigned counter, uint8_t pattern) {
+    if (end <= start) return;
     uint8_t cycle[64];
     for (unsigned k = 0; k < 64; ++k) cycle[k] = uint8_t(pattern | (~k & PATTERN_COUNT_MASK));
-    for (unsigned i = start; i < end;) {
-        unsigned phase = (counter + i - start) & 31, n = std::min(32u, end - i);
-        std::memcpy(b + i, cycle + phase, n);
-        i += n;
+    unsigned total = end - start, done = std::min(32u, total);
+    std::memcpy(b + start, cycle + (counter & 31), done);
+    while (done < total) {
+        unsigned n = std::min(done, total - done);  // done is a multiple of 32 here
+        std::memcpy(b + start + done, b + start, n);
+        done += n;
     }
 }
 void fill(std::vector<uint8_t>& b, unsigned start, unsigned end, uint8_t pattern) {

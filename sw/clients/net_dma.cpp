@@ -3,6 +3,7 @@
 #include "sw/net/user_dma.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ioatsim::sw {
 
@@ -90,7 +91,11 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     r.chan = chan;
     std::vector<segment> segs;  // with fail-back: what to redo if the channel fails it back
     const ktime_t seg_time = ktime_t(double(cfg_.segment) * 8.0 * 1000.0 / cfg_.link_gbps);
-    std::vector<uint8_t> data(cfg_.segment);
+    // The sender's bytes for this read, made once: segments are cut from them
+    // and what the application receives is compared with them.
+    std::vector<uint8_t>& data = r.expect;
+    data.resize(len);
+    for (uint64_t i = 0; i < len; ++i) data[i] = payload(id, read, i);
     dma_cookie_t last = 0;
     bool bailed = false;
     unsigned in_batch = 0;
@@ -103,10 +108,9 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         ktime_t& wire = wire_[r.eth];
         wire = std::max(wire, k_.now()) + seg_time;
         k_.schedule_timeout(wire - k_.now());
-        for (uint64_t i = 0; i < n; ++i) data[i] = payload(id, read, off + i);
-        k_.mem_write(r.skb + off, data.data(), n);  // the NIC put it in the skb
+        k_.mem_write(r.skb + off, data.data() + off, n);  // the NIC put it in the skb
         if (!chan) {  // no channel: skb_copy_datagram_iovec on the CPU
-            k_.mem_write(r.user + off, data.data(), n);
+            k_.mem_write(r.user + off, data.data() + off, n);
             ktime_t c0 = k_.now();
             k_.cost_copy(r.user + off, r.skb + off, n);
             rep.counter("net_dma.cpu_copy_ps") += int64_t(k_.now() - c0);
@@ -154,15 +158,17 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     }
     if (chan && per_use) dma_.dma_put_channel(chan);
     if (bailed) return;
-    std::vector<uint8_t> got(len);
+    std::vector<uint8_t>& got = r.got;
+    got.resize(len);
     k_.mem_read(r.user, got.data(), len);
     k_.cost_mem(r.user, len, k_.config().memcpy_gbps);  // the application reads what it received
-    for (uint64_t i = 0; i < len; ++i)
-        if (got[i] != payload(id, read, i)) {
-            rep.violation(k_.now(), "copy_corrupt", strfmt("%s: read %llu differs at byte %llu", r.name.c_str(),
-                                                           (unsigned long long)read, (unsigned long long)i));
-            return;
-        }
+    if (std::memcmp(got.data(), data.data(), len) != 0)
+        for (uint64_t i = 0; i < len; ++i)
+            if (got[i] != data[i]) {
+                rep.violation(k_.now(), "copy_corrupt", strfmt("%s: read %llu differs at byte %llu", r.name.c_str(),
+                                                               (unsigned long long)read, (unsigned long long)i));
+                return;
+            }
     rep.sample("bytes.delivered", k_.now(), int64_t(len));
     ++ledger_.done;
 }
