@@ -154,6 +154,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.ram_base = 16ull << 20;
     kc.ram_size = drams_[0]->size() - kc.ram_base;
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
+    for (auto& h : iohs_) h->on_power_on = [k = kernel_.get()] { k->io_changed(); };
     for (auto& h : iohs_) {  // device writes reach the CPUs' caches (completion words, QI status)
         h->rc().on_dma_write = [this](uint64_t pa, uint64_t len) { kernel_->device_wrote(pa, len); };
         if (h->vtd()) h->vtd()->on_mem_write = [this](uint64_t pa, uint64_t len) { kernel_->device_wrote(pa, len); };

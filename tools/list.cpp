@@ -70,6 +70,7 @@ const std::map<std::string, std::string> counter_text = {
     {"dca.prefetch_hints", "tagged writes an IOAT function's DCA claimed (a prefetch hint to the CPU)"},
     {"dca.unclaimed_tags", "tagged writes no DCA provider claimed"},
     {"pcie.unsupported_requests", "reads the root complex answered with all ones (device gone or nothing there)"},
+    {"kernel.spin_reads_slept", "reads of a register spin on a gone device that the task slept through (each would have read all ones)"},
     {"pcie.posted_dropped", "posted writes the root complex dropped (device gone)"},
     {"pcie.dma_dropped", "DMA from a device under a removed IOH, dropped"},
     {"pcie.completion_timeouts", "reads that ended by the completion timeout (the IOH vanished meanwhile)"},

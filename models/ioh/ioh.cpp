@@ -112,6 +112,7 @@ void ioh::power_on() {
     }
     rc_.set_present(true);
     if (vtd_) vtd_->set_present(true);
+    if (on_power_on) on_power_on();
 }
 
 }  // namespace ioatsim::models

@@ -10,6 +10,7 @@
 
 #include <systemc>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -52,6 +53,7 @@ public:
     // Power off (after an orderly eject, or the physical removal) and back on.
     void power_off();
     void power_on();
+    std::function<void()> on_power_on;  // told when it answers again
     bool present() const { return rc_.present(); }
     bool powered() const { return powered_; }
 

@@ -49,6 +49,7 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
     }
     free_[cfg_.ram_base] = cfg_.ram_size;
     rep().declare("violations.oops");
+    rep().declare("kernel.spin_reads_slept");
 }
 
 kernel::~kernel() = default;

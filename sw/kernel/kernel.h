@@ -268,7 +268,17 @@ public:
 
     // Uncached MMIO and configuration cycles through the current CPU. A failed
     // access reads all-ones, like a PC.
-    uint64_t mmio_read(uint64_t addr, unsigned len);
+    uint64_t mmio_read(uint64_t addr, unsigned len, bool* answered = nullptr);
+    // An open-coded spin on a register (3.4's ioat_reset_hw waiting for
+    // CHANCMD.RESET to clear): read, stop when (value & mask) == want or at
+    // the deadline, pay `relax`, again. While the device answers Unsupported
+    // Request every further read gives the same all-ones until an IOH comes
+    // back (io_changed): the task then keeps its CPU asleep until the read that
+    // would see the deadline, or that change, and counts the reads it stands
+    // for. Returns the last value; `timed_out` when the deadline passed.
+    uint64_t spin_mmio(uint64_t addr, unsigned len, uint64_t mask, uint64_t want, ktime_t relax, ktime_t deadline,
+                       bool& timed_out);
+    void io_changed();  // the platform: a device may answer again
     void mmio_write(uint64_t addr, unsigned len, uint64_t v);
     uint8_t readb(uint64_t a) { return uint8_t(mmio_read(a, 1)); }
     uint16_t readw(uint64_t a) { return uint16_t(mmio_read(a, 2)); }

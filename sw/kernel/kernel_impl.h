@@ -71,6 +71,7 @@ struct kernel::impl {
     std::map<uint64_t, unsigned> rcu_readers;
     sc_core::sc_event rcu_reader_left;  // also: a CPU passed a quiescent state
     std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
+    sc_core::sc_event io_changed;       // an IOH came back: spins on its registers read again
 };
 
 inline sc_core::sc_time ps(ktime_t t) { return sc_core::sc_time::from_value(t); }

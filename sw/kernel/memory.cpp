@@ -44,16 +44,51 @@ bool kernel::mapped(uint64_t addr, unsigned len, const char* what) {
 
 // The fabric may wait inside a transaction (a read's completion), letting other
 // contexts run: the caller's context is restored afterwards.
-uint64_t kernel::mmio_read(uint64_t addr, unsigned len) {
+uint64_t kernel::mmio_read(uint64_t addr, unsigned len, bool* answered) {
+    if (answered) *answered = false;
     if (!mapped(addr, len, "read")) return len == 8 ? ~0ull : (1ull << (8 * len)) - 1;
     sync();  // the device must see the access at the task's time
     context* ctx = current_;
     sc_time d = sc_core::SC_ZERO_TIME;
     uint64_t v = 0;
-    cpus_[smp_processor_id()]->io_read(addr, len, v, d);
+    const bool ok = cpus_[smp_processor_id()]->io_read(addr, len, v, d);
+    if (answered) *answered = ok;
     current_ = ctx;
     if (ctx) ctx->offset += ktime_t(d.value());  // an uncached read stalls the CPU
     return v;
+}
+
+void kernel::io_changed() { p_->io_changed.notify(sc_core::SC_ZERO_TIME); }
+
+uint64_t kernel::spin_mmio(uint64_t addr, unsigned len, uint64_t mask, uint64_t want, ktime_t relax,
+                           ktime_t deadline, bool& timed_out) {
+    timed_out = false;
+    for (;;) {
+        const ktime_t start = now();
+        bool answered = false;
+        const uint64_t v = mmio_read(addr, len, &answered);
+        if ((v & mask) == want) return v;
+        const ktime_t read_done = now();
+        if (read_done >= deadline) {
+            timed_out = true;
+            return v;
+        }
+        cost(relax);
+        context* ctx = current_;
+        const ktime_t period = now() - start;
+        if (answered || !ctx || ctx->irq || period <= 0) continue;
+        // Iteration k's read ends at read_done + k * period; the first at or
+        // past the deadline is the last. Sleep to the start of that one.
+        const uint64_t n = uint64_t((deadline - read_done + period - 1) / period);
+        if (n < 2) continue;
+        sync();
+        const ktime_t from = stamp(), until = start + ktime_t(n) * period;
+        wait(ps(until - from), p_->io_changed);
+        current_ = ctx;
+        const uint64_t skipped = uint64_t((stamp() - from) / period);
+        rep().counter("pcie.unsupported_requests") += int64_t(skipped);
+        rep().counter("kernel.spin_reads_slept") += int64_t(skipped);
+    }
 }
 
 void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {

@@ -57,11 +57,9 @@ int ioatdma_device::reset_hw(ioat_chan& c) {
     k_.writeb(CHANCMD_RESET, c.reg + CHANCMD);
     ktime_t end = k_.now() + 200 * MSEC;
     kernel::waiting w(k_, "ioat_reset_hw: CHANCMD reset of " + c.name);
-    while (k_.readb(c.reg + CHANCMD) & CHANCMD_RESET) {
-        if (k_.now() >= end) return -110;  // -ETIMEDOUT
-        k_.cost(cpu_relax_);
-    }
-    return 0;
+    bool timed_out = false;
+    k_.spin_mmio(c.reg + CHANCMD, 1, CHANCMD_RESET, 0, cpu_relax_, end, timed_out);
+    return timed_out ? -110 : 0;  // -ETIMEDOUT
 }
 
 int ioatdma_device::probe() {
