@@ -69,7 +69,11 @@ struct loop : sc_core::sc_module {
 template <class F> int in_child(F fn) {
     std::fflush(nullptr);
     pid_t pid = fork();
-    if (pid == 0) _exit(fn());
+    if (pid == 0) {
+        const int code = fn();
+        std::fflush(nullptr);
+        _exit(code);
+    }
     int st = 0;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
