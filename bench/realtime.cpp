@@ -6,6 +6,7 @@
 //   usage: bench_realtime [SCENARIO...] [--design D]
 #include "platform/runner.h"
 #include "platform/scenario.h"
+#include "bench/bare_loop.h"
 
 #include <nlohmann/json.hpp>
 #include <systemc>
@@ -28,17 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct target : sc_core::sc_module {
-    tlm_utils::simple_target_socket<target> tsock{"tsock"};
-    uint64_t reg = 0;
-    explicit target(sc_core::sc_module_name n) : sc_module(n) { tsock.register_b_transport(this, &target::bt); }
-    void bt(tlm::tlm_generic_payload& gp, sc_core::sc_time& d) {
-        std::memcpy(&reg, gp.get_data_ptr(), 8);
-        d += sc_core::sc_time(30, sc_core::SC_NS);
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-};
-
 struct loop : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<loop> isock{"isock"};
     uint64_t n;
@@ -47,22 +37,7 @@ struct loop : sc_core::sc_module {
         SC_HAS_PROCESS(loop);
         SC_THREAD(run);
     }
-    void run() {
-        uint64_t v = 0;
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(8);
-        gp.set_streaming_width(8);
-        auto t0 = clk::now();
-        for (uint64_t i = 0; i < n; ++i) {
-            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-            v = i;
-            isock->b_transport(gp, d);
-            wait(d);
-        }
-        wall = std::chrono::duration<double>(clk::now() - t0).count();
-    }
+    void run() { wall = bench::bare_loop(isock, n); }
 };
 
 // Runs `fn` in a child; its stdout is what it printed.
@@ -95,7 +70,7 @@ int sc_main(int argc, char** argv) {
 
     in_child([] {
         const uint64_t n = 2'000'000;
-        target t("t");
+        bench::bare_target t("t");
         loop l("l", n);
         l.isock.bind(t.tsock);
         sc_core::sc_start();

@@ -8,6 +8,7 @@
 #include "platform/platform.h"
 #include "platform/scenario.h"
 #include "sw/kernel/kernel.h"
+#include "bench/bare_loop.h"
 
 #include <systemc>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -24,19 +25,6 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
-struct bare_target : sc_core::sc_module {
-    tlm_utils::simple_target_socket<bare_target> tsock{"tsock"};
-    uint64_t reg = 0;
-    explicit bare_target(sc_core::sc_module_name n) : sc_module(n) {
-        tsock.register_b_transport(this, &bare_target::b_transport);
-    }
-    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& d) {
-        std::memcpy(&reg, gp.get_data_ptr(), 8);
-        d += sc_core::sc_time(30, sc_core::SC_NS);
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
-    }
-};
-
 // Runs the bare loop first, then boots the platform's software and times it.
 struct driver : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<driver> isock{"isock"};
@@ -49,20 +37,7 @@ struct driver : sc_core::sc_module {
         SC_THREAD(run);
     }
     void run() {
-        uint64_t v = 0;
-        tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(8);
-        gp.set_streaming_width(8);
-        auto t0 = clk::now();
-        for (uint64_t i = 0; i < loops; ++i) {
-            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-            v = i;
-            isock->b_transport(gp, d);
-            wait(d);
-        }
-        bare_s = std::chrono::duration<double>(clk::now() - t0).count();
+        bare_s = bench::bare_loop(isock, loops);
         sw_start = clk::now();
         boot();
     }
@@ -87,7 +62,7 @@ int sc_main(int argc, char** argv) {
         ioatsim::params p = ioatsim::params::resolve(sc);
         ioatsim::platform plat(sc, p);
         const uint64_t loops = 2'000'000;
-        bare_target tgt("bare_target");
+        bench::bare_target tgt("bare_target");
         driver drv("bare_driver", loops);
         drv.isock.bind(tgt.tsock);
         drv.boot = [&] { plat.boot(); };

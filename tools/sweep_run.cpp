@@ -40,25 +40,13 @@ struct child {
 
 // The child: runs one point into its folder, its messages into files there.
 [[noreturn]] void run_child(const scenario& sc, const fs::path& dir, trace_level trace) {
-    int code = 3;
-    if (!std::freopen((dir / "stdout.txt").c_str(), "w", stdout) ||
-        !std::freopen((dir / "stderr.txt").c_str(), "w", stderr))
-        _exit(3);
-    try {
+    child_exit(dir.string(), [&] {
         run_options ro;
         ro.out_dir = dir.string();
         ro.quiet = true;
         ro.trace = trace;
-        code = run_scenario(sc, ro).exit_code;
-    } catch (const input_error& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        code = 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "internal error: %s\n", e.what());
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(code);
+        return run_scenario(sc, ro).exit_code;
+    });
 }
 
 void record(const plan& p, size_t i, const fs::path& dir, int wait_status, bool timed_out, double wall) {
@@ -113,6 +101,24 @@ std::string duration(double s) {
 }
 
 }  // namespace
+
+void child_exit(const std::string& dir, const std::function<int()>& body) {
+    int code = 3;
+    if (!std::freopen((fs::path(dir) / "stdout.txt").c_str(), "w", stdout) ||
+        !std::freopen((fs::path(dir) / "stderr.txt").c_str(), "w", stderr))
+        _exit(3);
+    try {
+        code = body();
+    } catch (const input_error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        code = 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "internal error: %s\n", e.what());
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(code);
+}
 
 void record_point(const plan& p, size_t i, const std::string& dir, int wait_status, bool timed_out, double wall) {
     record(p, i, dir, wait_status, timed_out, wall);

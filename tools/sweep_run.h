@@ -7,6 +7,7 @@
 #include "models/core/trace_kinds.h"
 #include "tools/sweep_plan.h"
 
+#include <functional>
 #include <string>
 
 namespace ioatsim::sweep {
@@ -26,6 +27,10 @@ struct point_record {
 // Reads DIR/point.json; a point whose record says pass or fail must also have
 // a summary.json that parses, or it counts as missing.
 point_record read_record(const std::string& point_dir);
+// In a forked child: stdout and stderr into DIR/stdout.txt and stderr.txt,
+// `body` run, and the process ended with its exit status (2 on bad input, 3
+// on an internal error).
+[[noreturn]] void child_exit(const std::string& dir, const std::function<int()>& body);
 // Writes DIR/point.json for point `i` from how its process ended (waitpid's status).
 void record_point(const plan& p, size_t i, const std::string& dir, int wait_status, bool timed_out, double wall);
 

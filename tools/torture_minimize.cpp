@@ -2,6 +2,7 @@
 
 #include "platform/params.h"
 #include "platform/runner.h"
+#include "tools/sweep_run.h"
 
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -52,26 +53,14 @@ result try_run(const minimize_request& r, const std::vector<std::string>& sets, 
     std::fflush(nullptr);
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("minimize: cannot fork");
-    if (pid == 0) {
-        int code = 3;
-        if (!std::freopen((dir / "stdout.txt").c_str(), "w", stdout) ||
-            !std::freopen((dir / "stderr.txt").c_str(), "w", stderr))
-            _exit(3);
-        try {
+    if (pid == 0)
+        sweep::child_exit(dir.string(), [&] {
             run_options ro;
             ro.out_dir = dir.string();
             ro.quiet = true;
             ro.trace = trace_level::none;
-            code = run_scenario(sc, ro).exit_code;
-        } catch (const input_error& e) {
-            std::fprintf(stderr, "%s\n", e.what());
-            code = 2;
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "internal error: %s\n", e.what());
-        }
-        std::fflush(nullptr);
-        _exit(code);
-    }
+            return run_scenario(sc, ro).exit_code;
+        });
     int st = 0;
     const auto start = std::chrono::steady_clock::now();
     while (waitpid(pid, &st, WNOHANG) == 0) {

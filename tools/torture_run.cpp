@@ -30,22 +30,10 @@ struct child {
 // the rest of the run as a run of that scenario would go.
 [[noreturn]] void finish_instant(run_session& s, const scenario& sc, const fs::path& dir, size_t action,
                                  uint64_t at_ps) {
-    int code = 3;
-    if (!std::freopen((dir / "stdout.txt").c_str(), "w", stdout) ||
-        !std::freopen((dir / "stderr.txt").c_str(), "w", stderr))
-        _exit(3);
-    try {
+    sweep::child_exit(dir.string(), [&] {
         s.become(sc, dir.string(), action, at_ps);
-        code = s.finish().exit_code;
-    } catch (const input_error& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        code = 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "internal error: %s\n", e.what());
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(code);
+        return s.finish().exit_code;
+    });
 }
 
 // The prefix of one group (one design, one fail-back setting): simulated once
