@@ -89,6 +89,9 @@ struct child {
             if (pid == 0) finish_instant(s, r.plan->scenarios[i], dir, r.action, at);
             running[pid] = child{i, clock::now()};
         }
+        // Before the session goes: a child still starting copies the trace so far from its files.
+        while (!running.empty())
+            if (!reap(false)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "torture: prefix of point %zu: %s\n", g.points.front(), e.what());
         code = 3;
