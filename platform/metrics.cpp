@@ -155,6 +155,7 @@ void platform::removal_summary(json_obj& summary) {
     summary.set("removal", removal).set("throughput", throughput).set("copies", ledger_json(all))
         .set("clients", clients).set("references", refs).set("shared_lines", lines)
         .set("offload", offload);
+    if (dma_map_) summary.set("dma_mapping", dma_mapping_summary(all.submitted));
 }
 
 }  // namespace ioatsim

@@ -129,6 +129,11 @@ static std::vector<param_def> hardware_params() {
          "estimate: processing one queued-invalidation descriptor once fetched (the fetch and a wait descriptor's "
          "status write go through the memory path); unpublished (dma-mapping-vtd.md 9.1)",
          0, no_time_limit, max_time_reason},
+        {"iommu.dmar_hotplug", param_kind::integer, "0",
+         "0: as 3.4, a DMAR unit is never removed: one whose IOH goes stays in intel-iommu's lists; 1: as the "
+         "2014-2015 DMAR hot-plug work (4.x dmar_device_remove/add, dma-mapping-vtd.md 7.2), the unit is removed "
+         "once the IOH's devices are (-EBUSY while one is left) and set up again before a hot-added IOH is scanned",
+         0, 1, "0 or 1"},
     };
 }
 

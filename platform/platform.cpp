@@ -11,6 +11,7 @@
 #include "sw/clients/dmatest.h"
 #include "sw/clients/net_dma.h"
 #include "sw/dca/dca.h"
+#include "sw/dma-mapping/dma_mapping.h"
 #include "sw/dmaengine/dmaengine.h"
 #include "sw/drivers/ioat/ioatdma.h"
 #include "sw/kernel/costs.h"
@@ -181,6 +182,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_, seeded(sw::async_tx_config(sc.async_tx)));
     kernel_->rep().declare("ioatdma.leaked_pins");
     make_dca();
+    make_dma_mapping();
 }
 
 platform::~platform() = default;
@@ -274,6 +276,7 @@ void platform::boot() {
         hotplug_->init();
         boot_step("pci scan");
         pci_->scan();
+        boot_iommu();
         boot_step("pcieport init");
         sw::pcieport_init_module(*kernel_, *pci_);
         if (dca_requester_ && sc_.dca.before_ioatdma) {

@@ -19,7 +19,7 @@ class pci_function_if; class hotplug_controller; class bandwidth;
 namespace ioatsim::sw {
 class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug; class net_dma;
 class async_tx; struct module;
-class dca_core; class dca_requester;
+class dca_core; class dca_requester; class dma_mapping;
 }
 
 namespace ioatsim {
@@ -65,6 +65,9 @@ public:
     sw::pci_subsys* pci() { return pci_.get(); }
     sw::dmaengine* dma() { return dma_.get(); }
     sw::dca_core* dca() { return dca_.get(); }
+    // The DMA-mapping layer (software.iommu, software.dma_debug); null when both
+    // are off: drivers and clients then hand the engine physical addresses.
+    sw::dma_mapping* dma_mapping() { return dma_map_.get(); }
 
     // Timeline events. With an OS the software takes part as Linux would; without
     // one they change the hardware only.
@@ -79,6 +82,10 @@ public:
     // before, during and after, copies by outcome in all and per client, and
     // what channel references cost. Every key is there whatever happened.
     void removal_summary(json_obj& summary);
+    // summary.json's dma_mapping (when the layer exists): what mapping cost per
+    // operation, from the dma_map.* and vtd.* counters; `dma_ops`: the copies
+    // the clients submitted.
+    json_obj dma_mapping_summary(uint64_t dma_ops);
 
     // An operation the timeline asked the OS for (a removal, unbind, hot-add,
     // CPU offline or online): unfinished at the end, it is removal_incomplete.
@@ -98,6 +105,12 @@ private:
     void firmware_assign_bars(models::ioh& h);
     void firmware_dca(models::ioh& h);  // the BIOS programs each function's APICID_TAG_MAP
     void make_dca();                    // the DCA service and the requester NIC
+    // platform_dma.cpp: the DMA-mapping layer and its wiring; at boot,
+    // pci_iommu_init; at an IOH's removal and return, its DMAR unit.
+    void make_dma_mapping();
+    void boot_iommu();
+    void dmar_ioh_changed(unsigned ioh, bool added);
+    uint64_t node_alloc(int node, uint64_t size);  // dmatest's buffer_node
     models::dram* node_of(uint64_t addr, uint64_t len) const;
     // The memory path from `from_node`: the DRAM node of `addr`, and the QPI link
     // when that is another node. When `bytes` asked for at `at_ps` are through.
@@ -125,6 +138,12 @@ private:
     std::unique_ptr<sw::dca_core> dca_;
     std::unique_ptr<sw::dca_requester> dca_requester_;
     sw::module* ioat_module_ = nullptr;
+    std::unique_ptr<sw::dma_mapping> dma_map_;
+    struct watch_guard {  // the kernel's CPU-write watcher goes before the kernel
+        const sw::kernel* k = nullptr;
+        ~watch_guard();
+    } watch_;
+    std::map<int, uint64_t> node_next_;  // node_alloc's next free byte per node
     std::vector<os_op> ops_;
     std::string boot_step_;        // what init is doing; empty once boot has finished
     uint64_t boot_step_since_ = 0;

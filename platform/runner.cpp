@@ -42,7 +42,8 @@ json_obj effective_params(const scenario& sc, const params& p) {
     for (auto& [k, v] : p.values()) platform.set(k, v);
     run.set("until_ps", sc.until_ps).set("quantum_ps", sc.quantum_ps).set("seed", sc.seed);
     software.set("os", sc.os).set("design", sw::to_string(sc.dmaengine.design))
-        .set("numa_affinity", sc.dmaengine.numa_affinity).set("failback", sc.dmaengine.fails_back());
+        .set("numa_affinity", sc.dmaengine.numa_affinity).set("failback", sc.dmaengine.fails_back())
+        .set("iommu", sc.iommu).set("dma_debug", sc.dma_debug);
     return json_obj().set("preset", sc.preset).set("platform", platform).set("run", run).set("software", software);
 }
 

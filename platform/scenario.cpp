@@ -227,34 +227,7 @@ public:
 
     // The kernel command line: words the simulated kernel knows, each checked.
     void boot_line(const item& it, boot_params& b) const {
-        b = boot_params{};
-        b.text = str(it);
-        size_t i = 0;
-        while (i < b.text.size()) {
-            while (i < b.text.size() && b.text[i] == ' ') ++i;
-            size_t e = b.text.find(' ', i);
-            const std::string w = b.text.substr(i, e == std::string::npos ? std::string::npos : e - i);
-            i = e == std::string::npos ? b.text.size() : e;
-            if (w.empty()) continue;
-            const size_t eq = w.find('=');
-            const std::string key = w.substr(0, eq), val = eq == std::string::npos ? "" : w.substr(eq + 1);
-            int64_t v = 0;
-            auto r = std::from_chars(val.data(), val.data() + val.size(), v);
-            const bool number = !val.empty() && r.ptr == val.data() + val.size() && r.ec == std::errc();
-            if (key == "clearcpuid") {
-                // NCAPINTS 10 in 3.4: 320 feature bits.
-                if (!number || v < 0 || v >= 320)
-                    fail(it, quote(w) + ": clearcpuid takes a CPU feature bit, 0 to 319 (NCAPINTS 10 x 32)");
-                b.clearcpuid.push_back(unsigned(v));
-            } else if (key == "ioatdma.ioat_dca_enabled") {
-                if (!number || v < INT_MIN || v > INT_MAX)
-                    fail(it, quote(w) + ": ioatdma.ioat_dca_enabled takes an integer");
-                b.ioat_dca_enabled = int(v);
-            } else {
-                fail(it, "unknown boot parameter " + quote(w) +
-                             " (known: clearcpuid=BIT, ioatdma.ioat_dca_enabled=N)");
-            }
-        }
+        parse_boot_line(str(it), b, [&](const std::string& msg) { fail(it, msg); });
     }
 
 private:
@@ -482,6 +455,8 @@ void checker::check(const Node& doc, scenario& s) const {
                     {"device", [&](const item& e) { dt.device = str(e); }},
                     {"timeout", [&](const item& e) { dt.timeout = time(e, false); }},
                     {"seed", integer_into(dt.seed, 0, INT64_MAX)},
+                    {"buffer_node", integer_into(dt.buffer_node, -1, 63)},
+                    {"bug", [&](const item& e) { dt.bug = one_of(e, dmatest_bugs); if (dt.bug == "none") dt.bug.clear(); }},
                 });
             }},
             {"net_dma", [&](const item& it) {
@@ -526,6 +501,8 @@ void checker::check(const Node& doc, scenario& s) const {
                 });
             }}})},
             {"cmdline", [&](const item& it) { boot_line(it, s.cmdline); }},
+            {"iommu", [&](const item& it) { s.iommu = one_of(it, iommu_modes); }},
+            {"dma_debug", [&](const item& it) { s.dma_debug = boolean(it); }},
         })},
         {"run", map({
             {"until", [&](const item& it) { s.until_ps = time(it, true); }},

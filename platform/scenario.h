@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -57,7 +58,21 @@ struct boot_params {
     std::vector<unsigned> clearcpuid;
     // ioatdma.ioat_dca_enabled=N: the module parameter (default 1).
     int ioat_dca_enabled = 1;
+    // iommu=forcesac (3.4 pci-dma.c): dma_supported refuses masks of 40 bits
+    // or more, so 64-bit drivers fall back to 32-bit masks.
+    bool iommu_sac_force = false;
+    // swiotlb=force: every streaming mapping bounces (when swiotlb is used).
+    bool swiotlb_force = false;
 };
+
+// Reads software.cmdline's words into `b`; `fail` (which throws) is told what
+// is wrong with a word.
+void parse_boot_line(const std::string& text, boot_params& b, const std::function<void(const std::string&)>& fail);
+
+// software.iommu: how the kernel's DMA mapping was booted (sw/dma-mapping).
+extern const char* const iommu_modes[4];  // off, strict, lazy, pt
+// software.clients.dmatest.bug: the injected bugs dmatest knows.
+extern const char* const dmatest_bugs[2];  // none, unmap_before_complete
 
 struct platform_setting {  // one dotted override of a preset parameter
     std::string key;
@@ -120,6 +135,8 @@ struct scenario {
     async_tx_params async_tx;
     dca_params dca;
     boot_params cmdline;
+    std::string iommu = "off";     // software.iommu: off | strict | lazy | pt
+    bool dma_debug = false;        // software.dma_debug
 
     uint64_t until_ps = 10'000'000'000ull;  // 10 ms
     uint64_t seed = 1;

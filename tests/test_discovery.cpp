@@ -90,6 +90,7 @@ TEST_CASE("list counters describes every counter runs report") {
     const std::string runs[] = {
         "run " + scenario("removal-sweep.yaml") + " --set 'run.until=\"3 ms\"' --set 'timeline=[]'",
         "run " + scenario("dca-unbind.yaml"),
+        "run " + scenario("iommu-errant-dma.yaml") + " --set 'run.until=\"3 ms\"'",  // the DMA-mapping layer's
     };
     size_t seen = 0;
     for (const std::string& run : runs) {

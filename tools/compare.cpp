@@ -23,7 +23,8 @@ struct row {
     std::string design, failback = "-", verdict = "crashed", violations = "-";
     std::string completed = "-", failed_back = "-", cpu = "-", lost = "-", in_flight = "-";
     std::string latency = "-", freed = "-", before = "-", during = "-", after = "-", ref_ns = "-", path_ns = "-", gain = "-";
-    bool ran = false;
+    std::string map_ns = "-", walks = "-";  // the DMA-mapping layer's cost, with the IOMMU on
+    bool iommu = false, ran = false;
 };
 
 std::string fixed(const nlohmann::json& v, int digits) {
@@ -65,6 +66,12 @@ row read_summary(const std::string& design, const fs::path& file) {
         if (s.contains("offload") && s["offload"].contains("net_dma_per_kib") &&
             s["offload"]["net_dma_per_kib"].contains("gain_ns"))
             r.gain = fixed(s["offload"]["net_dma_per_kib"]["gain_ns"], 1);
+        if (s.contains("dma_mapping")) {
+            const auto& m = s["dma_mapping"];
+            r.iommu = m.at("iommu").get<std::string>() != "off";
+            r.map_ns = fixed(m.at("cpu_ns_per_dma_op"), 1);
+            r.walks = fixed(m.at("page_walks_per_dma_op"), 2);
+        }
         r.ran = true;
     } catch (const std::exception&) {
         r.verdict = "crashed";  // the run died before writing a whole summary
@@ -74,26 +81,38 @@ row read_summary(const std::string& design, const fs::path& file) {
 
 // Copies by outcome as summary.json names them; removal latency to the OS's end
 // of the removal and to the last device memory freed ("never": still held).
-const char* const header[] = {"design", "failback", "verdict", "violations", "completed", "failed_back", "cpu", "lost",
-                              "in_flight_at_end", "removal latency (us)", "freed latency (us)",
-                              "GB/s before", "GB/s during", "GB/s after", "ref ns per DMA op",
-                              "other shared lines ns per DMA op", "net_dma gain ns per KiB"};
+// With the IOMMU on in any run, what mapping cost: the CPU time of maps,
+// unmaps and coherent allocations (IOTLB flushes included) and the unit's page
+// walks, per DMA operation the clients submitted (summary.json dma_mapping).
+std::vector<std::string> header(const std::vector<row>& rows) {
+    std::vector<std::string> h = {"design", "failback", "verdict", "violations", "completed", "failed_back", "cpu",
+                                  "lost", "in_flight_at_end", "removal latency (us)", "freed latency (us)",
+                                  "GB/s before", "GB/s during", "GB/s after", "ref ns per DMA op",
+                                  "other shared lines ns per DMA op", "net_dma gain ns per KiB"};
+    if (std::any_of(rows.begin(), rows.end(), [](const row& r) { return r.iommu; }))
+        h.insert(h.end(), {"mapping ns per DMA op", "page walks per DMA op"});
+    return h;
+}
 
-std::vector<std::string> cells(const row& r) {
-    return {r.design, r.failback, r.verdict, r.violations, r.completed, r.failed_back, r.cpu, r.lost, r.in_flight,
-            r.latency, r.freed, r.before, r.during, r.after, r.ref_ns, r.path_ns, r.gain};
+std::vector<std::string> cells(const row& r, size_t n) {
+    std::vector<std::string> c = {r.design, r.failback, r.verdict, r.violations, r.completed, r.failed_back, r.cpu,
+                                  r.lost, r.in_flight, r.latency, r.freed, r.before, r.during, r.after, r.ref_ns,
+                                  r.path_ns, r.gain, r.map_ns, r.walks};
+    c.resize(n);
+    return c;
 }
 
 std::string markdown(const std::vector<row>& rows) {
+    const auto head = header(rows);
     std::ostringstream o;
     o << '|';
-    for (const char* h : header) o << ' ' << h << " |";
+    for (const auto& h : head) o << ' ' << h << " |";
     o << "\n|";
-    for (size_t i = 0; i < std::size(header); ++i) o << (i < 4 ? "---|" : "---:|");
+    for (size_t i = 0; i < head.size(); ++i) o << (i < 4 ? "---|" : "---:|");
     o << '\n';
     for (const row& r : rows) {
         o << '|';
-        for (auto& c : cells(r)) o << ' ' << c << " |";
+        for (auto& c : cells(r, head.size())) o << ' ' << c << " |";
         o << '\n';
     }
     return o.str();
@@ -104,10 +123,11 @@ std::string csv(const std::vector<row>& rows) {
     auto field = [](const std::string& s) {
         return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";
     };
-    for (size_t i = 0; i < std::size(header); ++i) o << (i ? "," : "") << field(header[i]);
+    const auto head = header(rows);
+    for (size_t i = 0; i < head.size(); ++i) o << (i ? "," : "") << field(head[i]);
     o << '\n';
     for (const row& r : rows) {
-        auto c = cells(r);
+        auto c = cells(r, head.size());
         for (size_t i = 0; i < c.size(); ++i) o << (i ? "," : "") << field(c[i]);
         o << '\n';
     }

@@ -170,12 +170,14 @@ void root_complex::up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_cor
     if (remapped(gp)) return remapped_transport(port, gp, delay);
     fabric->b_transport(gp, delay);
     if (on_dma_write && gp.is_write() && gp.is_response_ok()) on_dma_write(gp.get_address(), gp.get_data_length());
+    if (on_dma_access && gp.is_response_ok() && !interrupt(gp.get_address()))
+        on_dma_access(source_id(port, gp), gp.get_address(), gp.get_data_length(), gp.is_write());
 }
 
+bool root_complex::interrupt(uint64_t a) { return a >= interrupt_window && a - interrupt_window < interrupt_window_size; }
+
 bool root_complex::remapped(const tlm::tlm_generic_payload& gp) const {
-    uint64_t a = gp.get_address();
-    bool interrupt = a >= interrupt_window && a - interrupt_window < interrupt_window_size;
-    return remapper_ && !interrupt && remapper_->translating();
+    return remapper_ && !interrupt(gp.get_address()) && remapper_->translating();
 }
 
 // The requester as the IOH knows it: the slot the request came in on, else
@@ -223,6 +225,7 @@ void root_complex::remapped_transport(int port, tlm::tlm_generic_payload& gp, sc
         end = std::max(end, d);
         if (!gp.is_response_ok()) break;
         if (on_dma_write && gp.is_write()) on_dma_write(phys, n);
+        if (on_dma_access) on_dma_access(sid, a, n, gp.is_write());
         done += n;
     } while (done < len);
     gp.set_address(iova);

@@ -73,6 +73,10 @@ public:
     // Told of every memory write a function makes (address, length) once it
     // reached the fabric: the platform lets the CPUs' caches see it.
     std::function<void(uint64_t, uint64_t)> on_dma_write;
+    // Told of every memory request of a function (not an interrupt message)
+    // that reached memory: requester id, bus address (before translation),
+    // length, write. Unset, nothing is asked (the platform's dma-debug check).
+    std::function<void(uint16_t, uint64_t, uint64_t, bool)> on_dma_access;
 
     // Every memory request of a function goes through `r` while it translates;
     // interrupt messages (the 0xFEEx_xxxx window) never do: they are interrupt
@@ -103,6 +107,7 @@ private:
     void up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned up_transport_dbg(int port, tlm::tlm_generic_payload& gp);
     bool remapped(const tlm::tlm_generic_payload& gp) const;
+    static bool interrupt(uint64_t addr);  // in the interrupt-message window
     uint16_t source_id(int port, const tlm::tlm_generic_payload& gp) const;
     void remapped_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     uint64_t now_ps(const sc_core::sc_time& extra = sc_core::SC_ZERO_TIME) const;

@@ -1,6 +1,7 @@
 #include "sw/clients/async_tx.h"
 
 #include "models/ioat/ops.h"
+#include "sw/dma-mapping/dma_api.h"
 #include "sw/kernel/random.h"
 
 #include <algorithm>
@@ -145,10 +146,38 @@ static unsigned prep_flags(const async_submit_ctl& s) {
     return (s.cb ? DMA_PREP_INTERRUPT : 0u) | (s.flags & ASYNC_TX_FENCE ? DMA_PREP_FENCE : 0u);
 }
 
+// The pages an operation hands the engine, mapped on the channel's device as
+// 3.4's async_memcpy, do_async_xor and do_async_gen_syndrome map them; what
+// an operation the channel would not prepare mapped is unmapped before the
+// CPU does it.
+namespace {
+struct op_maps {
+    pci_dev* dev = nullptr;
+    uint64_t len = 0;
+    std::vector<std::pair<dma_addr_t, dma_data_direction>> maps;
+    dma_addr_t map(uint64_t pa, dma_data_direction dir) {
+        const dma_addr_t a = dma_map_page(dev, phys_page(pa), phys_offset(pa), len, dir);
+        maps.push_back({a, dir});
+        return a;
+    }
+    void unmap_all() {
+        for (auto& [a, dir] : maps) dma_unmap_page(dev, a, len, dir);
+        maps.clear();
+    }
+};
+}  // namespace
+
+// 3.4: destination FROM_DEVICE, source TO_DEVICE, as pages; the driver unmaps
+// both at completion (no DMA_COMPL_SKIP_* flags).
 dma_async_tx_descriptor* async_tx::async_memcpy(uint64_t dst, uint64_t src, uint64_t len, async_submit_ctl& s) {
     dma_chan* c = find_channel(s);
-    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_memcpy(c, dst, src, len, prep_flags(s)) : nullptr)
-        return submit(c, tx, s);
+    if (c) {
+        op_maps m{c->device->dev, len};
+        const dma_addr_t d = m.map(dst, DMA_FROM_DEVICE), sa = m.map(src, DMA_TO_DEVICE);
+        if (dma_async_tx_descriptor* tx = c->device->prep_dma_memcpy(c, d, sa, len, prep_flags(s)))
+            return submit(c, tx, s);
+        m.unmap_all();
+    }
     put_unused(c);
     cpu_fallback(s, [&] {
         std::vector<uint8_t> b(len);
@@ -161,8 +190,17 @@ dma_async_tx_descriptor* async_tx::async_memcpy(uint64_t dst, uint64_t src, uint
 dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uint64_t>& src, uint64_t len,
                                              async_submit_ctl& s) {
     dma_chan* c = find_channel(s);
-    if (dma_async_tx_descriptor* tx = c ? c->device->prep_dma_xor(c, dst, src, len, prep_flags(s)) : nullptr)
-        return submit(c, tx, s);
+    if (c) {
+        // The destination BIDIRECTIONAL (it may be a source again), mapped once
+        // when it is one of the sources; the others TO_DEVICE.
+        op_maps m{c->device->dev, len};
+        const dma_addr_t d = m.map(dst, DMA_BIDIRECTIONAL);
+        std::vector<uint64_t> ds;
+        for (uint64_t a : src) ds.push_back(a == dst ? d : m.map(a, DMA_TO_DEVICE));
+        if (dma_async_tx_descriptor* tx = c->device->prep_dma_xor(c, d, ds, len, prep_flags(s)))
+            return submit(c, tx, s);
+        m.unmap_all();
+    }
     put_unused(c);
     cpu_fallback(s, [&] {
         std::vector<uint8_t> acc(len, 0), b(len);
@@ -202,7 +240,12 @@ void pq_on_cpu(kernel& k, uint64_t p, uint64_t q, const std::vector<uint64_t>& s
 dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::vector<uint64_t>& src,
                                             const std::vector<uint8_t>& coef, uint64_t len, async_submit_ctl& s) {
     dma_chan* c = find_channel(s);
-    uint64_t dst[2] = {p, q};
+    // P and Q BIDIRECTIONAL (the engine reads them back when continuing), the
+    // sources TO_DEVICE, all before the first part is prepared.
+    op_maps m{c ? c->device->dev : nullptr, len};
+    uint64_t dst[2] = {p && c ? m.map(p, DMA_BIDIRECTIONAL) : p, q && c ? m.map(q, DMA_BIDIRECTIONAL) : q};
+    std::vector<uint64_t> dsrc;
+    for (uint64_t a : src) dsrc.push_back(c ? m.map(a, DMA_TO_DEVICE) : a);
     const unsigned disable = (p ? 0u : DMA_PREP_PQ_DISABLE_P) | (q ? 0u : DMA_PREP_PQ_DISABLE_Q);
     size_t off = 0;
     dma_async_tx_descriptor* tx = nullptr;
@@ -219,7 +262,7 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
         if (off) part.flags |= ASYNC_TX_FENCE;
         part.depend_tx = off ? tx : s.depend_tx;
         unsigned flags = prep_flags(part) | disable | (off ? DMA_PREP_CONTINUE : 0u);
-        std::vector<uint64_t> ps(src.begin() + long(off), src.begin() + long(off + n));
+        std::vector<uint64_t> ps(dsrc.begin() + long(off), dsrc.begin() + long(off + n));
         std::vector<uint8_t> pc(coef.begin() + long(off), coef.begin() + long(off + n));
         dma_async_tx_descriptor* next = n ? c->device->prep_dma_pq(c, dst, ps, pc, len, flags) : nullptr;
         if (!next) break;
@@ -228,6 +271,7 @@ dma_async_tx_descriptor* async_tx::async_pq(uint64_t p, uint64_t q, const std::v
         if (!last && !(c = dma_.dma_chan_tryget(c) ? c : nullptr)) break;  // the next part holds its own use
     }
     if (off == src.size()) return tx;
+    if (!off) m.unmap_all();  // nothing went to the engine
     put_unused(c);
     part = s;
     part.depend_tx = off ? tx : s.depend_tx;

@@ -15,6 +15,13 @@ struct dmatest_params {
     std::string device;              // only this device (e.g. "0000:80:16.0"); empty: any
     uint64_t timeout = 3'000'000'000'000ull;  // ps: 3000 ms, as in 3.4
     uint64_t seed = 0;               // 0: the run's seed
+    // kmalloc on a NUMA node: the threads' buffers from that node's DRAM (above
+    // 4 GiB for nodes 1-3 of the x3850 X5), as 3.4's kmalloc gives a thread on
+    // that node; -1 or 0: the kernel's pool on node 0, where the model allocates.
+    int buffer_node = -1;
+    // An injected bug: "unmap_before_complete" unmaps the destination right
+    // after issue_pending, before the copy completes. Empty: none.
+    std::string bug;
 };
 
 struct net_dma_config {

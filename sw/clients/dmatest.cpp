@@ -1,5 +1,6 @@
 #include "sw/clients/dmatest.h"
 
+#include "sw/dma-mapping/dma_api.h"
 #include "sw/kernel/random.h"
 
 #include <algorithm>
@@ -139,7 +140,10 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     splitmix64 rnd{seed};
     const unsigned size = p_.test_buf_size;
     const bool failback = dma_.fails_back();
-    uint64_t src_pa = k_.alloc_phys(size, 64), dst_pa = k_.alloc_phys(size, 64);
+    const bool on_node = p_.buffer_node > 0 && alloc_node;  // node 0 is the kernel's pool
+    auto kmalloc = [&] { return on_node ? alloc_node(p_.buffer_node, size) : k_.alloc_phys(size, 64); };
+    uint64_t src_pa = kmalloc(), dst_pa = kmalloc();
+    const bool unmap_early = p_.bug == "unmap_before_complete";
     std::vector<uint8_t> src(size), dst(size);
     long total = 0, failed = 0;
     // Shared with the callback, which may outlive a timed-out wait (dmatest leaves
@@ -182,12 +186,27 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
             ++ledger_.failed_back;
         };
         auto done_with = [&] { dma_.dma_put_channel(chan); };
+        // 3.4: the source window mapped TO_DEVICE (the driver unmaps it at
+        // completion: DMA_COMPL_SRC_UNMAP_SINGLE), the whole destination
+        // BIDIRECTIONAL "to force writeback/invalidate", unmapped here once the
+        // test completed (DMA_COMPL_SKIP_DEST_UNMAP). Neither is checked with
+        // dma_mapping_error, as in 3.4.
+        pci_dev* dev = chan->device->dev;
+        const dma_addr_t dma_src = dma_map_single(dev, src_pa + src_off, len, DMA_TO_DEVICE);
+        const dma_addr_t dma_dst = dma_map_single(dev, dst_pa, size, DMA_BIDIRECTIONAL);
+        bool dst_mapped = true;
+        auto unmap_dst = [&] {
+            if (dst_mapped) dma_unmap_single(dev, dma_dst, size, DMA_BIDIRECTIONAL);
+            dst_mapped = false;
+        };
         unsigned flags = DMA_CTRL_ACK | DMA_PREP_INTERRUPT | DMA_COMPL_SKIP_DEST_UNMAP |
                          DMA_COMPL_SRC_UNMAP_SINGLE;
         dma_.client_touch(chan, "prep_dma_memcpy");
         dma_async_tx_descriptor* tx =
-            chan->device->prep_dma_memcpy(chan, dst_pa + dst_off, src_pa + src_off, len, flags);
+            chan->device->prep_dma_memcpy(chan, dma_dst + dst_off, dma_src, len, flags);
         if (!tx) {
+            dma_unmap_single(dev, dma_src, len, DMA_TO_DEVICE);
+            unmap_dst();
             k_.printk(strfmt("%s: #%ld: prep error with src_off=0x%x dst_off=0x%x len=0x%x",
                              name.c_str(), total - 1, src_off, dst_off, len));
             ++r.counter("dmatest.prep_errors");
@@ -218,6 +237,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
             }
             ++ledger_.submitted;
             dmaengine::dma_async_issue_pending(chan);
+            if (unmap_early) unmap_dst();  // the injected bug: the engine may not have written it yet
             me->awaited = chan;
             bool came = k_.wait_event_timeout(done->wq, [&] { return done->done; }, p_.timeout);
             me->awaited = nullptr;
@@ -234,6 +254,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
             }
             if (done->result != DMA_TRANS_NOERROR) {
                 done_with();
+                unmap_dst();
                 cpu_redo();
             } else {
                 dma_status status = dmaengine::dma_async_is_tx_complete(chan, cookie);
@@ -248,6 +269,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
                     ++failed;
                     continue;
                 }
+                unmap_dst();  // "Unmap by myself", only after a good completion (3.4)
             }
         }
         r.counter("dmatest.bytes") += len;
@@ -275,8 +297,7 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     }
     k_.printk(strfmt("%s: terminating after %ld tests, %ld failures (status %d)", name.c_str(), total,
                      failed, 0));
-    k_.free_phys(src_pa);
-    k_.free_phys(dst_pa);
+    for (uint64_t pa : {src_pa, dst_pa}) on_node ? free_node(pa) : k_.free_phys(pa);
     thread_stopped(*slot);
     if (--running_ == 0) {
         if (dma_.design() == dma_design::client_callbacks) dma_.dma_async_client_unregister(&client_);

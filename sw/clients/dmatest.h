@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ public:
     // dmaengine is lost; the others are in flight.
     void finish();
     const copy_ledger& copies() const { return ledger_; }  // done: tests verified
+    // Memory of a NUMA node for buffer_node (the platform's): an address or 0.
+    std::function<uint64_t(int node, uint64_t size)> alloc_node;
+    std::function<void(uint64_t pa)> free_node;
 
     static constexpr const char* counters[] = {
         "dmatest.tests", "dmatest.failures", "dmatest.prep_errors", "dmatest.submit_errors",

@@ -178,6 +178,7 @@ const dma_map_ops* dma_mapping::install(pci_dev& dev) {
         o = &layers_.back();
     }
     dev.archdata.dma_ops = o == dma_ops_ ? nullptr : o;  // the global ops need no pointer
+    dev.dma_layer = this;
     return o;
 }
 
@@ -387,7 +388,7 @@ void dma_mapping::dma_debug_check_device_access(uint16_t sid, dma_addr_t addr, u
 }
 
 void dma_mapping::dma_debug_cpu_write(uint64_t pa, uint64_t len) {
-    if (debug_) debug_->cpu_write(pa, len);
+    if (debug_ && !quiet_writes) debug_->cpu_write(pa, len);
 }
 
 }  // namespace ioatsim::sw

@@ -134,7 +134,7 @@ struct dmar_reg_access {
     std::function<void(uint64_t addr, uint32_t v)> writel;
 };
 
-// software.iommu (the lead wires the key): how the kernel was booted.
+// software.iommu (read in platform/platform_dma.cpp): how the kernel was booted.
 //   off    no intel_iommu=on: direct (nommu), or swiotlb when RAM ends above 4 GiB
 //   strict intel_iommu=on,strict: page-selective IOTLB flush at every unmap
 //   lazy   intel_iommu=on: deferred flush (250 entries or 10 ms)
@@ -163,6 +163,15 @@ struct dma_mapping_config {
     // How the DMAR driver reaches a unit's registers; empty: the CPU's uncached
     // accesses to its ioremapped page (tests put a stand-in here).
     std::function<dmar_reg_access(uint64_t reg_base)> reg_access;
+    // DMAR unit hot-plug (dma-mapping-vtd.md §7). false, as 3.4: a unit is
+    // never removed, and one whose IOH goes stays in every list. true, as the
+    // 2014-2015 work (4.x dmar_device_remove/add): a unit is removed once no
+    // device of its scope is left (-EBUSY otherwise), and set up when its
+    // host bridge comes back, before the bus is scanned.
+    bool dmar_hotplug = false;
+    // Model-only: whether a unit's hardware answers (the platform's view of
+    // its IOH); unset, always. Accesses to a unit that does not are counted.
+    std::function<bool(uint64_t reg_base)> unit_present;
 };
 
 class dma_mapping {
@@ -218,6 +227,9 @@ public:
     void dma_debug_check_device_access(pci_dev* dev, dma_addr_t addr, uint64_t len, bool is_write);
     void dma_debug_check_device_access(uint16_t source_id, dma_addr_t addr, uint64_t len, bool is_write);
     void dma_debug_cpu_write(uint64_t pa, uint64_t len);
+    // The layer's own copies (swiotlb's bounce into the original buffer) are
+    // not the CPU touching a mapped page: the check is off around them.
+    unsigned quiet_writes = 0;
 
     kernel& k() { return k_; }
     const dma_mapping_config& config() const { return cfg_; }

@@ -55,6 +55,16 @@ intel_iommu::intel_iommu(dma_mapping& d, const dmar_drhd_unit& u, int seq)
         io_.readl = [this](uint64_t a) { return k.readl(a); };
         io_.writel = [this](uint64_t a, uint32_t v) { k.writel(v, a); };
     }
+    if (auto present = d.config().unit_present) {
+        // Model-only: each access to a unit whose hardware is gone (its IOH
+        // removed) is counted; the access itself goes ahead (all ones, dropped).
+        auto stale = [this, present] {
+            if (!present(reg)) dm.stats().count("dma_map.stale_drhd_accesses");
+        };
+        dmar_reg_access inner = io_;
+        io_.readl = [inner, stale](uint64_t a) { stale(); return inner.readl(a); };
+        io_.writel = [inner, stale](uint64_t a, uint32_t v) { stale(); inner.writel(a, v); };
+    }
     if (!reg) {  // check_zero_address
         broken = true;
         k.printk("Your BIOS is broken; DMAR reported at address zero!");
@@ -253,9 +263,9 @@ void intel_iommu::flush_iotlb_psi(uint16_t did, uint64_t pfn, uint64_t pages) {
 // qi_submit_sync: the descriptor and a wait descriptor whose status write
 // tells the CPU, spinning with interrupts off, that the hardware got there.
 int intel_iommu::qi_submit_sync(uint64_t lo, uint64_t hi) {
+    kernel::waiting w(k, name + ": qi_submit_sync");  // the whole call, retries included
     for (;;) {
         int rc = 0;
-        kernel::waiting w(k, name + ": qi_submit_sync");
         k.spin_lock(qi->q_lock);
         while (qi->free_cnt < 3) {
             k.spin_unlock(qi->q_lock);

@@ -122,6 +122,7 @@ struct intel_iommu {
     int irq_vector = -1;
     unsigned irq_cpu = 0;
     bool broken = false;  // check_zero_address: a zero base, or CAP and ECAP all ones
+    bool removed = false; // gone from the driver's lists (later kernels' DMAR hot-removal)
 
 private:
     // IOMMU_WAIT_OP: poll `off` until `done`, 10 s at most, then panic.

@@ -69,15 +69,7 @@ int intel_iommu_driver::intel_iommu_init() {
 
     // init_dmars: root tables, a sane state, the invalidation interface.
     for (auto& u : units_) {
-        u->root_entry = alloc_pgtable_page(*u);
-        if (!u->root_entry) return -12;
-        if (u->readl(GSTS_REG) & GSTS_TES) {  // left on by firmware
-            u->gcmd = GCMD_TE;
-            u->disable_translation();
-        }
-        u->disable_qi();
-        const char* how = u->enable_qi() == 0 ? "Queued" : "Register based";
-        k_.printk(strfmt("IOMMU %d 0x%llx: using %s invalidation", u->seq_id, (unsigned long long)u->reg, how));
+        if (int rc = init_unit(*u)) return rc;
         hw_pass_through_ = hw_pass_through_ && u->caps.pass_through();
     }
     if (identity_) {
@@ -90,15 +82,7 @@ int intel_iommu_driver::intel_iommu_init() {
             if (!si_domain_) return -16;
         }
     }
-    for (auto& u : units_) {
-        u->flush_write_buffer();
-        u->set_interrupt(dm_.config().fault_irq_cpu);
-        u->set_root_entry();
-        u->flush_context(0, 0, 0, CCMD_GLOBAL_INVL);
-        u->flush_iotlb(0, 0, 0, TLB_GLOBAL_FLUSH);
-        u->enable_translation();
-        u->disable_protect_mem_regions();
-    }
+    for (auto& u : units_) enable_unit(*u);
     // dmar_init_reserved_ranges: the IOAPIC/MSI window and every PCI BAR (no peer-to-peer).
     reserved_.push_back({0xfee00000ull >> 12, 0xfeefffffull >> 12});
     if (pci_subsys* pci = dm_.pci())
@@ -111,10 +95,33 @@ int intel_iommu_driver::intel_iommu_init() {
     return 0;
 }
 
+int intel_iommu_driver::init_unit(intel_iommu& u) {
+    u.root_entry = alloc_pgtable_page(u);
+    if (!u.root_entry) return -12;
+    if (u.readl(GSTS_REG) & GSTS_TES) {  // left on by firmware
+        u.gcmd = GCMD_TE;
+        u.disable_translation();
+    }
+    u.disable_qi();
+    const char* how = u.enable_qi() == 0 ? "Queued" : "Register based";
+    k_.printk(strfmt("IOMMU %d 0x%llx: using %s invalidation", u.seq_id, (unsigned long long)u.reg, how));
+    return 0;
+}
+
+void intel_iommu_driver::enable_unit(intel_iommu& u) {
+    u.flush_write_buffer();
+    u.set_interrupt(dm_.config().fault_irq_cpu);
+    u.set_root_entry();
+    u.flush_context(0, 0, 0, CCMD_GLOBAL_INVL);
+    u.flush_iotlb(0, 0, 0, TLB_GLOBAL_FLUSH);
+    u.enable_translation();
+    u.disable_protect_mem_regions();
+}
+
 intel_iommu* intel_iommu_driver::device_to_iommu(uint8_t bus, uint8_t devfn) {
     for (int pass = 0; pass < 2; ++pass)
         for (auto& u : units_) {
-            if (u->drhd.include_all != (pass == 1)) continue;
+            if (u->removed || u->drhd.include_all != (pass == 1)) continue;
             if (u->drhd.include_all) return u.get();
             for (uint16_t d : u->drhd.devices)
                 if (d == (bus << 8 | devfn)) return u.get();
@@ -206,6 +213,13 @@ dmar_domain* intel_iommu_driver::get_valid_domain_for_dev(pci_dev& dev) {
         k_.printk("Allocating domain for " + dev.name + " failed");
         return nullptr;
     }
+    // get_domain_for_dev looks again under device_domain_lock: another CPU
+    // may have given the device its domain meanwhile; that one is kept.
+    if (dmar_domain* found = find_domain(dev)) {
+        domain_exit(*d);
+        u->free_domain_id(d->id);
+        return found;
+    }
     if (domain_add_dev_info(*d, dev, CONTEXT_TT_MULTI_LEVEL) != 0) {
         k_.printk("Domain context map for " + dev.name + " failed");
         return nullptr;
@@ -253,9 +267,14 @@ uint64_t intel_iommu_driver::device_to_context_entry(intel_iommu& u, uint8_t bus
         if (!alloc) return 0;
         const uint64_t table = alloc_pgtable_page(u);
         if (!table) return 0;
-        lo = table | 1;  // CTP | P
-        k_.store<uint64_t>(root, lo);
-        u.flush_cache(root, 16);
+        if (const uint64_t theirs = k_.load<uint64_t>(root); theirs & 1) {  // set meanwhile (iommu->lock in 3.4)
+            free_pgtable_page(table);
+            lo = theirs;
+        } else {
+            lo = table | 1;  // CTP | P
+            k_.store<uint64_t>(root, lo);
+            u.flush_cache(root, 16);
+        }
     }
     return (lo & VTD_PAGE_MASK) + 16ull * devfn;
 }
@@ -313,9 +332,16 @@ uint64_t intel_iommu_driver::pfn_to_dma_pte(dmar_domain& d, uint64_t pfn) {
         if (!present(v)) {
             const uint64_t page = alloc_pgtable_page(*d.iommu);
             if (!page) return 0;
-            v = page | DMA_PTE_READ | DMA_PTE_WRITE;  // every non-leaf entry gets R and W
-            k_.store<uint64_t>(pte, v);
-            d.iommu->flush_cache(pte, 8);
+            // 3.4's cmpxchg64: another CPU may have set the entry while the
+            // page was allocated (and zeroed); theirs is used, ours freed.
+            if (const uint64_t theirs = k_.load<uint64_t>(pte); present(theirs)) {
+                free_pgtable_page(page);
+                v = theirs;
+            } else {
+                v = page | DMA_PTE_READ | DMA_PTE_WRITE;  // every non-leaf entry gets R and W
+                k_.store<uint64_t>(pte, v);
+                d.iommu->flush_cache(pte, 8);
+            }
         }
         table = v & VTD_PAGE_MASK;
     }

@@ -66,7 +66,18 @@ public:
     // The context entry a unit holds for bus/devfn (physical address), 0 when its table is missing.
     uint64_t context_entry(intel_iommu& u, uint8_t bus, uint8_t devfn);
 
+    // DMAR unit hot-plug (dmar_hotplug.cpp; dma-mapping-vtd.md §7.2, the 4.x
+    // behaviour): dmar_device_remove takes the unit at `reg_base` out of the
+    // driver (-EBUSY while a device of its scope is present, -ENODEV when it
+    // has none); dmar_device_add sets a unit up as intel_iommu_add does.
+    int dmar_device_remove(uint64_t reg_base);
+    int dmar_device_add(const dmar_drhd_unit& drhd);
+    // The unit at `reg_base` the driver still uses (not removed), or null.
+    intel_iommu* unit_at(uint64_t reg_base);
+
 private:
+    int init_unit(intel_iommu& u);     // init_dmars' first pass: root table, invalidation interface
+    void enable_unit(intel_iommu& u);  // its last: interrupt, root pointer, invalidations, TE, PMRs
     bool iommu_no_mapping(pci_dev* dev);
     bool should_identity_map(const pci_dev& dev) const;
     dmar_domain* get_valid_domain_for_dev(pci_dev& dev);

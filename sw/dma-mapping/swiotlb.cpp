@@ -76,7 +76,9 @@ void swiotlb::bounce(uint64_t orig, uint64_t b, size_t size, bool to_bounce) {
     std::vector<uint8_t> buf(size);
     const uint64_t src = to_bounce ? orig : b, dst = to_bounce ? b : orig;
     k_.mem_read(src, buf.data(), size);
+    ++dm_.quiet_writes;
     k_.mem_write(dst, buf.data(), size);
+    --dm_.quiet_writes;
     k_.cost_copy(dst, src, size);
     dm_.stats().count("dma_map.swiotlb_bounce_bytes", int64_t(size));
 }

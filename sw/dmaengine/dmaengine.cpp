@@ -1,4 +1,5 @@
 #include "sw/dmaengine/client.h"
+#include "sw/dma-mapping/dma_api.h"
 
 #include <algorithm>
 
@@ -124,11 +125,25 @@ int dmaengine::pins_expected(const module* m) const {
     return n;
 }
 
+// As 3.4's dma_async_memcpy_buf_to_pg, which net_dma's dma_memcpy_to_iovec
+// calls for the skb's data and a pinned user page: the kernel buffer mapped
+// single TO_DEVICE, the page FROM_DEVICE, both on the channel's device and not
+// checked with dma_mapping_error; the driver unmaps both at completion
+// (DMA_COMPL_SRC_UNMAP_SINGLE, the destination as a page); a failed prep
+// unmaps them here. [simplification, as before: the model's copy is one per
+// segment, not cut at the user buffer's page boundaries as the iovec walk is]
 dma_cookie_t dmaengine::dma_async_memcpy(dma_chan* c, uint64_t dst, uint64_t src, uint64_t len) {
     client_touch(c, "dma_async_memcpy");
+    pci_dev* dev = c->device->dev;
+    const dma_addr_t dma_src = dma_map_single(dev, src, len, DMA_TO_DEVICE);
+    const dma_addr_t dma_dest = dma_map_page(dev, phys_page(dst), phys_offset(dst), len, DMA_FROM_DEVICE);
     dma_async_tx_descriptor* tx =
-        c->device->prep_dma_memcpy(c, dst, src, len, DMA_CTRL_ACK | DMA_COMPL_SKIP_DEST_UNMAP);
-    if (!tx) return -12;  // -ENOMEM
+        c->device->prep_dma_memcpy(c, dma_dest, dma_src, len, DMA_CTRL_ACK | DMA_COMPL_SRC_UNMAP_SINGLE);
+    if (!tx) {
+        dma_unmap_single(dev, dma_src, len, DMA_TO_DEVICE);
+        dma_unmap_page(dev, dma_dest, len, DMA_FROM_DEVICE);
+        return -12;  // -ENOMEM
+    }
     tx->callback = nullptr;
     dma_cookie_t cookie = dmaengine_submit(tx);
     if (c->local && c->local->touch(k_, "dma_async_memcpy")) {

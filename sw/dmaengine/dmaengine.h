@@ -34,6 +34,7 @@ enum dma_ctrl_flags : unsigned {
 struct dma_chan;
 struct dma_device;
 struct dma_client;
+struct pci_dev;
 
 // What a completion callback learns (later mainline's dmaengine_result).
 enum dmaengine_tx_result { DMA_TRANS_NOERROR, DMA_TRANS_READ_FAILED, DMA_TRANS_WRITE_FAILED, DMA_TRANS_ABORTED };
@@ -95,6 +96,9 @@ struct dma_device : tracked {
     // through it (dma_chan_to_owner: dev->driver->owner). Unset: always.
     std::function<bool()> dev_driver;
     std::string dev_name;  // the struct device name, e.g. "0000:00:16.0"
+    // dma_device->dev: the device clients map their buffers on (3.4's
+    // dmatest, dmaengine's memcpy helpers, async_tx); null for a test's fake.
+    pci_dev* dev = nullptr;
     int dev_id = -1;
     dma_cap_mask_t cap_mask;
     std::vector<dma_chan*> channels;

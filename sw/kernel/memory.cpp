@@ -4,6 +4,7 @@
 
 #include "models/cpu/cpu.h"
 #include "sw/kernel/kernel_impl.h"
+#include "sw/kernel/memory_watch.h"
 
 #include <systemc>
 
@@ -105,8 +106,21 @@ void kernel::mem_read(uint64_t pa, void* dst, uint64_t len) {
     cpus_[smp_processor_id()]->mem_read(pa, dst, len);
 }
 
+namespace {
+struct cpu_write_watcher {
+    const kernel* k = nullptr;
+    std::function<void(uint64_t, uint64_t)> fn;
+} cpu_write_watch;
+}  // namespace
+
+void set_cpu_write_watch(const kernel& k, std::function<void(uint64_t, uint64_t)> fn) {
+    cpu_write_watch.k = fn ? &k : nullptr;
+    cpu_write_watch.fn = std::move(fn);
+}
+
 void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
     cpus_[smp_processor_id()]->mem_write(pa, src, len);
+    if (cpu_write_watch.k == this) cpu_write_watch.fn(pa, len);
 }
 
 uint64_t kernel::alloc_phys(uint64_t size, uint64_t align) {

@@ -25,7 +25,7 @@ dma_pool::dma_pool(kernel& k, std::string name, std::string owner, uint64_t size
     k_.rep().declare("violations.pool_busy_at_destroy");
 }
 
-uint64_t dma_pool::alloc() {
+uint64_t dma_pool::alloc(uint64_t* dma) {
     if (destroyed_) {
         k_.rep().violation(k_.now(), "use_after_free", "alloc from destroyed dma_pool " + name_);
         return 0;
@@ -36,13 +36,17 @@ uint64_t dma_pool::alloc() {
             if (!p.used[i]) {
                 p.used[i] = true;
                 ++p.in_use;
+                if (dma) *dma = p.dma + i * size_;
                 return p.pa + i * size_;
             }
     }
-    uint64_t pa = k_.alloc_phys(page_size, page_size);
+    uint64_t handle = 0;
+    uint64_t pa = page_alloc ? page_alloc(page_size, &handle) : k_.alloc_phys(page_size, page_size);
     if (!pa) return 0;
-    pages_.push_back({pa, std::vector<bool>(blocks_per_page_, false), 1});
+    if (!page_alloc) handle = pa;
+    pages_.push_back({pa, std::vector<bool>(blocks_per_page_, false), 1, handle});
     pages_.back().used[0] = true;
+    if (dma) *dma = handle;
     return pa;
 }
 
@@ -89,7 +93,8 @@ void dma_pool::destroy() {
             ++k_.rep().counter("violations.pool_busy_at_destroy");
             continue;  // a busy page is leaked, not freed
         }
-        k_.free_phys(p.pa);
+        if (page_free) page_free(p.pa, p.dma);
+        else k_.free_phys(p.pa);
     }
     destroyed_ = true;
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include "sw/kernel/kernel.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,7 +35,14 @@ class dma_pool {
 public:
     static constexpr uint64_t page_size = 4096;
     dma_pool(kernel& k, std::string name, std::string owner, uint64_t size, uint64_t align);
-    uint64_t alloc();       // physical address, 0 when out of memory or destroyed
+    // Where its pages come from: 3.4's pool_alloc_page takes each page with
+    // dma_alloc_coherent on the pool's device and pool_free_page gives it back
+    // with dma_free_coherent. Unset: the kernel's pages, bus address = physical.
+    std::function<uint64_t(uint64_t size, uint64_t* dma)> page_alloc;
+    std::function<void(uint64_t vaddr, uint64_t dma)> page_free;
+    // A block's CPU address (physical), 0 when out of memory or destroyed;
+    // `dma`, when given, gets its bus address (dma_pool_alloc's handle).
+    uint64_t alloc(uint64_t* dma = nullptr);
     void free(uint64_t pa);
     // dma_pool_destroy: a page with live blocks is logged busy (and leaked, as
     // Linux does); the pool itself is gone afterwards.
@@ -46,7 +54,7 @@ public:
     // The kernel virtual address of a physical one (the direct map), for messages.
     static uint64_t vaddr(uint64_t pa) { return 0xffff880000000000ull + pa; }
 private:
-    struct page { uint64_t pa; std::vector<bool> used; unsigned in_use = 0; };
+    struct page { uint64_t pa; std::vector<bool> used; unsigned in_use = 0; uint64_t dma = 0; };
     kernel& k_;
     std::string name_, owner_;  // owner: "ioatdma 0000:80:16.7", the device it logs against
     uint64_t size_, blocks_per_page_;

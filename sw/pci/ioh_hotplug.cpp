@@ -35,6 +35,7 @@ void ioh_hotplug::handle() {
             k_.printk("acpi " + acpi_name(i) + ": eject request");
             k_.mutex_lock(pci_.scan_lock());
             pci_.remove_bridge(i);
+            if (host_bridge_hook) host_bridge_hook(i, false);
             k_.writel(CMD_EJECT, reg + COMMAND);
             k_.printk("acpi " + acpi_name(i) + ": ejected");
             if (done_) done_(i, false);
@@ -43,10 +44,12 @@ void ioh_hotplug::handle() {
             k_.mutex_lock(pci_.scan_lock());
             pci_.report_offline(i);
             pci_.remove_bridge(i);
+            if (host_bridge_hook) host_bridge_hook(i, false);
             if (done_) done_(i, false);
         } else if ((ev & EVENT_PRESENCE) && (st & STATUS_PRESENT)) {
             k_.printk("pci_root " + acpi_name(i) + ": hot add");
             k_.mutex_lock(pci_.scan_lock());
+            if (host_bridge_hook) host_bridge_hook(i, true);
             pci_.scan_bridge(i);
             if (done_) done_(i, true);
         } else {

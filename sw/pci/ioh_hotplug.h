@@ -19,6 +19,11 @@ public:
     // Called when the OS has finished with an IOH's event: its devices all
     // removed (and, when asked, the IOH ejected), or its devices scanned.
     void on_done(std::function<void(unsigned ioh, bool added)> fn) { done_ = std::move(fn); }
+    // The host bridge's own resources as later kernels handle them in
+    // acpi_pci_root_add/remove (4.x: dmar_device_add before its bus is scanned,
+    // dmar_device_remove once its devices are removed, before the eject).
+    // Unset, as in 3.4: nothing.
+    std::function<void(unsigned ioh, bool added)> host_bridge_hook;
 
 private:
     void handle();  // on the kacpi_hotplug worker

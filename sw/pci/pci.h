@@ -15,6 +15,7 @@ namespace ioatsim::sw {
 
 struct pci_driver;
 struct dma_map_ops;
+class dma_mapping;
 
 // arch/x86/include/asm/device.h (3.4, X86_64): the device's own DMA ops, NULL
 // for the global ones, and the IOMMU's per-device data (intel-iommu's
@@ -62,6 +63,10 @@ struct pci_dev {
     // masks; 0 stands for a NULL dma_mask (not DMA capable).
     uint64_t dma_mask = 0xffffffffull, coherent_dma_mask = 0xffffffffull;
     dev_archdata archdata;
+    // Model-only: the platform's DMA-mapping layer, set when the device gets
+    // its ops; none (software.iommu off, dma_debug off) means the bus address
+    // is the physical one at no cost, as the model ran before the layer.
+    dma_mapping* dma_layer = nullptr;
 };
 
 struct pci_device_id { uint16_t vendor, device; };

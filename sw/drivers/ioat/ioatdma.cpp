@@ -3,6 +3,7 @@
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
 #include "sw/dca/dca.h"
+#include "sw/dma-mapping/dma_api.h"
 #include "sw/net/user_dma.h"
 
 namespace ioatsim::sw {
@@ -27,6 +28,7 @@ ioatdma_device::ioatdma_device(kernel& k, pci_subsys& pci, dmaengine& dma, pci_d
       submit_(k.timing("cost.ioat_submit")), cleanup_desc_(k.timing("cost.ioat_cleanup_desc")),
       cpu_relax_(k.timing("cost.cpu_relax")) {
     dev_name = pdev.name;
+    dev = &pdev;
     node = int(pdev.node);
 }
 
@@ -67,6 +69,14 @@ int ioatdma_device::probe() {
     pci_.pcim_enable_device(pdev_);
     reg_base_ = pci_.pcim_iomap(pdev_, 0);
     if (!reg_base_) return -12;
+    // 64-bit DMA if the platform allows it (iommu=forcesac, a DAC-less bridge
+    // do not), else 32-bit: ioat_pci_probe, before mastering is enabled.
+    int err = pci_set_dma_mask(&pdev_, DMA_BIT_MASK(64));
+    if (err) err = pci_set_dma_mask(&pdev_, DMA_BIT_MASK(32));
+    if (err) return err;
+    err = pci_set_consistent_dma_mask(&pdev_, DMA_BIT_MASK(64));
+    if (err) err = pci_set_consistent_dma_mask(&pdev_, DMA_BIT_MASK(32));
+    if (err) return err;
     pci_.set_master(pdev_);
     version_ = k_.readb(reg_base_ + CBVER);
     if (version_ < 0x30) return -19;  // -ENODEV: this driver models the v3 path only
@@ -84,6 +94,14 @@ int ioatdma_device::probe() {
     // Hardware descriptors and completion words come from the device's pools.
     desc_pool_ = std::make_unique<dma_pool>(k_, "dma_desc_pool", "ioatdma " + pdev_.name, 64, 64);
     completion_pool_ = std::make_unique<dma_pool>(k_, "completion_pool", "ioatdma " + pdev_.name, 8, 64);
+    for (dma_pool* pool : {desc_pool_.get(), completion_pool_.get()}) {  // pci_pool_create(..., pdev, ...)
+        pool->page_alloc = [this](uint64_t size, uint64_t* handle) {
+            return dma_alloc_coherent(k_, &pdev_, size, handle);
+        };
+        pool->page_free = [this](uint64_t vaddr, uint64_t handle) {
+            dma_free_coherent(k_, &pdev_, dma_pool::page_size, vaddr, handle);
+        };
+    }
     for (unsigned i = 0; i < chancnt; ++i) {
         auto c = std::make_unique<ioat_chan>();
         c->ioat = this;
@@ -160,8 +178,9 @@ void ioatdma_device::start_null_desc(ioat_chan& c) {
     write_desc(e.hw, NULL_DESC_BUFFER_SIZE, DESC_NULL | DESC_INT_EN | DESC_COMPL_WRITE, 0, 0);
     e.txd.cookie = 0;
     e.txd.flags = DMA_CTRL_ACK;
-    k_.writel(uint32_t(e.hw), c.reg + CHAINADDR);
-    k_.writel(uint32_t(e.hw >> 32), c.reg + CHAINADDR + 4);
+    e.op = ioat_ring_ent::op_kind::none;
+    k_.writel(uint32_t(e.phys), c.reg + CHAINADDR);
+    k_.writel(uint32_t(e.phys >> 32), c.reg + CHAINADDR + 4);
     ++c.head;
     issue_pending_locked(c);
     k_.spin_unlock(c.prep_lock);
@@ -173,19 +192,19 @@ int ioatdma_device::alloc_chan_resources(dma_chan* dc) {
     if (!c.ring.empty()) return c.size();
     k_.writew(CHANCTRL_RUN, c.reg + CHANCTRL);
     if (!alive(dc, "alloc_chan_resources")) return -19;
-    c.completion = completion_pool_->alloc();
+    c.completion = completion_pool_->alloc(&c.completion_dma);
     if (!c.completion) return -12;
     k_.store<uint64_t>(c.completion, 0);
     c.completion_line.name = "completion";
     k_.touch(c.completion_line, coh_op::store);
     k_.track_line(c.completion, &c.completion_line);
-    k_.writel(uint32_t(c.completion), c.reg + CHANCMP);
-    k_.writel(uint32_t(c.completion >> 32), c.reg + CHANCMP + 4);
+    k_.writel(uint32_t(c.completion_dma), c.reg + CHANCMP);
+    k_.writel(uint32_t(c.completion_dma >> 32), c.reg + CHANCMP + 4);
 
     unsigned n = 1u << RING_ORDER;
     c.ring.clear();
     for (unsigned i = 0; i < n; ++i) c.ring.push_back(new_ent(c));
-    for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i]->hw + 0x18, c.ring[(i + 1) % n]->hw);  // next
+    for (unsigned i = 0; i < n; ++i) k_.store<uint64_t>(c.ring[i]->hw + 0x18, c.ring[(i + 1) % n]->phys);  // next
     c.head = c.issued = c.tail = c.dmacount = 0;
     c.last_completion = 0;
     k_.tasklet_enable(c.cleanup_task);
@@ -217,7 +236,7 @@ void ioatdma_device::free_chan_resources(dma_chan* dc) {
     k_.untrack_line(c.completion);
     completion_pool_->free(c.completion);
     c.ring.clear();
-    c.completion = 0;
+    c.completion = c.completion_dma = 0;
 }
 
 void ioatdma_device::issue_pending_locked(ioat_chan& c) {
@@ -274,7 +293,7 @@ bool ioatdma_device::check_space_lock(ioat_chan& c, uint16_t num) {
 
 std::unique_ptr<ioat_ring_ent> ioatdma_device::new_ent(ioat_chan& c) {
     auto e = std::make_unique<ioat_ring_ent>();
-    e->hw = desc_pool_->alloc();
+    e->hw = desc_pool_->alloc(&e->phys);
     uint8_t zero[64] = {};
     k_.mem_write(e->hw, zero, sizeof zero);
     e->txd.chan = &c;
@@ -300,7 +319,8 @@ bool ioatdma_device::grow_ring(ioat_chan& c) {
         return false;
     }
     for (uint32_t i = 0; i < old_size; ++i) ring[at(i)] = std::move(c.ring[(c.tail + i) & (old_size - 1)]);
-    for (uint32_t i = old_size - 1; i < new_size; ++i) k_.store<uint64_t>(ring[at(i)]->hw + 0x18, ring[at(i + 1)]->hw);
+    for (uint32_t i = old_size - 1; i < new_size; ++i)
+        k_.store<uint64_t>(ring[at(i)]->hw + 0x18, ring[at(i + 1)]->phys);
     c.ring = std::move(ring);
     k_.trace("ioatdma " + pdev_.name, "ring.grow", json_obj().set("entries", new_size));
     return true;
@@ -316,6 +336,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
     if (num >= IOAT_MAX_RING || !check_space_lock(c, uint16_t(num))) return nullptr;
     uint16_t idx = c.head;
     uint64_t total = len;
+    const uint64_t src0 = src, dst0 = dst;
     ioat_ring_ent* e = nullptr;
     for (uint64_t i = 0; i < num; ++i) {
         e = &c.ent(uint16_t(idx + i));
@@ -331,6 +352,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
         e->txd.callback = nullptr;
         e->len = 0;
         e->ext = false;  // the slot may have been an XOR/PQ extension frame last time round
+        e->op = ioat_ring_ent::op_kind::none;
         src += n;
         dst += n;
         len -= n;
@@ -338,6 +360,9 @@ dma_async_tx_descriptor* ioatdma_device::prep_dma_memcpy(dma_chan* dc, uint64_t 
     }
     e->txd.flags = flags;
     e->len = total;
+    e->op = ioat_ring_ent::op_kind::copy;
+    e->src = src0;
+    e->dst = dst0;
     return &e->txd;
 }
 
@@ -382,7 +407,7 @@ void ioatdma_device::cleanup(ioat_chan& c) {
             ioat_ring_ent& e = c.ent(uint16_t(c.tail + i));
             k_.cost(cleanup_desc_);
             if (e.txd.cookie) complete_desc(e, DMA_TRANS_NOERROR);
-            if (e.hw == phys_complete) seen = true;
+            if (e.phys == phys_complete) seen = true;
         }
         while (seen && i < active && c.ent(uint16_t(c.tail + i)).ext) ++i;  // its extension frame
         c.tail = uint16_t(c.tail + i);
@@ -450,7 +475,7 @@ void ioatdma_device::restart_channel(ioat_chan& c) {
     k_.trace("ioatdma " + pdev_.name, "restart", json_obj().set("tail", unsigned(c.tail)).set("head", unsigned(c.head)));
     c.issued = c.tail;
     c.dmacount = 0;
-    uint64_t hw = c.ent(c.tail).hw;
+    uint64_t hw = c.ent(c.tail).phys;
     k_.writel(uint32_t(hw), c.reg + CHAINADDR);
     k_.writel(uint32_t(hw >> 32), c.reg + CHAINADDR + 4);
     if (c.pending()) {
@@ -459,9 +484,32 @@ void ioatdma_device::restart_channel(ioat_chan& c) {
     }
 }
 
-// Completes the cookie and runs the callback once, telling it how it went.
+// ioat3_dma_unmap (3.4 dma_v3.c, with dma.c's ioat_dma_unmap and ioat_unmap):
+// a copy's destination (FROM_DEVICE) and source (TO_DEVICE), a fill's
+// destination, each unless DMA_COMPL_SKIP_{DEST,SRC}_UNMAP, as a single
+// mapping with DMA_COMPL_{DEST,SRC}_UNMAP_SINGLE, else as a page, the
+// operation's whole length. XOR and PQ unmap nothing here: 3.4 puts their flags
+// on the operation's descriptor, which gets no cookie, and the cookie on the
+// trailing null descriptor, whose unmap is skipped; __cleanup unmaps only
+// descriptors with a cookie [inference from the 3.4 source: their mappings stay].
+void ioatdma_device::dma_unmap(const ioat_ring_ent& e) {
+    const unsigned f = e.txd.flags;
+    auto unmap = [&](uint64_t addr, dma_data_direction dir, bool single) {
+        if (single) dma_unmap_single(&pdev_, addr, e.len, dir);
+        else dma_unmap_page(&pdev_, addr, e.len, dir);
+    };
+    if (e.op == ioat_ring_ent::op_kind::none) return;
+    if (!(f & DMA_COMPL_SKIP_DEST_UNMAP)) unmap(e.dst, DMA_FROM_DEVICE, f & DMA_COMPL_DEST_UNMAP_SINGLE);
+    if (e.op == ioat_ring_ent::op_kind::copy && !(f & DMA_COMPL_SKIP_SRC_UNMAP))
+        unmap(e.src, DMA_TO_DEVICE, f & DMA_COMPL_SRC_UNMAP_SINGLE);
+}
+
+// Completes the cookie and runs the callback once, telling it how it went; what
+// the descriptor mapped is unmapped first (3.4's __cleanup, before the callback).
 void ioatdma_device::complete_desc(ioat_ring_ent& e, dmaengine_tx_result result) {
     if (e.txd.chan) k_.touch(e.txd.chan->line, coh_op::store);  // chan->completed_cookie
+    dma_unmap(e);
+    e.op = ioat_ring_ent::op_kind::none;
     dma_.dma_cookie_complete(&e.txd);
     auto cbr = std::move(e.txd.callback_result);
     auto cb = std::move(e.txd.callback);

@@ -26,16 +26,23 @@ constexpr uint32_t IOAT_MAX_RING = 1u << 15;
 constexpr uint32_t NULL_DESC_BUFFER_SIZE = 1;
 
 struct ioat_ring_ent {
-    uint64_t hw = 0;  // physical address of the 64-byte hardware descriptor
+    uint64_t hw = 0;    // CPU (physical) address of the 64-byte hardware descriptor
+    uint64_t phys = 0;  // its bus address (txd.phys), what the engine is given
     uint64_t len = 0;
-    bool ext = false; // the extension frame of the descriptor before it
+    bool ext = false;   // the extension frame of the descriptor before it
+    // What 3.4's ioat3_dma_unmap reads from the descriptor at completion: its
+    // operation and the first byte's source and destination (hw->src_addr and
+    // hw->dst_addr less the offset of the last piece); none for a null one.
+    enum class op_kind : uint8_t { none, copy, fill } op = op_kind::none;
+    uint64_t src = 0, dst = 0;
     dma_async_tx_descriptor txd;
 };
 
 struct ioat_chan : dma_chan {
     ioatdma_device* ioat = nullptr;
     uint64_t reg = 0;              // MMIO base of this channel's registers
-    uint64_t completion = 0;       // physical address of the completion word (completion_pool)
+    uint64_t completion = 0;       // CPU (physical) address of the completion word (completion_pool)
+    uint64_t completion_dma = 0;   // its bus address, in CHANCMP
     cacheline completion_line;     // its line: the engine writes it, cleanup reads it
     uint64_t last_completion = 0;
     std::vector<std::unique_ptr<ioat_ring_ent>> ring;  // entries never move: clients hold their txd
@@ -111,6 +118,7 @@ private:
     void start_null_desc(ioat_chan& c);
     void cleanup(ioat_chan& c);
     void complete_desc(ioat_ring_ent& e, dmaengine_tx_result result);
+    void dma_unmap(const ioat_ring_ent& e);  // ioat3_dma_unmap: what the flags leave to the driver
     // ioat3_dma_probe's DCA parts and ioat_remove's (ioatdma_dca.cpp).
     uint32_t dca_mask_raid(uint32_t cap);  // "dca is incompatible with raid operations"
     void dca_any_cpu();                    // DCACTRL = IOAT_DMA_DCA_ANY_CPU on every channel

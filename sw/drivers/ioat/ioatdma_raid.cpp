@@ -36,6 +36,7 @@ dma_async_tx_descriptor* ioatdma_device::prep_pieces(dma_chan* dc, const char* w
         x.txd.callback = nullptr;
         x.len = 0;
         x.ext = ext;
+        x.op = ioat_ring_ent::op_kind::none;
     };
     ioat_ring_ent* last = nullptr;
     for (uint64_t p = 0; p < pieces; ++p) {
@@ -63,10 +64,18 @@ dma_async_tx_descriptor* ioatdma_device::prep_pieces(dma_chan* dc, const char* w
 dma_async_tx_descriptor* ioatdma_device::prep_dma_memset(dma_chan* c, uint64_t dst, uint8_t value, uint64_t len,
                                                          unsigned flags) {
     uint64_t pattern = 0x0101010101010101ull * value;
-    return prep_pieces(c, "prep_dma_memset", len, 1, flags, false, [&](uint64_t hw, uint64_t, uint64_t off, uint64_t n,
-                                                                uint32_t ctl) {
-        write_desc(hw, uint32_t(n), ctl | uint32_t(OP_FILL) << DESC_OP_SHIFT, pattern, dst + off);
-    });
+    dma_async_tx_descriptor* tx =
+        prep_pieces(c, "prep_dma_memset", len, 1, flags, false, [&](uint64_t hw, uint64_t, uint64_t off, uint64_t n,
+                                                                  uint32_t ctl) {
+            write_desc(hw, uint32_t(n), ctl | uint32_t(OP_FILL) << DESC_OP_SHIFT, pattern, dst + off);
+        });
+    if (tx) {  // the fill's last descriptor carries the flags (ioat3_prep_memset_lock)
+        ioat_chan& ch = to_ioat(c);
+        ioat_ring_ent& e = ch.ent(uint16_t(ch.head + ch.produce - 1));
+        e.op = ioat_ring_ent::op_kind::fill;
+        e.dst = dst;
+    }
+    return tx;
 }
 
 dma_async_tx_descriptor* ioatdma_device::prep_dma_xor(dma_chan* c, uint64_t dst, const std::vector<uint64_t>& src,
