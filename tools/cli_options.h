@@ -1,5 +1,6 @@
 // Command-line pieces the campaign commands (sweep, torture) share.
 #pragma once
+#include "models/core/trace_kinds.h"
 #include "platform/scenario.h"
 
 #include <boost/program_options.hpp>
@@ -52,5 +53,19 @@ inline unsigned bounded(const po::variables_map& vm, const char* name, unsigned 
 }
 
 inline std::string absolute(const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); }
+
+// --trace none|hotplug|full (default none) and --timeout S (0: none), checked.
+inline trace_level trace_option(const po::variables_map& vm) {
+    trace_level t = trace_level::none;
+    if (vm.count("trace") && !parse_trace_level(vm["trace"].as<std::string>(), t))
+        throw input_error("--trace: \"" + vm["trace"].as<std::string>() + "\" is not none, hotplug or full");
+    return t;
+}
+inline double timeout_option(const po::variables_map& vm) {
+    if (!vm.count("timeout")) return 0;
+    const double t = vm["timeout"].as<double>();
+    if (!(t > 0 && t <= 1e6)) throw input_error("--timeout: must be a number of seconds above 0");
+    return t;
+}
 
 }  // namespace ioatsim::cli

@@ -249,14 +249,8 @@ int cmd_torture(const std::vector<std::string>& args) {
     req.axes.push_back("timeline." + std::to_string(action) + ".at=" + list);
     unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
     if (vm.count("jobs")) jobs = bounded(vm, "jobs", 1, 256);
-    trace_level trace = trace_level::none;
-    if (vm.count("trace") && !parse_trace_level(vm["trace"].as<std::string>(), trace))
-        throw input_error("--trace: \"" + vm["trace"].as<std::string>() + "\" is not none, hotplug or full");
-    double timeout = 0;
-    if (vm.count("timeout")) {
-        timeout = vm["timeout"].as<double>();
-        if (!(timeout > 0 && timeout <= 1e6)) throw input_error("--timeout: must be a number of seconds above 0");
-    }
+    const trace_level trace = trace_option(vm);
+    const double timeout = timeout_option(vm);
 
     // The action and its window: checked on the scenario as given.
     const scenario base = load_scenario(req.scenario, req.sets);
