@@ -1,5 +1,6 @@
 #include "platform/params.h"
 
+#include "models/ioh/ioh_layout.h"
 #include "sw/kernel/coherence.h"
 #include "sw/kernel/costs.h"
 
@@ -36,10 +37,21 @@ static std::vector<param_def> hardware_params() {
          0, no_time_limit, max_time_reason},
         {"ioh.count", param_kind::integer, "1", "preset", 1, 4,
          "the address map gives each IOH an equal share of the 256 buses and the 512 MiB MMIO window"},
+        {"ioh.integrated", param_kind::integer, "0",
+         "0: each IOH is a hub of its own on QPI, IOH n near node n x sockets / ioh.count (5520/7500); 1: IOH n is "
+         "the integrated I/O (IIO) of socket n, on its node n, as in Xeon E5/E7 v2 processors, whose QuickData "
+         "functions and root ports are the processor's own (E7 v2 datasheet vol. 2, ch. 14); needs ioh.count equal "
+         "to sockets",
+         0, 1, "0 or 1"},
         {"ioh.ioat_functions", param_kind::integer, "8", "5520/7500 IOH: device 0x16 functions 0-7", 1, 8,
          "device 0x16 functions 0-7; at least one, since the root complex decodes its BAR window to them"},
         {"ioh.root_ports", param_kind::integer, "2", "preset", 0, 8,
          "ports take devices 1 and 3-9 with the 5520/7500's IDs 0x3408-0x3410"},
+        {"ioat.device", param_kind::integer, "0x16",
+         "the IOAT functions' PCI device number: 0x16 on the 5520/7500 IOH (ioat-hardware.md 1.2); 4 in the Xeon "
+         "E5/E7 v2 IIO (E7 v2 datasheet vol. 2 14.5, the QuickData registers at \"Bus: 0 Device: 4 Function: 0-7\"; "
+         "a Xeon E5-2650 v2's pciconf lists them at 0:4:0-7)",
+         0, 31, "a PCI device number is 5 bits"},
         {"pcie.cfg_latency", param_kind::time, "100 ns", "estimate", 0, no_time_limit, max_time_reason},
         {"pcie.completion_timeout", param_kind::time, "50 us",
          "estimate: PCIe 2.0 2.8 default range 50 us-50 ms, the 5520's value unpublished; the lower end, so a read "
@@ -56,7 +68,9 @@ static std::vector<param_def> hardware_params() {
          0, 0xffffffff, "DMACAPABILITY is a 32-bit register"},
         {"ioat.device_ids", param_kind::integer, "0",
          "0: the 5520/7500's TBG0-7 (0x3430-0x3433, 0x3429-0x342C); 1: Jasper Forest's JSF0-7 (0x3710-0x3717) "
-         "(ioat-hardware.md 1.1)", 0, 1, "0 (TBG) or 1 (JSF)"},
+         "(ioat-hardware.md 1.1); 2: the Ivy Bridge IIO's IVB0-7 (0x0e20-0x0e27, Linux drivers/dma/ioat/hw.h, which "
+         "3.4 lacks; in function order, as a Xeon E5-2650 v2's pciconf shows)",
+         0, 2, "0 (TBG), 1 (JSF) or 2 (IVB)"},
         {"ioat.reg_access", param_kind::time, "30 ns", "gem5 pio_latency; estimate", 0, no_time_limit, max_time_reason},
         {"ioat.desc_overhead", param_kind::time, "290 ns", "derived from S7: 2.5 GB/s effective vs 5 GB/s raw at 1460 B",
          0, no_time_limit, max_time_reason},
@@ -295,6 +309,32 @@ void params::set(const std::string& key, const std::string& value, const source_
     where_[key] = pos;
 }
 
+// Checks across keys, each blamed on the key the scenario changed if it changed
+// one of them (a preset is consistent on its own), else on the first.
+static void check_io_layout(const params& p, const scenario& sc) {
+    auto blame = [&](std::initializer_list<const char*> keys) {
+        for (const char* k : keys)
+            for (auto& s : sc.platform_set)
+                if (s.key == k) return std::pair<source_pos, std::string>(s.pos, "platform.set." + s.key);
+        return std::pair<source_pos, std::string>(p.where(*keys.begin()), *keys.begin());
+    };
+    auto num = [&](const char* k) { return std::to_string(p.integer(k)); };
+    // An integrated I/O comes one per socket: IOH n is socket n's.
+    if (p.integer("ioh.integrated") && p.integer("ioh.count") != p.integer("sockets")) {
+        auto [at, path] = blame({"ioh.integrated", "ioh.count", "sockets"});
+        throw input_error(at, path + ": ioh.integrated is 1: IOH n is the integrated I/O of socket n, so ioh.count (" +
+                                  num("ioh.count") + ") must equal sockets (" + num("sockets") + ")");
+    }
+    // The IOAT functions and the root ports share the IOH's root bus.
+    for (int64_t r = 0; r < p.integer("ioh.root_ports"); ++r)
+        if (models::root_port_device(unsigned(r)) == uint64_t(p.integer("ioat.device"))) {
+            auto [at, path] = blame({"ioat.device", "ioh.root_ports"});
+            throw input_error(at, path + ": ioat.device " + num("ioat.device") + " is the device number of root port " +
+                                      std::to_string(r) + " (ioh.root_ports " + num("ioh.root_ports") +
+                                      " take devices 1, then 3 upwards)");
+        }
+}
+
 params params::resolve(const scenario& sc, const std::string& presets) {
     params p;
     for (auto& d : param_table()) p.values_[d.key] = d.value;
@@ -327,6 +367,8 @@ params params::resolve(const scenario& sc, const std::string& presets) {
         p.set(key, it->second.Scalar(), at, key);
     }
     for (auto& s : sc.platform_set) p.set(s.key, s.value, s.pos, "platform.set." + s.key);
+
+    check_io_layout(p, sc);
 
     // What the host can simulate: every client task is a SystemC thread (see
     // max_client_tasks). dmatest runs threads_per_chan threads on each channel it

@@ -71,7 +71,9 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     hc.ioat.timing.bandwidth_gbps = p.real("ioat.bandwidth_gbps");
     hc.ioat.timing.completion_write = ps(p.time_ps("ioat.completion_write"));
     hc.shared_engine = p.integer("ioat.shared_engine") != 0;
-    hc.jasper_forest = p.integer("ioat.device_ids") == 1;
+    hc.ioat_ids = models::ioat_id_set(p.integer("ioat.device_ids"));  // the table's 0..2 in enum order
+    hc.ioat_device = narrow<uint8_t>(p, "ioat.device");  // params::resolve checked it is no root port's
+    const bool integrated = p.integer("ioh.integrated") != 0;  // and that ioh.count = sockets then
     hc.ioat.timing.start_latency = ps(p.time_ps("ioat.start_latency"));
     hc.ioat.timing.reset_latency = ps(p.time_ps("ioat.reset_latency"));
     hc.vtd_enabled = p.integer("vtd.enabled") != 0;
@@ -88,7 +90,8 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
         hc.ecam_base = address_map::ecam_base + (uint64_t(hc.bus_lo) << 20);
         hc.mmio_size = address_map::mmio_size / niohs;
         hc.mmio_base = address_map::mmio_base + i * hc.mmio_size;
-        hc.node = i * sockets / niohs;  // each IOH's QPI port sits near its share of sockets
+        // An integrated I/O is its socket's; a hub's QPI port sits near its share of sockets.
+        hc.node = integrated ? i : i * sockets / niohs;
         hc.ioat.memory = [this, node = hc.node](uint64_t at, uint64_t addr, uint64_t bytes) {
             return memory_path(node, at, addr, bytes);
         };
@@ -113,13 +116,16 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     msi_ = std::make_unique<msi_bus>("msi", ps(p.time_ps("msi.delivery")));
     router_->isock.bind(msi_->tsock);
     router_->map(msi_bus::base, msi_bus::size, port++, "msi");
+    socket_present_.assign(sockets, true);
     hpc_ = std::make_unique<hotplug_controller>(
         "ioh_hotplug", niohs,
         [this](unsigned i, bool on) { on ? iohs_[i]->power_on() : iohs_[i]->power_off(); },
         [this](unsigned i) {
             return (iohs_[i]->present() ? hpc::STATUS_PRESENT | hpc::STATUS_LINK : 0u) |
                    (iohs_[i]->powered() ? hpc::STATUS_POWERED : 0u);
-        });
+        },
+        sockets, [this](unsigned i, bool on) { socket_power(i, on); },
+        [this](unsigned i) { return socket_status(i); });
     router_->isock.bind(hpc_->tsock);
     router_->map(hpc::BASE, hpc::SIZE, port++, "ioh hotplug");
     hpc_->msi.bind(router_->tsock);
@@ -154,6 +160,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     kc.topology = int(p.integer("coherence.topology"));
     kc.ram_base = 16ull << 20;
     kc.ram_size = drams_[0]->size() - kc.ram_base;
+    for (auto& d : drams_) kc.node_ram.push_back({d->base(), d->size()});
     kernel_ = std::make_unique<sw::kernel>(raw, kc);
     for (auto& h : iohs_) h->on_power_on = [k = kernel_.get()] { k->io_changed(); };
     for (auto& h : iohs_) {  // device writes reach the CPUs' caches (completion words, QI status)
@@ -181,6 +188,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     if (sc.async_tx.enabled)
         async_tx_ = std::make_unique<sw::async_tx>(*kernel_, *dma_, seeded(sw::async_tx_config(sc.async_tx)));
     kernel_->rep().declare("ioatdma.leaked_pins");
+    make_container();
     make_dca();
     make_dma_mapping();
 }
@@ -315,7 +323,8 @@ void platform::finish() {
     for (const os_op& op : ops_)
         if (!op.done)
             rep.violation(kernel_->now(), "removal_incomplete", op.what + ", requested at " + ms(op.requested_ps) +
-                                                                    ", has not finished");
+                                                                    ", has not finished" +
+                                                                    (op.step.empty() ? "" : " (at: " + op.step + ")"));
     // A client that was configured to work and did none.
     auto progress = [&](const char* name, bool expected, const sw::copy_ledger& l) {
         if (expected && l.done == 0)

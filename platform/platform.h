@@ -18,7 +18,7 @@ class pci_function_if; class hotplug_controller; class bandwidth;
 }
 namespace ioatsim::sw {
 class kernel; class pci_subsys; class dmaengine; class dmatest; class ioh_hotplug; class net_dma;
-class async_tx; struct module;
+class async_tx; struct module; class acpi_container;
 class dca_core; class dca_requester; class dma_mapping;
 }
 
@@ -74,6 +74,12 @@ public:
     void ioh_remove(unsigned n, bool surprise);
     void ioh_add(unsigned n);
     void cpu_set_online(unsigned n, bool online);
+    // A processor socket as an ACPI container (platform_socket.cpp): its CPUs,
+    // its memory node and, with ioh.integrated, its IIO.
+    void socket_remove(unsigned n);
+    void socket_add(unsigned n);
+    unsigned socket_count() const { return unsigned(drams_.size()); }
+    bool integrated() const;  // ioh.integrated: IOH n is socket n's IIO
     void pci_unbind(const std::string& bdf);
     void pci_bind(const std::string& bdf);
 
@@ -95,6 +101,9 @@ public:
         int ioh = -1;            // the IOH it acts on, if any
         uint64_t requested_ps = 0, done_ps = 0;
         bool done = false;
+        int socket = -1;         // the socket it acts on, if any
+        std::string step;        // what the OS is doing for it (socket operations)
+        std::string failed;      // done, but failed: why (the OS rolled back)
     };
     const std::vector<os_op>& os_ops() const { return ops_; }
 
@@ -105,12 +114,14 @@ private:
     void firmware_assign_bars(models::ioh& h);
     void firmware_dca(models::ioh& h);  // the BIOS programs each function's APICID_TAG_MAP
     void make_dca();                    // the DCA service and the requester NIC
+    void make_container();              // platform_socket.cpp: the sockets' ACPI containers
+    void socket_power(unsigned n, bool on);
+    uint32_t socket_status(unsigned n) const;
     // platform_dma.cpp: the DMA-mapping layer and its wiring; at boot,
     // pci_iommu_init; at an IOH's removal and return, its DMAR unit.
     void make_dma_mapping();
     void boot_iommu();
     void dmar_ioh_changed(unsigned ioh, bool added);
-    uint64_t node_alloc(int node, uint64_t size);  // dmatest's buffer_node
     models::dram* node_of(uint64_t addr, uint64_t len) const;
     // The memory path from `from_node`: the DRAM node of `addr`, and the QPI link
     // when that is another node. When `bytes` asked for at `at_ps` are through.
@@ -135,6 +146,8 @@ private:
     std::unique_ptr<sw::dmatest> dmatest_;
     std::unique_ptr<sw::net_dma> net_dma_;
     std::unique_ptr<sw::async_tx> async_tx_;
+    std::unique_ptr<sw::acpi_container> container_;
+    std::vector<bool> socket_present_;
     std::unique_ptr<sw::dca_core> dca_;
     std::unique_ptr<sw::dca_requester> dca_requester_;
     sw::module* ioat_module_ = nullptr;
@@ -143,7 +156,6 @@ private:
         const sw::kernel* k = nullptr;
         ~watch_guard();
     } watch_;
-    std::map<int, uint64_t> node_next_;  // node_alloc's next free byte per node
     std::vector<os_op> ops_;
     std::string boot_step_;        // what init is doing; empty once boot has finished
     uint64_t boot_step_since_ = 0;

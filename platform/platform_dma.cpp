@@ -22,26 +22,16 @@ platform::watch_guard::~watch_guard() {
     if (k) sw::set_cpu_write_watch(*k, {});
 }
 
-// dmatest's buffer_node: memory of a node above the kernel's (node 0) pool,
-// handed out from the node's base up and never reused [simplification: a
-// run's threads allocate their buffers once].
-uint64_t platform::node_alloc(int node, uint64_t size) {
-    models::dram& d = *drams_.at(size_t(node));  // buffer_node was checked against the nodes
-    uint64_t& next = node_next_[node];
-    if (!next) next = d.base();
-    const uint64_t at = (next + 63) & ~63ull;
-    if (at + size > d.base() + d.size()) return 0;
-    next = at + size;
-    return at;
-}
-
 void platform::make_dma_mapping() {
     if (sc_.dmatest.enabled && size_t(sc_.dmatest.buffer_node + 1) > drams_.size())
         throw input_error(sc_.pos_of("software.clients.dmatest.buffer_node"),
                           "software.clients.dmatest.buffer_node: " + std::to_string(sc_.dmatest.buffer_node) +
                               " is not a node of this platform (0 to " + std::to_string(drams_.size() - 1) + ")");
-    if (dmatest_) dmatest_->alloc_node = [this](int node, uint64_t size) { return node_alloc(node, size); };
-    if (dmatest_) dmatest_->free_node = [](uint64_t) {};
+    // kmalloc_node: unmovable memory on that node, which keeps it from going offline.
+    if (dmatest_) dmatest_->alloc_node = [this](int node, uint64_t size) {
+        return kernel_->alloc_pages_node(unsigned(node), size, false, "dmatest");
+    };
+    if (dmatest_) dmatest_->free_node = [this](uint64_t pa) { kernel_->free_pages_node(pa); };
     // Both off: no layer, drivers hand the engine physical addresses, runs as before it.
     if (sc_.iommu == "off" && !sc_.dma_debug) return;
     sw::dma_mapping_config c;

@@ -33,7 +33,7 @@ namespace {
 const char* const violation_kinds[] = {
     "copy_corrupt", "copy_lost", "copy_failed", "cookie_order", "client_count", "completion_address",
     "use_after_free", "double_free", "bad_free", "pool_busy_at_destroy", "hung", "leaked_pins", "pins", "table",
-    "private", "use_after_unregister", "bug", "async_tx_ack", "removal_incomplete", "boot_incomplete",
+    "private", "use_after_unregister", "bug", "async_tx_ack", "removal_incomplete", "removal_failed", "boot_incomplete",
     "no_progress"};
 
 // The scenario as run: the effective value of every parameter and option.

@@ -111,6 +111,7 @@ std::string target(const timeline::step& s) {
     if (s.action.rfind("ioh.", 0) == 0)
         return "IOH " + std::to_string(s.index) + (s.action == "ioh.remove" ? s.surprise ? " (surprise)" : " (orderly)" : "");
     if (s.action.rfind("cpu.", 0) == 0) return "CPU " + std::to_string(s.index);
+    if (s.action.rfind("socket.", 0) == 0) return "socket " + std::to_string(s.index);
     std::string where = s.device.empty() ? hex_of(s.addr) : s.device;
     if (s.action.rfind("mmio", 0) == 0) where += " bar" + std::to_string(s.bar) + "+" + hex_of(s.offset);
     if (s.action.rfind("cfg", 0) == 0) where += " cfg+" + hex_of(s.offset);
@@ -188,6 +189,8 @@ void do_ioh_remove(timeline::step& s, platform& p, std::vector<check_outcome>&) 
 void do_ioh_add(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.ioh_add(s.index); }
 void do_cpu_offline(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.cpu_set_online(s.index, false); }
 void do_cpu_online(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.cpu_set_online(s.index, true); }
+void do_socket_remove(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.socket_remove(s.index); }
+void do_socket_add(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.socket_add(s.index); }
 void do_pci_unbind(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.pci_unbind(s.device); }
 void do_pci_bind(timeline::step& s, platform& p, std::vector<check_outcome>&) { p.pci_bind(s.device); }
 
@@ -204,6 +207,8 @@ const std::vector<action_def>& actions() {
         {"ioh.add", {"ioh"}, do_ioh_add},
         {"cpu.offline", {"cpu"}, do_cpu_offline},
         {"cpu.online", {"cpu"}, do_cpu_online},
+        {"socket.remove", {"socket"}, do_socket_remove},
+        {"socket.add", {"socket"}, do_socket_add},
         {"pci.unbind", {"device"}, do_pci_unbind},
         {"pci.bind", {"device"}, do_pci_bind},
     };
@@ -278,13 +283,16 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             else if (key == "addr") s.addr = to_u64(v, key, at);
             else if (key == "len") s.len = to_u64(v, key, at);
             else if (key == "equals") { s.equals = to_u64(v, key, at); s.has_equals = true; }
-            else if (key == "ioh" || key == "cpu") {
+            else if (key == "ioh" || key == "cpu" || key == "socket") {
                 uint64_t n = to_u64(v, key, at);
-                unsigned limit = key == "ioh" ? plat.ioh_count() : plat.cpu_count();
+                unsigned limit = key == "ioh" ? plat.ioh_count() : key == "cpu" ? plat.cpu_count() : plat.socket_count();
+                const std::string what = key == "ioh" ? "IOH" : key == "cpu" ? "CPU" : "socket";
                 if (n >= limit)
-                    throw input_error(at, key + ": " + v.Scalar() + " does not exist (this platform has " +
-                                              (key == "ioh" ? "IOH" : "CPU") + (limit > 1 ? "s 0-" + std::to_string(limit - 1)
-                                                                                          : " 0") + ")");
+                    throw input_error(at, key + ": " + v.Scalar() + " does not exist (this platform has " + what +
+                                              (limit > 1 ? "s 0-" + std::to_string(limit - 1) : " 0") + ")");
+                if (key == "socket" && n == 0)
+                    throw input_error(at, "socket: 0 cannot be removed or added (it holds the kernel's memory and "
+                                          "the boot CPU)");
                 s.index = unsigned(n);
             } else if (key == "mode") {
                 std::string m = v.IsScalar() ? v.Scalar() : "";
@@ -314,6 +322,8 @@ timeline::timeline(const scenario& sc, platform& plat) : plat_(plat) {
             need("ioh");
         } else if (a.action.rfind("cpu", 0) == 0) {
             need("cpu");
+        } else if (a.action.rfind("socket", 0) == 0) {
+            need("socket");
         } else if (a.action.rfind("pci", 0) == 0) {
             need("device");
             if (sc.os == "none") throw input_error(a.pos, a.action + ": needs an OS (software.os: linux)");
@@ -373,7 +383,9 @@ json_obj found(const timeline::step& s, platform& plat) {
     json_obj o;
     o.set("timeline_index", uint64_t(s.file_index)).set("do", s.action).set("at_ps", s.at)
         .set("ran_at_ps", uint64_t(sc_core::sc_time_stamp().value()));
-    const bool on_ioh = s.action.rfind("ioh.", 0) == 0;
+    const bool on_socket = s.action.rfind("socket.", 0) == 0;
+    const int iio = on_socket && plat.integrated() ? int(s.index) : -1;  // a socket's IIO is its IOH
+    const bool on_ioh = s.action.rfind("ioh.", 0) == 0 || iio >= 0;
     if (!on_ioh && s.device.empty()) return o;
     uint64_t bound = 0, in_flight = 0, refs = 0;
     std::set<std::string> names;  // the target's functions
@@ -440,6 +452,7 @@ void timeline::run() {
         if (s.action.rfind("ioh.", 0) == 0) ev.set("ioh", s.index);
         if (s.action == "ioh.remove") ev.set("mode", s.surprise ? "surprise" : "orderly");
         if (s.action.rfind("cpu.", 0) == 0) ev.set("cpu", s.index);
+        if (s.action.rfind("socket.", 0) == 0) ev.set("socket", s.index);
         if (!s.device.empty()) ev.set("device", s.device);
         sim_report().trace(s.at, "timeline", "action", ev);
         found_.push_back(found(s, plat_).str());

@@ -207,7 +207,7 @@ TEST_CASE("file errors carry their line: an empty file, an unknown preset") {
     fs::path empty = write(t, "empty.yaml", "");
     refused(t, run(t, empty), empty.string() + ":1:1: missing required key \"name\" (the scenario is empty)");
     fs::path preset = write(t, "preset.yaml", "name: p\nplatform:\n  preset: nosuch\n");
-    refused(t, run(t, preset), preset.string() + ":3:11: platform.preset: no preset \"nosuch\" (known: jasper-forest, minimal, "
+    refused(t, run(t, preset), preset.string() + ":3:11: platform.preset: no preset \"nosuch\" (known: ivybridge-ex-4s, jasper-forest, minimal, "
                                                  "westmere-ep-2s, westmere-ex-8s, x3850x5)");
 }
 

@@ -419,7 +419,7 @@ TEST_CASE("a name that is not a plain file name is refused at its position") {
 
 TEST_CASE("an unknown preset is blamed on the scenario's platform.preset, with the presets known") {
     CHECK(resolve_error("name: x\nplatform:\n  preset: nosuch\n") ==
-          "t.yaml:3:11: platform.preset: no preset \"nosuch\" (known: jasper-forest, minimal, westmere-ep-2s, westmere-ex-8s, x3850x5)");
+          "t.yaml:3:11: platform.preset: no preset \"nosuch\" (known: ivybridge-ex-4s, jasper-forest, minimal, westmere-ep-2s, westmere-ex-8s, x3850x5)");
     CHECK(resolve_error("name: x\n", {"platform.preset=nosuch"}).rfind("--set platform.preset=nosuch: platform.preset: ",
                                                                        0) == 0);
     // A preset is a name in platform/presets, never a path.

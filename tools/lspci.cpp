@@ -22,6 +22,9 @@ std::string device_name(uint16_t vendor, uint16_t device) {
     case 0x3429: case 0x342a: case 0x342b: case 0x342c:
     case 0x3430: case 0x3431: case 0x3432: case 0x3433:
         return "5520/5500/X58 Chipset QuickData Technology Device";
+    case 0x0e20: case 0x0e21: case 0x0e22: case 0x0e23:
+    case 0x0e24: case 0x0e25: case 0x0e26: case 0x0e27:  // pci.ids' names, as pciconf prints them
+        return "Xeon E7 v2/Xeon E5 v2/Core i7 Crystal Beach DMA Channel " + std::to_string(device - 0x0e20);
     }
     return "Device";
 }

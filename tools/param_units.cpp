@@ -19,6 +19,8 @@ std::string param_unit(const param_def& d) {
     }
     if (ends_with(key, "_mib")) return "MiB";
     if (key == "ioat.xfercap") return "log2 of bytes";
+    if (key == "ioat.device") return "PCI device number";
+    if (key == "ioat.device_ids") return "ID set";
     // Register images are written in hex, as their defaults are.
     if (std::string(d.value).rfind("0x", 0) == 0) return "register value";
     if (d.lo == 0 && d.hi == 1) return "0 or 1";

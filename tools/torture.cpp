@@ -45,6 +45,7 @@ struct outcome {
     std::string kind;                  // pass, vacuous, fail, or the point's status (crashed, timeout, error)
     std::vector<std::string> violations;  // kinds with a count, for a failure
     std::string excerpt;               // the log around the first violation
+    std::string failback;              // as run: on or off (empty when the point did not finish)
 };
 
 outcome classify(const sweep::plan& p, const std::string& out, size_t i, size_t action) {
@@ -57,6 +58,8 @@ outcome classify(const sweep::plan& p, const std::string& out, size_t i, size_t 
         return o;
     }
     const nlohmann::json s = nlohmann::json::parse(read_whole((dir / "summary.json").string()));
+    const nlohmann::json sw = s.value("params", nlohmann::json::object()).value("software", nlohmann::json::object());
+    if (sw.contains("failback")) o.failback = sw["failback"].get<bool>() ? "on" : "off";
     const nlohmann::json counters = s.value("counters", nlohmann::json::object());
     for (auto& [k, v] : counters.items())
         if (k.rfind("violations.", 0) == 0 && v.get<int64_t>() > 0) o.violations.push_back(k.substr(11));
@@ -115,10 +118,11 @@ int write_report(const sweep::plan& p, const std::string& out, const std::vector
         const sweep::point& first = p.points[g.points.front()];
         for (size_t a = 0; a + 1 < nax; ++a) {
             if (p.axes[a].name == "design") r.design = first.values[a];
-            if (p.axes[a].key == "software.dmaengine.failback") r.failback = first.values[a];
+            if (p.axes[a].key == "software.dmaengine.failback") r.failback = first.values[a] == "true" ? "on" : "off";
         }
         for (size_t i : g.points) {
             outcome o = classify(p, out, i, action);
+            if (r.failback.empty()) r.failback = o.failback;  // --failback on|off, or the scenario's
             ++r.instants;
             int code = 0;
             if (o.kind == "pass") ++r.pass, code = 0;

@@ -1,6 +1,7 @@
 // One IOAT (QuickData CB3) PCI function: configuration space, BAR0 registers as a
 // table, the MSI-X vector, and its DMA channel(s). On the 5520/7500 IOH each of
-// the eight functions at device 0x16 has one channel.
+// the eight functions at device 0x16 has one channel (and, on an integrated I/O,
+// each of those at device 4 [inference]).
 #pragma once
 #include "models/ioat/ioat_channel.h"
 #include "models/ioat/regs.h"

@@ -6,9 +6,14 @@
 
 namespace ioatsim::models {
 
-uint16_t ioat_device_id(unsigned fn, bool jasper_forest) {
+uint16_t ioat_device_id(unsigned fn, ioat_id_set ids) {
     static const uint16_t tbg[] = {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342A, 0x342B, 0x342C};
-    return jasper_forest ? uint16_t(0x3710 + fn % 8) : tbg[fn % 8];  // JSF0-7 [inference: in function order]
+    switch (ids) {
+    case ioat_id_set::jsf: return uint16_t(0x3710 + fn % 8);  // JSF0-7 [inference: in function order]
+    case ioat_id_set::ivb: return uint16_t(0x0e20 + fn % 8);  // IVB0-7 at 04.0-7, as a Xeon E5 v2's pciconf shows
+    case ioat_id_set::tbg: break;
+    }
+    return tbg[fn % 8];
 }
 
 static std::string bdf(uint8_t bus, unsigned dev, unsigned fn) {
@@ -16,10 +21,6 @@ static std::string bdf(uint8_t bus, unsigned dev, unsigned fn) {
     std::snprintf(b, sizeof b, "0000:%02x:%02x.%u", bus, dev & 0x1f, fn & 7);
     return b;
 }
-
-// Root ports 1 and 3 of the 5520/7500 (device IDs 0x3408 and 0x340A) come first;
-// more ports take the following device numbers.
-static unsigned port_device(unsigned i) { return i == 0 ? 1 : i + 2; }
 
 ioh::ioh(sc_core::sc_module_name name, const ioh_config& cfg)
     : sc_module(name), cfg_(cfg),
@@ -30,18 +31,19 @@ ioh::ioh(sc_core::sc_module_name name, const ioh_config& cfg)
     for (unsigned f = 0; f < cfg.ioat_functions; ++f) {
         ioat_config ic = cfg.ioat;
         ic.mover = mover;
-        ic.device_id = ioat_device_id(f, cfg.jasper_forest);
+        ic.device_id = ioat_device_id(f, cfg.ioat_ids);
         ic.node = cfg.node;
         ioat_.push_back(std::make_unique<ioat_function>(("ioat" + std::to_string(f)).c_str(),
-                                                        bdf(cfg.bus_lo, 0x16, f), ic));
-        if (cfg.ioat_functions > 1)  // device 0x16 is multi-function
+                                                        bdf(cfg.bus_lo, cfg.ioat_device, f), ic));
+        if (cfg.ioat_functions > 1)  // the IOAT device is multi-function
             ioat_.back()->config().define(pci_reg::HEADER_TYPE, 1, 0x80, 0);
-        rc_.attach(cfg.bus_lo, 0x16, uint8_t(f), *ioat_.back());
+        rc_.attach(cfg.bus_lo, cfg.ioat_device, uint8_t(f), *ioat_.back());
         rc_.bar_out.bind(ioat_.back()->bar0);
         ioat_.back()->dma.bind(rc_.upstream);
     }
     for (unsigned p = 0; p < cfg.root_ports; ++p) {
-        unsigned dev = port_device(p);
+        unsigned dev = root_port_device(p);
+        // Ports 1 and 3 of the 5520/7500 (device IDs 0x3408 and 0x340A) first.
         ports_.push_back(std::make_unique<root_port>(("port" + std::to_string(dev)).c_str(),
                                                      bdf(cfg.bus_lo, dev, 0), uint16_t(0x3407 + dev),
                                                      cfg.index * 16 + dev));

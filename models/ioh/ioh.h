@@ -1,9 +1,11 @@
-// One I/O hub: its root complex, the eight IOAT functions at device 0x16, its
-// root ports and its DMA-remapping (VT-d) unit. Presence is a state the
+// One I/O hub: its root complex, the eight IOAT functions (device 0x16 of a
+// 5520/7500, device 4 of a processor's integrated I/O), its root ports and its
+// DMA-remapping (VT-d) unit. Presence is a state the
 // platform changes: the link can go down (surprise removal), power can be cut
 // and restored (a fresh device, registers at reset values).
 #pragma once
 #include "models/ioat/ioat_function.h"
+#include "models/ioh/ioh_layout.h"
 #include "models/ioh/vtd.h"
 #include "models/pcie/root_complex.h"
 #include "models/pcie/root_port.h"
@@ -25,7 +27,8 @@ struct ioh_config {
     unsigned ioat_functions = 8;
     unsigned root_ports = 0;
     bool shared_engine = true;       // one data mover for all its IOAT channels
-    bool jasper_forest = false;      // the C5500's integrated IOH: JSF device IDs
+    ioat_id_set ioat_ids = ioat_id_set::tbg;
+    uint8_t ioat_device = 0x16;      // the IOAT functions' PCI device number
     ioat_config ioat;
     root_complex_timing rc;
     bool vtd_enabled = false;        // a remapping unit translating the functions' DMA
@@ -76,8 +79,7 @@ private:
     std::map<uint16_t, bool> dca_unclaimed_;  // requester -> in a run of unclaimed hints
 };
 
-// Device IDs of the QuickData functions: TBG0-3 then TBG4-7 (ioat-hardware.md §1.2).
-// The IOAT function's device ID: the 5520/7500's TBG IDs, or Jasper Forest's JSF IDs.
-uint16_t ioat_device_id(unsigned fn, bool jasper_forest = false);
+// The device ID of IOAT function `fn` in an ID set (TBG: ioat-hardware.md §1.2).
+uint16_t ioat_device_id(unsigned fn, ioat_id_set ids = ioat_id_set::tbg);
 
 }  // namespace ioatsim::models

@@ -42,8 +42,13 @@ void net_dma::init() {
         r.name = strfmt("reader%u", i);
         r.eth = i % unsigned(wire_.size());
         r.skb = k_.alloc_phys(cfg_.read_size, 4096);
-        r.user = k_.alloc_phys(cfg_.read_size, 4096);
-        k_.kthread_run(r.name, i % k_.nr_cpus(), [this, i] { reader(i); });
+        // The application's buffer: user pages, first touched on the reader's
+        // CPU, so on its node (the default local policy); movable, so memory
+        // hot-removal migrates them unless a DMA has them pinned.
+        const unsigned cpu = i % k_.nr_cpus();
+        r.user = k_.alloc_pages_node(k_.cpu_node(cpu), cfg_.read_size, true, r.name,
+                                     [&r](uint64_t pa) { r.user = pa; });
+        k_.kthread_run(r.name, cpu, [this, i] { reader(i); });
     }
 }
 
@@ -85,8 +90,10 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
     int64_t& offload_ps = rep.counter("net_dma.offload_cpu_ps");
     ktime_t t0 = k_.now();
     if (int64_t(len) > sysctl_tcp_dma_copybreak &&
-        (chan = per_use ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_)))
-        k_.cost(pin_page_ * ((len + 4095) / 4096));  // pin the user iovec
+        (chan = per_use ? net_dma_get_channel(dma_, &client_) : net_dma_find_channel(dma_))) {
+        k_.cost(pin_page_ * ((len + 4095) / 4096));  // dma_pin_iovec_pages
+        k_.pin_user_pages(r.user);
+    }
     if (chan) offload_ps += int64_t(k_.now() - t0);
     r.chan = chan;
     std::vector<segment> segs;  // with fail-back: what to redo if the channel fails it back
@@ -157,6 +164,7 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         r.in_flight = 0;
     }
     if (chan && per_use) dma_.dma_put_channel(chan);
+    if (chan) k_.unpin_user_pages(r.user);  // dma_unpin_iovec_pages, on every way out
     if (bailed) return;
     std::vector<uint8_t>& got = r.got;
     got.resize(len);

@@ -31,8 +31,11 @@ void shared_memory::this_cpu_add(percpu_long& p, long delta) {
 long shared_memory::percpu_sum(percpu_long& p) {
     size(p);
     long sum = 0;
+    // Every possible CPU, as for_each_possible_cpu: what a CPU that went away
+    // left in its slot still counts (docs/sources/socket-hotplug.md §5).
     for (unsigned c = 0; c < p.v.size(); ++c) {
         sum += p.v[c];
+        if (p.v[c] && !k_.cpu_online(c)) ++k_.rep().counter("percpu.offline_counts_summed");
         charged_ += k_.touch(p.lines[c], coh_op::load, coh_kind::refs);
     }
     return sum;

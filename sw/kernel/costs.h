@@ -27,6 +27,9 @@ constexpr sw_timing_def sw_timing[] = {
     {"cost.net_dma_syscall", 1000 * ns_ps, "estimate: recvmsg entry and exit"},
     {"cost.net_dma_pin_page", 200 * ns_ps, "estimate: get_user_pages, per 4 KiB page of the user buffer"},
     {"cost.igb_rx_packet", 250 * ns_ps, "estimate: igb_clean_rx_irq's work for one received frame"},
+    {"cost.offline_pages_pass", 20000 * ns_ps,
+     "estimate: one failed pass of offline_pages (yield, then drain_all_pages' IPIs to every CPU)"},
+    {"memory.offline_timeout", 120000000000 * ns_ps, "source: __offline_pages' timeout, 120 * HZ (3.1x)"},
     {"dmaengine.percpu_poll", 20000 * ns_ps, "estimate: percpu design, how often removal sums the counters again"},
     // The DMA-mapping layer (sw/dma-mapping; dma-mapping-vtd.md §8).
     {"cost.dma_map_direct", 20 * ns_ps, "estimate: nommu map or unmap (page_to_phys, the mask check)"},

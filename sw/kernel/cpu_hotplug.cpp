@@ -70,8 +70,12 @@ int kernel::cpu_down(unsigned cpu) {
     return 0;
 }
 
+void kernel::set_cpu_present(unsigned cpu, bool present) { p_->cpus.at(cpu).present = present; }
+bool kernel::cpu_present(unsigned cpu) const { return cpu < nr_cpus() && p_->cpus[cpu].present; }
+
 int kernel::cpu_up(unsigned cpu) {
-    if (cpu >= nr_cpus() || p_->cpus[cpu].online) return -22;
+    // _cpu_up: -EINVAL for a CPU online already or not present.
+    if (cpu >= nr_cpus() || p_->cpus[cpu].online || !p_->cpus[cpu].present) return -22;
     p_->cpus[cpu].online = true;
     cpus_[cpu]->set_online(true);
     printk(strfmt("Booting Node %u Processor %u APIC 0x%x", cpus_[cpu]->node(), cpu, cpus_[cpu]->apic_id()));

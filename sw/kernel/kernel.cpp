@@ -48,6 +48,7 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
         sc_core::sc_spawn([this, c] { irq_thread(c); }, ("kernel_irq" + std::to_string(c)).c_str());
     }
     free_[cfg_.ram_base] = cfg_.ram_size;
+    init_nodes();
     rep().declare("violations.oops");
     rep().declare("kernel.spin_reads_slept");
 }
@@ -171,7 +172,9 @@ void kernel::sync() {
     ktime_t t = ctx->offset;
     ctx->offset = 0;
     wait(ps(t));
-    if (!ctx->irq && !p_->cpus[ctx->cpu].online) {  // its CPU went down meanwhile
+    // Its CPU went down meanwhile: it moves once it may be preempted (stop_machine
+    // cannot run on a CPU inside a spin lock or an RCU read section).
+    if (!ctx->irq && !p_->cpus[ctx->cpu].online && !ctx->spin_depth && !ctx->rcu_nesting) {
         release(ctx);
         acquire(ctx);
     }
@@ -309,6 +312,7 @@ void kernel::spin_lock(spinlock& l) {
     touch(l.line, coh_op::rmw);  // the ticket's fetch-and-add
     sync();                      // ... and the lock is ours, or not, once it is done
     uint64_t ticket = l.next_++;
+    if (ctx) ++ctx->spin_depth;  // from the ticket on: spinning is not preemptible either
     if (l.serving_ == ticket) {
         l.owner_ = ctx ? ctx : reinterpret_cast<context*>(&l);
         return;
@@ -331,6 +335,7 @@ void kernel::spin_unlock(spinlock& l) {
     l.owner_ = nullptr;
     ++l.serving_;
     l.wq_.wake_up_all();
+    if (current_ && current_->spin_depth) --current_->spin_depth;
 }
 
 void kernel::mutex_lock(mutex& m) {

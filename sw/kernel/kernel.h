@@ -104,6 +104,11 @@ struct kernel_config {
     double byte_loop_gbps = 1.0;
     uint64_t ram_base = 16ull << 20;  // the allocator's pool
     uint64_t ram_size = 1ull << 30;
+    // Each NUMA node's DRAM (base, size), node 0 first. Kernel memory comes from
+    // node 0's pool above (the layout `movable_node` gives: the other nodes hold
+    // only movable pages, so they can be offlined); user pages and kmalloc_node
+    // allocations from their node's.
+    std::vector<std::pair<uint64_t, uint64_t>> node_ram;
     // The shortest RCU grace period (rcu.grace_period; rcu.expedited picks the
     // expedited figure instead), and it lasts until every online CPU has passed a
     // quiescent state.
@@ -258,6 +263,9 @@ public:
     unsigned num_online_cpus() const;
     int cpu_down(unsigned cpu);
     int cpu_up(unsigned cpu);
+    // acpi_processor_remove / hot-add: a CPU not present cannot come up.
+    void set_cpu_present(unsigned cpu, bool present);
+    bool cpu_present(unsigned cpu) const;
     void register_cpu_notifier(std::function<void(unsigned cpu, bool online)> fn);
 
     // MMIO mappings (ioremap): every uncached access must fall in a live one;
@@ -300,6 +308,24 @@ public:
     void free_phys(uint64_t pa);
     uint64_t phys_in_use() const;
 
+    // Memory of a NUMA node (memory_hotplug.cpp): `movable` pages are a task's
+    // user pages (migrated when their node goes offline; `moved` hears the new
+    // address), the others kmalloc_node's (they keep their node from going
+    // offline). An offline node's requests fall back to node 0. 0 when full.
+    uint64_t alloc_pages_node(unsigned node, uint64_t size, bool movable, const std::string& owner,
+                              std::function<void(uint64_t)> moved = {});
+    void free_pages_node(uint64_t pa);
+    // get_user_pages / put_page on a movable range: a pinned page cannot migrate.
+    void pin_user_pages(uint64_t pa);
+    void unpin_user_pages(uint64_t pa);
+    // offline_pages over a whole node, as a memory block's offline does it:
+    // 0, -EBUSY (an unmovable page) or -EAGAIN (pages still pinned at the
+    // timeout), with `why`. online_pages brings it back empty.
+    int offline_node_memory(unsigned node, std::string& why);
+    void online_node_memory(unsigned node);
+    bool node_memory_online(unsigned node) const;
+    unsigned nr_nodes() const { return unsigned(cfg_.node_ram.size()); }
+
     // Log and trace, stamped with the caller's time.
     void printk(const std::string& text);
     void dev_printk(const std::string& driver, const std::string& dev, const std::string& text) {
@@ -309,6 +335,7 @@ public:
     report& rep() { return sim_report(); }
 
     struct impl;
+    struct node_mem;  // memory_hotplug.cpp
 private:
     void sync();
     void block(const std::function<void()>& do_wait);
@@ -339,6 +366,8 @@ private:
     std::map<uint64_t, uint64_t> iomap_;  // ioremapped address -> length
     std::map<uint64_t, uint64_t> free_;   // address -> size
     std::map<uint64_t, uint64_t> used_;   // address -> size
+    void init_nodes();
+    std::vector<node_mem> nodes_;
 };
 
 }  // namespace ioatsim::sw

@@ -20,6 +20,7 @@ struct context {
     const char* fn = nullptr;  // the function it is in (kernel::in_function)
     ktime_t offset = 0;  // local time ahead of SystemC time (temporal decoupling)
     int rcu_nesting = 0; // rcu_read_lock depth
+    int spin_depth = 0;  // spin locks held: not preemptible, so not migratable
     uint64_t rcu_gen = 0;  // the grace-period generation its read section began in
     // The hung-task check: what the task waits on without progress, and since when.
     int wait_depth = 0;
@@ -43,6 +44,7 @@ struct timer_list::state {
 
 struct cpu_rt {
     bool online = true;
+    bool present = true;        // in cpu_present_mask
     context* owner = nullptr;   // the task running here; non-preemptive between tasks
     sc_core::sc_event freed;
     unsigned waiters = 0;       // tasks waiting to run here
@@ -72,6 +74,23 @@ struct kernel::impl {
     sc_core::sc_event rcu_reader_left;  // also: a CPU passed a quiescent state
     std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
     sc_core::sc_event io_changed;       // an IOH came back: spins on its registers read again
+};
+
+// A NUMA node's DRAM beyond the kernel's pool (memory_hotplug.cpp): its free
+// ranges, and what is allocated there.
+struct kernel::node_mem {
+    struct region {
+        uint64_t size = 0;
+        bool movable = false;
+        int pins = 0;
+        std::string owner;
+        std::function<void(uint64_t)> moved;
+    };
+    uint64_t base = 0, size = 0;
+    bool online = true;
+    bool isolated = false;                 // offline in progress: nothing new lands here
+    std::map<uint64_t, uint64_t> free;     // address -> size
+    std::map<uint64_t, region> used;       // address -> region
 };
 
 inline sc_core::sc_time ps(ktime_t t) { return sc_core::sc_time::from_value(t); }

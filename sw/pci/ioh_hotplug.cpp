@@ -19,6 +19,7 @@ void ioh_hotplug::init() {
     // The interrupt only queues the work: removal sleeps, interrupts may not.
     int vector = k_.request_irq(cpu, "acpi-hotplug", [this] { k_.queue_work(wq_, [this] { handle(); }); }, program);
     program(cpu, vector);
+    if (container_) sockets_ = k_.readl(base_ + SOCKET_COUNT);
     k_.writel(CTRL_INT_EN, base_ + CTRL);
 }
 
@@ -56,6 +57,15 @@ void ioh_hotplug::handle() {
             continue;
         }
         k_.mutex_unlock(pci_.scan_lock());
+    }
+    for (unsigned i = 0; i < sockets_; ++i) {
+        uint64_t reg = base_ + SOCKET_BLOCK + IOH_STRIDE * i;
+        uint32_t ev = k_.readl(reg + EVENT);
+        if (!ev || ev == 0xffffffffu) continue;
+        k_.writel(ev, reg + EVENT);
+        uint32_t st = k_.readl(reg + STATUS);
+        if (ev & EVENT_EJECT_REQUEST) container_->eject_request(i);
+        else if ((ev & EVENT_PRESENCE) && (st & STATUS_PRESENT)) container_->hot_add(i);
     }
 }
 

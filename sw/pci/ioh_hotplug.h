@@ -5,6 +5,7 @@
 // runs on kacpi_hotplug, an unbound single-threaded workqueue in 3.4
 // (drivers/acpi/osl.c): any idle CPU takes it.
 #pragma once
+#include "sw/acpi/container.h"
 #include "sw/kernel/kernel.h"
 #include "sw/pci/pci.h"
 
@@ -24,6 +25,8 @@ public:
     // dmar_device_remove once its devices are removed, before the eject).
     // Unset, as in 3.4: nothing.
     std::function<void(unsigned ioh, bool added)> host_bridge_hook;
+    // The sockets' container events go to `c` (before init).
+    void set_container(acpi_container* c) { container_ = c; }
 
 private:
     void handle();  // on the kacpi_hotplug worker
@@ -33,6 +36,8 @@ private:
     pci_subsys& pci_;
     uint64_t base_;
     kernel::workqueue* wq_ = nullptr;
+    acpi_container* container_ = nullptr;
+    unsigned sockets_ = 0;  // container blocks, as the namespace lists them at init
     std::function<void(unsigned, bool)> done_;
 };
 

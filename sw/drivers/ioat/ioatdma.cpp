@@ -18,6 +18,11 @@ constexpr ktime_t IDLE_TIMEOUT = 2000 * MSEC;
 constexpr uint16_t INTRDELAY_MASK = 0x3fff;
 // Plain driver code around the hardware accesses [estimates].
 
+// The driver's per-ID tests (dma_v3.c's is_jf_ioat, is_ivb_ioat).
+bool is_jf_ioat(uint16_t device) { return device >= 0x3710 && device <= 0x3719; }
+bool is_ivb_ioat(uint16_t device) {
+    return (device >= 0x0e20 && device <= 0x0e27) || device == 0x0e2e || device == 0x0e2f;
+}
 bool is_active(uint64_t sts) { return (sts & CHANSTS_STATUS) == ACTIVE; }
 bool is_idle(uint64_t sts) { return (sts & CHANSTS_STATUS) == DONE; }
 ioat_chan& to_ioat(dma_chan* c) { return *static_cast<ioat_chan*>(c); }
@@ -140,10 +145,11 @@ int ioatdma_device::probe() {
     // ioat3_dma_probe: XOR or PQ make a raid device, whose channels run v3's
     // cleanup (with interrupt coalescing) and watchdog; the others run v2's.
     // Fill is offered only by a raid device. Jasper Forest needs 64-byte
-    // aligned copies (is_jf_ioat), which net_dma cannot give.
+    // aligned copies (is_jf_ioat), which net_dma cannot give; so does Ivy
+    // Bridge in the drivers that know it (is_xeon_cb32, see ioat_init_module).
     cap_mask.set(DMA_MEMCPY);
     cap_mask.set(DMA_INTERRUPT);
-    if (pdev_.device >= 0x3710 && pdev_.device <= 0x3719) copy_align = 6;
+    if (is_jf_ioat(pdev_.device) || is_ivb_ioat(pdev_.device)) copy_align = 6;
     if (dmacap_ & DMACAP_XOR) {
         raid_ = true;
         cap_mask.set(DMA_XOR);
@@ -544,9 +550,17 @@ module& ioat_init_module(kernel& k, pci_subsys& pci, dmaengine& dma, dca_core* d
     drv.name = "ioatdma";
     drv.id_table.clear();
     // ioat_pci_tbl's CB3 entries: TBG0-7 (5520/7500) and JSF0-9 (Jasper Forest).
+    // 3.4 also lists SNB0-9 (Sandy Bridge IIO), which no preset has.
     for (uint16_t id : {0x3430, 0x3431, 0x3432, 0x3433, 0x3429, 0x342a, 0x342b, 0x342c})
         drv.id_table.push_back({0x8086, id});
     for (uint16_t id = 0x3710; id <= 0x3719; ++id) drv.id_table.push_back({0x8086, id});
+    // IVB0-9 (Ivy Bridge IIO, 0x0e20-0x0e27, 0x0e2e, 0x0e2f) are not in 3.4;
+    // drivers/dma/ioat/hw.h has them by 3.10 (before HSW's). Taken as 3.10's
+    // driver, the earliest read, takes them, with its per-ID rule (probe:
+    // 64-byte copy alignment). It keeps RAID on Xeons, dropped only with DCA
+    // on as in 3.4; later drivers drop RAID on every Xeon CB3.2 instead.
+    for (uint16_t id : {0x0e20, 0x0e21, 0x0e22, 0x0e23, 0x0e24, 0x0e25, 0x0e26, 0x0e27, 0x0e2e, 0x0e2f})
+        drv.id_table.push_back({0x8086, id});
     drv.probe = [&k, &pci, &dma, dca](pci_dev& d) {
         // Never deleted: after remove the structures are marked freed, so a late
         // user is reported instead of touching real freed memory.
