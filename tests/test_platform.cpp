@@ -8,6 +8,8 @@
 #include "sw/kernel/kernel.h"
 #include "sw/pci/pci.h"
 
+#include "tests/booted.h"
+
 #include <doctest/doctest.h>
 #include <systemc>
 
@@ -16,19 +18,6 @@
 using namespace ioatsim;
 
 namespace {
-
-struct booted {
-    scenario sc;
-    params p;
-    platform plat;
-    explicit booted(const std::string& yaml)
-        : sc(parse_scenario(yaml, "t.yaml", {})), p(params::resolve(sc)), plat(sc, p) {}
-    void run_until_idle() {
-        plat.kernel()->set_idle_callback([] { sc_core::sc_stop(); });
-        plat.boot();
-        sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC));
-    }
-};
 
 void check_enumeration(const std::string& preset, unsigned buses, unsigned ioat_per_bus, unsigned ports_per_bus) {
     booted b("name: t\nplatform: {preset: " + preset + "}\n");

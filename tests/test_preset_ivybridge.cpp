@@ -16,6 +16,8 @@
 #include "sw/kernel/kernel.h"
 #include "sw/pci/pci.h"
 
+#include "tests/booted.h"
+
 #include <doctest/doctest.h>
 #include <systemc>
 
@@ -25,20 +27,6 @@
 using namespace ioatsim;
 
 namespace {
-
-struct booted {
-    scenario sc;
-    params p;
-    platform plat;
-    explicit booted(const std::string& yaml)
-        : sc(parse_scenario(yaml, "t.yaml", {})), p(params::resolve(sc)), plat(sc, p) {}
-    void run_until_idle() {
-        plat.kernel()->set_idle_callback([] { sc_core::sc_stop(); });
-        plat.boot();
-        sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC));
-        plat.finish();
-    }
-};
 
 std::string resolve_error(const std::string& yaml) {
     try {
@@ -67,6 +55,7 @@ std::string net_dma_on(const std::string& set) {
 TEST_CASE("ivybridge-ex-4s: each socket's IIO has IVB0-7 at BB:04.0-7 with CB3.2 on its own node and ioatdma binds all 32") {
     booted b(ivb + "software: {clients: {dmatest: {threads_per_chan: 1, iterations: 4, test_buf_size: 16384}}}\n");
     b.run_until_idle();
+    b.plat.finish();
     REQUIRE(b.plat.ioh_count() == 4);
     CHECK(b.plat.cpu_count() == 32);
     const uint8_t bus_of[] = {0x00, 0x40, 0x80, 0xc0};
@@ -110,6 +99,7 @@ TEST_CASE("ivybridge-ex-4s: each socket's IIO has IVB0-7 at BB:04.0-7 with CB3.2
 TEST_CASE("ivybridge-ex-4s: net_dma finds no channel as the IVB devices' copy_align refuses 1 byte at offset 1") {
     booted b(net_dma_on(""));
     b.run_until_idle();
+    b.plat.finish();
     CHECK(counter("net_dma.reads") == 6);
     CHECK(counter("net_dma.bytes_offloaded") == 0);
     CHECK(counter("net_dma.cpu_copy_bytes") == 6 * 131072);
@@ -119,6 +109,7 @@ TEST_CASE("ivybridge-ex-4s: net_dma finds no channel as the IVB devices' copy_al
 TEST_CASE("ivybridge-ex-4s with the 5520's TBG IDs: the same engines with no alignment and net_dma offloads") {
     booted b(net_dma_on(", set: {ioat.device_ids: 0}"));
     b.run_until_idle();
+    b.plat.finish();
     for (sw::dma_device* d : b.plat.dma()->device_list()) CHECK(d->copy_align == 0);
     CHECK(counter("net_dma.reads") == 6);
     CHECK(counter("net_dma.bytes_offloaded") == 6 * 131072);
