@@ -72,11 +72,11 @@ design_outcome(cpu-hotplug percpu_ref               true  "leaked_pins")
 # Socket 2 of an Ivy Bridge-EX removed as an ACPI container eject, with its IIO,
 # and added back. On IVB the 3.10-era driver's 64-byte copy alignment keeps
 # net_dma off IOAT and DCA masks PQ: dmatest on 80:04.0 is the only DMA client.
-design_outcome(socket-remove legacy            false "copy_lost leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
+design_outcome(socket-remove legacy            false "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
 design_outcome(socket-remove legacy            true  "leaked_pins pool_busy_at_destroy table use_after_free use_after_unregister")
-design_outcome(socket-remove atomic            false "")
+design_outcome(socket-remove atomic            false "hung removal_incomplete")
 design_outcome(socket-remove atomic            true  "")
-design_outcome(socket-remove percpu            false "hung removal_incomplete")
+design_outcome(socket-remove percpu            false "")
 design_outcome(socket-remove percpu            true  "")
 design_outcome(socket-remove client_callbacks  false "hung removal_incomplete")
 design_outcome(socket-remove client_callbacks  true  "")

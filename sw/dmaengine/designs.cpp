@@ -54,6 +54,11 @@ bool dmaengine::dma_chan_tryget(dma_chan* c) {
 
 void dmaengine::dma_put_channel(dma_chan* c) {
     if (!per_use()) return;
+    // The checker's count drops first: the shared update below may let other
+    // tasks run (a line to fetch), and a removal that sums the counters then
+    // must not meet a use the counters no longer hold.
+    ++ref_ops_;
+    --c->uses_shadow;
     switch (cfg_.design) {
     case dma_design::atomic:
         if (mem_.atomic_add_return(c->uses, -1) == 0 && c->dying) c->released.wake_up_all();
@@ -65,8 +70,6 @@ void dmaengine::dma_put_channel(dma_chan* c) {
         c->ref.put();
         break;
     }
-    ++ref_ops_;
-    --c->uses_shadow;
 }
 
 // A channel of a device that left the dmaengine may be touched only while its

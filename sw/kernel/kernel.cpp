@@ -126,7 +126,10 @@ void kernel::check_idle() {
     if (on_idle_ && idle()) on_idle_();
 }
 
-// Takes the task's CPU, moving the task first if that CPU went offline.
+// Takes the task's CPU, moving the task first if that CPU went offline. Tasks
+// waiting for a busy CPU queue in order and the CPU is handed to the first when
+// it is released: SystemC wakes an event's waiters last-come first, which would
+// starve the oldest under load (CFS picks the task that has waited longest).
 void kernel::acquire(context* ctx) {
     for (;;) {
         cpu_rt& c = p_->cpus[ctx->cpu];
@@ -134,7 +137,8 @@ void kernel::acquire(context* ctx) {
             ctx->cpu = fallback_cpu(ctx->cpu);
             continue;
         }
-        if (!c.owner) {
+        if (c.owner == ctx) return;
+        if (!c.owner && c.queue.empty()) {
             c.owner = ctx;
             return;
         }
@@ -145,16 +149,25 @@ void kernel::acquire(context* ctx) {
                 continue;
             }
         }
+        c.queue.push_back(ctx);
         ++c.waiters;
-        wait(c.freed);
+        while (c.owner != ctx && c.online) wait(c.freed);
         --c.waiters;
+        if (c.owner == ctx) return;
+        c.queue.erase(std::remove(c.queue.begin(), c.queue.end(), ctx), c.queue.end());  // it went offline
     }
 }
 
 // A context switch is an RCU quiescent state for the CPU.
 void kernel::release(context* ctx) {
     cpu_rt& c = p_->cpus[ctx->cpu];
-    if (c.owner == ctx) c.owner = nullptr;
+    if (c.owner == ctx) {
+        c.owner = nullptr;
+        if (!c.queue.empty() && c.online) {
+            c.owner = c.queue.front();
+            c.queue.pop_front();
+        }
+    }
     c.freed.notify();
     quiescent(ctx->cpu);
 }

@@ -48,6 +48,7 @@ struct cpu_rt {
     context* owner = nullptr;   // the task running here; non-preemptive between tasks
     sc_core::sc_event freed;
     unsigned waiters = 0;       // tasks waiting to run here
+    std::deque<context*> queue; // in the order they came: the CPU goes to the first
     ktime_t stolen = 0;         // interrupt time the running task has not yet paid
     std::unique_ptr<context> irq_ctx;
     std::deque<uint8_t> pending;
