@@ -8,6 +8,7 @@
 // each channel's own with --per-channel.
 //   usage: bench_engine [--batches N] [--per-channel]
 #include "models/core/report.h"
+#include "models/core/request.h"
 #include "models/fabric/router.h"
 #include "models/ioat/descriptor.h"
 #include "models/ioat/ioat_function.h"
@@ -90,11 +91,7 @@ struct bench : sc_core::sc_module {
     }
     void wr(unsigned f, unsigned off, unsigned len, uint64_t v) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_WRITE_COMMAND);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
+        prepare_payload(gp, true, off, &v, len);
         sc_time d = sc_core::SC_ZERO_TIME;
         (*isock[f])->b_transport(gp, d);
         wait(d);

@@ -3,6 +3,7 @@
 // and MSI-X writes are caught by a fake target, INTx levels can be recorded.
 #pragma once
 
+#include "models/core/request.h"
 #include "models/fabric/router.h"
 #include "models/ioat/descriptor.h"
 #include "models/ioat/ioat_function.h"
@@ -118,11 +119,7 @@ private:
     }
     void transport(tlm::tlm_command cmd, unsigned off, unsigned len, uint64_t& v) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(off);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
+        ioatsim::models::prepare_payload(gp, cmd == tlm::TLM_WRITE_COMMAND, off, &v, len);
         sc_core::sc_time d = sc_core::SC_ZERO_TIME;
         isock->b_transport(gp, d);
         wait(d);

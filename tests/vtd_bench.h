@@ -76,11 +76,7 @@ struct bench : sc_core::sc_module {
     }
     uint64_t io(tlm::tlm_command cmd, uint64_t addr, unsigned len, uint64_t v = 0) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(reinterpret_cast<uint8_t*>(&v));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
+        prepare_payload(gp, cmd == tlm::TLM_WRITE_COMMAND, addr, &v, len);
         sc_time d = sc_core::SC_ZERO_TIME;
         cpu->b_transport(gp, d);
         wait(d);
@@ -105,12 +101,7 @@ struct bench : sc_core::sc_module {
     // A request from the bare requester socket with requester ID `rid`.
     bool dma(bool write, uint64_t addr, void* buf, unsigned len, sc_time& d, uint16_t rid) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<uint8_t*>(buf));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare_payload(gp, write, addr, buf, len);
         request_ext who;
         who.kind = request_ext::dma;
         who.requester = rid;

@@ -36,16 +36,25 @@ inline const request_ext* requester_of(const tlm::tlm_generic_payload& gp) {
     return gp.get_extension<request_ext>();
 }
 
+// A fresh request: `len` bytes at `addr` from or into `buf`, no byte enables,
+// no DMI, its response still to come.
+inline void prepare_payload(tlm::tlm_generic_payload& gp, bool write, uint64_t addr, void* buf, unsigned len) {
+    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(static_cast<uint8_t*>(buf));
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_byte_enable_ptr(nullptr);
+    gp.set_dmi_allowed(false);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
 // An interrupt message: one posted 32-bit write of `data` to `addr`, tagged with
 // its requester when `who` is given. Returns whether the fabric accepted it.
 template <class Socket>
 bool post_message(Socket& socket, uint64_t addr, uint32_t data, request_ext* who = nullptr) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&data));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
+    prepare_payload(gp, true, addr, &data, 4);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     if (who) gp.set_extension(who);
     socket->b_transport(gp, d);

@@ -12,21 +12,11 @@ cpu::cpu(sc_core::sc_module_name name, unsigned index, unsigned apic_id, unsigne
     isock.register_invalidate_direct_mem_ptr(this, &cpu::invalidate);
 }
 
-static void prepare(tlm::tlm_generic_payload& gp, bool write, uint64_t addr, uint8_t* buf, unsigned len) {
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(buf);
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_byte_enable_ptr(nullptr);
-    gp.set_dmi_allowed(false);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-}
 
 bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time& delay) {
     tlm::tlm_generic_payload gp;
     uint64_t v = 0;
-    prepare(gp, false, addr, reinterpret_cast<uint8_t*>(&v), len);
+    prepare_payload(gp, false, addr, reinterpret_cast<uint8_t*>(&v), len);
     request_ext who;
     who.requester = uint16_t(index_);
     who.node = node_;
@@ -43,7 +33,7 @@ bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time
 
 bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay) {
     tlm::tlm_generic_payload gp;
-    prepare(gp, true, addr, reinterpret_cast<uint8_t*>(&value), len);
+    prepare_payload(gp, true, addr, reinterpret_cast<uint8_t*>(&value), len);
     request_ext who;
     who.requester = uint16_t(index_);
     who.node = node_;
@@ -62,7 +52,7 @@ uint8_t* cpu::dmi_ptr(uint64_t addr, uint64_t& avail) {
         }
     tlm::tlm_generic_payload gp;
     uint8_t dummy;
-    prepare(gp, false, addr, &dummy, 1);
+    prepare_payload(gp, false, addr, &dummy, 1);
     tlm::tlm_dmi d;
     if (!isock->get_direct_mem_ptr(gp, d) || !d.is_read_write_allowed()) return nullptr;
     dmi_.push_back(d);
@@ -79,7 +69,7 @@ void cpu::invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
 
 void cpu::slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len) {
     tlm::tlm_generic_payload gp;
-    prepare(gp, write, addr, buf, unsigned(len));
+    prepare_payload(gp, write, addr, buf, unsigned(len));
     isock->transport_dbg(gp);
     if (!gp.is_response_ok() && !write) std::memset(buf, 0xff, len);
 }

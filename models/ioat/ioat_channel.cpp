@@ -1,6 +1,7 @@
 #include "models/ioat/ioat_channel.h"
 
 #include "models/core/report.h"
+#include "models/core/request.h"
 #include "models/ioat/ioat_function.h"
 #include "models/ioat/ops.h"
 
@@ -15,12 +16,7 @@ using ioat_ops::fault;
 namespace {
 fault transfer(ioat_function& fn, bool write, uint64_t addr, uint8_t* buf, uint64_t len, sc_time& delay) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(buf);
-    gp.set_data_length(unsigned(len));
-    gp.set_streaming_width(unsigned(len));
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare_payload(gp, write, addr, buf, unsigned(len));
     fn.dma_transport(gp, delay);
     if (gp.is_response_ok()) return fault::none;
     return gp.get_response_status() == tlm::TLM_ADDRESS_ERROR_RESPONSE ? fault::address : fault::data;

@@ -401,12 +401,7 @@ void vtd_unit::queue_error() {
 
 bool vtd_unit::mem_access(bool write, uint64_t addr, void* buf, unsigned len, sc_time& delay, bool debug) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(static_cast<uint8_t*>(buf));
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare_payload(gp, write, addr, buf, len);
     request_ext who;
     who.kind = request_ext::dma;
     who.node = cfg_.node;
@@ -479,12 +474,7 @@ void vtd_unit::send_message(unsigned ctl, const sc_time& delay) {
     const uint64_t addr = uint64_t(reg32(ctl + 12)) << 32 | reg32(ctl + 8);
     tlm::tlm_generic_payload gp;
     uint32_t buf = data;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(reinterpret_cast<uint8_t*>(&buf));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare_payload(gp, true, addr, &buf, 4);
     request_ext who;
     who.kind = request_ext::msi;
     who.node = cfg_.node;

@@ -193,6 +193,19 @@ void dma_debug::check_sync(pci_dev* dev, dma_addr_t addr, uint64_t size, int dir
                           ull(addr), ull(e->size), dma_dir_name(e->direction), dma_dir_name(dir)));
 }
 
+// The record of one element of a scatterlist of `nents` (debug_dma_map_sg's).
+dma_debug::entry dma_debug::sg_entry(pci_dev* d, const scatterlist& s, dma_data_direction dir, int nents) {
+    entry e;
+    e.dev = d;
+    e.type = dma_debug_sg;
+    e.paddr = sg_phys(s);
+    e.dev_addr = s.dma_address;
+    e.size = s.dma_length;
+    e.direction = dir;
+    e.sg_call_ents = nents;
+    return e;
+}
+
 dma_map_ops dma_debug::wrap(const dma_map_ops* lower) {
     dma_map_ops o = stack_dma_ops(lower, "dma-debug/" + lower->name);
     auto is_err = [lower](pci_dev* d, dma_addr_t a) {
@@ -232,14 +245,7 @@ dma_map_ops dma_debug::wrap(const dma_map_ops* lower) {
             const int mapped = lower->map_sg(d, sg, nents, dir, at);
             hook_cost();
             for (int i = 0; i < mapped; ++i) {
-                entry e;
-                e.dev = d;
-                e.type = dma_debug_sg;
-                e.paddr = sg_phys(sg[i]);
-                e.dev_addr = sg[i].dma_address;
-                e.size = sg[i].dma_length;
-                e.direction = dir;
-                e.sg_call_ents = nents;
+                entry e = sg_entry(d, sg[i], dir, nents);
                 e.sg_mapped_ents = mapped;
                 add_entry(e);
             }
@@ -255,17 +261,7 @@ dma_map_ops dma_debug::wrap(const dma_map_ops* lower) {
             for (auto it = b; it != e; ++it)
                 if (it->second.type == dma_debug_sg) mapped = it->second.sg_mapped_ents;
         }
-        for (int i = 0; i < std::min(mapped, nents); ++i) {
-            entry ref;
-            ref.dev = d;
-            ref.type = dma_debug_sg;
-            ref.paddr = sg_phys(sg[i]);
-            ref.dev_addr = sg[i].dma_address;
-            ref.size = sg[i].dma_length;
-            ref.direction = dir;
-            ref.sg_call_ents = nents;
-            check_unmap(ref, lower);
-        }
+        for (int i = 0; i < std::min(mapped, nents); ++i) check_unmap(sg_entry(d, sg[i], dir, nents), lower);
         if (lower->unmap_sg) lower->unmap_sg(d, sg, nents, dir, at);
     };
     if (lower->alloc)

@@ -29,6 +29,8 @@ public:
         std::string mapped_by;  // the task that mapped it (the saved stack trace's stand-in)
     };
 
+    static entry sg_entry(pci_dev* d, const scatterlist& s, dma_data_direction dir, int nents);
+
     dma_debug(dma_mapping& dm, unsigned nr_entries);
     // The layer over `lower` (kept alive by the caller).
     dma_map_ops wrap(const dma_map_ops* lower);

@@ -243,6 +243,10 @@ public:
 private:
     const dma_map_ops& ops_or_bug(pci_dev* dev);
     void bug_direction(int dir, const char* fn);
+    dma_addr_t map_counted(const char* fn, pci_dev* dev, uint64_t page, unsigned long offset, size_t size,
+                           dma_data_direction dir, const dma_attrs* attrs);
+    void unmap_counted(const char* fn, pci_dev* dev, dma_addr_t addr, size_t size, dma_data_direction dir,
+                       const dma_attrs* attrs);
     const dma_map_ops* install(pci_dev& dev);
 
     kernel& k_;

@@ -129,7 +129,8 @@ void kernel::check_idle() {
 // Takes the task's CPU, moving the task first if that CPU went offline. Tasks
 // waiting for a busy CPU queue in order and the CPU is handed to the first when
 // it is released: SystemC wakes an event's waiters last-come first, which would
-// starve the oldest under load (CFS picks the task that has waited longest).
+// starve the oldest under load. CFS runs the least vruntime, for equal tasks
+// about the longest waiter [inference: CFS itself is not modelled].
 void kernel::acquire(context* ctx) {
     for (;;) {
         cpu_rt& c = p_->cpus[ctx->cpu];

@@ -77,6 +77,12 @@ struct kernel::impl {
     sc_core::sc_event io_changed;       // an IOH came back: spins on its registers read again
 };
 
+// Free lists (address -> size), memory.cpp: the first fit of `size` bytes at an
+// `align`ed address (0 when none), and a range given back, merged with its
+// neighbours.
+uint64_t take_range(std::map<uint64_t, uint64_t>& free, uint64_t size, uint64_t align);
+void give_range(std::map<uint64_t, uint64_t>& free, uint64_t pa, uint64_t size);
+
 // A NUMA node's DRAM beyond the kernel's pool (memory_hotplug.cpp): its free
 // ranges, and what is allocated there.
 struct kernel::node_mem {

@@ -123,39 +123,47 @@ void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
     if (cpu_write_watch.k == this) cpu_write_watch.fn(pa, len);
 }
 
-uint64_t kernel::alloc_phys(uint64_t size, uint64_t align) {
-    if (!size) size = 1;
-    size = (size + 63) & ~63ull;
-    for (auto it = free_.begin(); it != free_.end(); ++it) {
+uint64_t take_range(std::map<uint64_t, uint64_t>& free, uint64_t size, uint64_t align) {
+    for (auto it = free.begin(); it != free.end(); ++it) {
         uint64_t a = it->first, s = it->second;
         uint64_t at = (a + align - 1) / align * align;
         if (at + size > a + s) continue;
-        free_.erase(it);
-        if (at > a) free_[a] = at - a;
-        if (at + size < a + s) free_[at + size] = a + s - (at + size);
-        used_[at] = size;
+        free.erase(it);
+        if (at > a) free[a] = at - a;
+        if (at + size < a + s) free[at + size] = a + s - (at + size);
         return at;
     }
     return 0;
 }
 
-void kernel::free_phys(uint64_t pa) {
-    auto u = used_.find(pa);
-    if (u == used_.end()) return;
-    uint64_t a = pa, s = u->second;
-    used_.erase(u);
-    auto next = free_.lower_bound(a);
-    if (next != free_.end() && next->first == a + s) {
+void give_range(std::map<uint64_t, uint64_t>& free, uint64_t a, uint64_t s) {
+    auto next = free.lower_bound(a);
+    if (next != free.end() && next->first == a + s) {
         s += next->second;
-        free_.erase(next);
+        free.erase(next);
     }
-    auto prev = free_.lower_bound(a);
-    if (prev != free_.begin() && std::prev(prev)->first + std::prev(prev)->second == a) {
+    auto prev = free.lower_bound(a);
+    if (prev != free.begin() && std::prev(prev)->first + std::prev(prev)->second == a) {
         --prev;
         prev->second += s;
     } else {
-        free_[a] = s;
+        free[a] = s;
     }
+}
+
+uint64_t kernel::alloc_phys(uint64_t size, uint64_t align) {
+    if (!size) size = 1;
+    size = (size + 63) & ~63ull;
+    const uint64_t at = take_range(free_, size, align);
+    if (at) used_[at] = size;
+    return at;
+}
+
+void kernel::free_phys(uint64_t pa) {
+    auto u = used_.find(pa);
+    if (u == used_.end()) return;
+    give_range(free_, pa, u->second);
+    used_.erase(u);
 }
 
 uint64_t kernel::phys_in_use() const {

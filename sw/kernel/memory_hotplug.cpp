@@ -32,20 +32,7 @@ uint64_t kernel::alloc_pages_node(unsigned node, uint64_t size, bool movable, co
                                   std::function<void(uint64_t)> moved) {
     if (node >= nodes_.size() || !nodes_[node].online || nodes_[node].isolated) node = 0;
     size = pages(size) * PAGE;
-    uint64_t at = 0;
-    if (node == 0) {
-        at = alloc_phys(size, PAGE);
-    } else {
-        auto& fr = nodes_[node].free;
-        for (auto it = fr.begin(); it != fr.end(); ++it) {
-            if (it->second < size) continue;
-            at = it->first;
-            const uint64_t rest = it->second - size;
-            fr.erase(it);
-            if (rest) fr[at + size] = rest;
-            break;
-        }
-    }
+    const uint64_t at = node == 0 ? alloc_phys(size, PAGE) : take_range(nodes_[node].free, size, PAGE);
     if (at) nodes_[node].used[at] = {size, movable, 0, owner, std::move(moved)};
     return at;
 }
@@ -56,22 +43,8 @@ void kernel::free_pages_node(uint64_t pa) {
         if (it == nodes_[n].used.end()) continue;
         const uint64_t size = it->second.size;
         nodes_[n].used.erase(it);
-        if (n == 0) {
-            free_phys(pa);
-        } else {
-            auto& fr = nodes_[n].free;
-            fr[pa] = size;
-            auto next = fr.find(pa + size);  // coalesce, as free_phys does
-            if (next != fr.end()) {
-                fr[pa] += next->second;
-                fr.erase(next);
-            }
-            auto self = fr.find(pa);
-            if (self != fr.begin() && std::prev(self)->first + std::prev(self)->second == pa) {
-                std::prev(self)->second += self->second;
-                fr.erase(self);
-            }
-        }
+        if (n == 0) free_phys(pa);
+        else give_range(nodes_[n].free, pa, size);
         return;
     }
 }
@@ -128,7 +101,7 @@ int kernel::offline_node_memory(unsigned node, std::string& why) {
             const uint64_t size = r.size;
             node_mem::region moving = std::move(r);
             nm.used.erase(it);
-            nm.free[from] = size;
+            give_range(nm.free, from, size);
             const uint64_t to = alloc_pages_node(cpu_node(smp_processor_id()), size, true, moving.owner, moving.moved);
             // Copied and remapped in one step, then the copy's time charged: a
             // task touching the pages meanwhile waits on the migration entry
