@@ -75,11 +75,14 @@ void platform::removal_summary(json_obj& summary) {
         json_obj o;
         o.set("what", op.what).set("requested_ps", op.requested_ps).set("done", op.done);
         o.set_raw("done_ps", op.done ? std::to_string(op.done_ps) : null);
+        // Done but failed (the OS rolled back): why; it did not complete.
+        if (op.failed.empty()) o.set_raw("failed", null);
+        else o.set("failed", op.failed);
         ops.push_back(o.str());
         if (!op.removal) continue;
         ++requested;
         first = std::min(first, op.requested_ps);
-        completed = completed && op.done;
+        completed = completed && op.done && op.failed.empty();
         os_done = std::max(os_done, op.done_ps);
     }
     const uint64_t freed = dma_ ? dma_->last_release() : 0;

@@ -66,6 +66,8 @@ TEST_CASE("socket.remove offlines the socket's CPUs and memory, removes its IIO 
     CHECK(s["os_operations"][0]["what"] == "socket.remove of socket 2");
     CHECK(s["os_operations"][0]["done"] == true);
     CHECK(s["os_operations"][1]["done"] == true);
+    CHECK(s["os_operations"][0]["failed"].is_null());
+    CHECK(s["removal"]["completed"] == true);
     // The action met the IIO's bound functions: eight IOAT, two root ports.
     CHECK(s["timeline"][0]["bound"] == 10);
     CHECK(s["violations"] == 0);
@@ -82,6 +84,8 @@ TEST_CASE("a socket's memory holding a DMA buffer cannot go offline: the eject f
     const auto s = cli::summary(out);
     CHECK(s["counters"]["violations.removal_failed"] == 1);
     CHECK(s["os_operations"][0]["done"] == true);
+    CHECK(s["os_operations"][0]["failed"].get<std::string>().find("unmovable pages of dmatest") != std::string::npos);
+    CHECK(s["removal"]["completed"] == false);  // it ended, but in failure
     const std::string log = slurp(cli::fs::path(out) / "log.txt");
     const size_t failed = at(log, "acpi ACPI0004:02: Offline failed.");
     REQUIRE(failed != std::string::npos);
