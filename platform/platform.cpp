@@ -144,6 +144,7 @@ platform::platform(const scenario& sc, const params& p) : sc_(sc), p_(p) {
     for (auto& c : cpus_) raw.push_back(c.get());
     sw::kernel_config kc;
     kc.quantum = sc.quantum_ps;
+    kc.poll_skip = sc.poll_skip;
     kc.memcpy_gbps = p.real("cpu.memcpy_gbps");
     kc.byte_loop_gbps = p.real("cpu.byte_loop_gbps");
     kc.rcu_grace_period = p.time_ps(p.integer("rcu.expedited") ? "rcu.expedited_grace_period" : "rcu.grace_period");
@@ -311,6 +312,7 @@ void platform::boot() {
 void platform::finish() {
     if (!kernel_) return;
     report& rep = kernel_->rep();
+    kernel_->settle_polls();
     kernel_->check_hung();
     if (dmatest_) dmatest_->finish();
     if (net_dma_) net_dma_->finish();

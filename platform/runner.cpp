@@ -40,7 +40,7 @@ const char* const violation_kinds[] = {
 json_obj effective_params(const scenario& sc, const params& p) {
     json_obj platform, run, software;
     for (auto& [k, v] : p.values()) platform.set(k, v);
-    run.set("until_ps", sc.until_ps).set("quantum_ps", sc.quantum_ps).set("seed", sc.seed);
+    run.set("until_ps", sc.until_ps).set("quantum_ps", sc.quantum_ps).set("seed", sc.seed).set("poll_skip", sc.poll_skip);
     software.set("os", sc.os).set("design", sw::to_string(sc.dmaengine.design))
         .set("numa_affinity", sc.dmaengine.numa_affinity).set("failback", sc.dmaengine.fails_back())
         .set("iommu", sc.iommu).set("dma_debug", sc.dma_debug);

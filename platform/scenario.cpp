@@ -508,6 +508,7 @@ void checker::check(const Node& doc, scenario& s) const {
             {"until", [&](const item& it) { s.until_ps = time(it, true); }},
             {"seed", integer_into(s.seed, 0, INT64_MAX)},
             {"quantum", [&](const item& it) { s.quantum_ps = time(it, true); }},
+            {"poll_skip", [&](const item& it) { s.poll_skip = boolean(it); }},
         })},
         {"timeline", timeline},
         {"expect", [&](const item& it) {

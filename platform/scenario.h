@@ -141,6 +141,7 @@ struct scenario {
     uint64_t until_ps = 10'000'000'000ull;  // 10 ms
     uint64_t seed = 1;
     uint64_t quantum_ps = 1'000'000;        // 1 us
+    bool poll_skip = true;                  // run.poll_skip (kernel::poll)
 
     std::vector<timeline_action> timeline;
     expectations expect;

@@ -134,7 +134,7 @@ TEST_CASE("a dmatest section enables dmatest unless it says otherwise") {
 
 TEST_CASE("an unknown key names its line, column and the known keys") {
     CHECK(error_of("name: x\nrun:\n  untill: 2 ms\n") ==
-          "t.yaml:3:3: unknown key \"untill\" in run (known: until, seed, quantum)");
+          "t.yaml:3:3: unknown key \"untill\" in run (known: until, seed, quantum, poll_skip)");
     CHECK(error_of("name: x\nnmae: y\n") ==
           "t.yaml:2:1: unknown key \"nmae\" at top level (known: name, description, platform, "
           "software, run, timeline, expect)");
@@ -274,7 +274,7 @@ TEST_CASE("an error in a --set value points at the override") {
     CHECK(error_of("name: x\nrun:\n  until: 1 ms\n", {"run.until=2 parsecs"}) ==
           "--set run.until=2 parsecs: run.until: bad time \"2 parsecs\": unknown unit \"parsecs\"");
     CHECK(error_of("name: x\n", {"run.untill=2 ms"}) ==
-          "--set run.untill=2 ms: unknown key \"untill\" in run (known: until, seed, quantum)");
+          "--set run.untill=2 ms: unknown key \"untill\" in run (known: until, seed, quantum, poll_skip)");
     CHECK(error_of("name: x\n", {"expect.c={min: a}"}) ==
           "--set expect.c={min: a}: expect.c.min: expected a number, got \"a\"");
     CHECK(error_of("name: x\n", {"run.seed=[1"}).rfind("--set run.seed=[1: bad value: ", 0) == 0);

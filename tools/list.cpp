@@ -73,6 +73,7 @@ const std::map<std::string, std::string> counter_text = {
     {"dca.unclaimed_tags", "tagged writes no DCA provider claimed"},
     {"pcie.unsupported_requests", "reads the root complex answered with all ones (device gone or nothing there)"},
     {"kernel.spin_reads_slept", "reads of a register spin on a gone device that the task slept through (each would have read all ones)"},
+    {"kernel.poll_passes_slept", "passes of settled busy-wait loops the polling tasks slept through (run.poll_skip), their time and coherence cost still charged"},
     {"pcie.posted_dropped", "posted writes the root complex dropped (device gone)"},
     {"pcie.dma_dropped", "DMA from a device under a removed IOH, dropped"},
     {"pcie.completion_timeouts", "reads that ended by the completion timeout (the IOH vanished meanwhile)"},

@@ -234,6 +234,7 @@ void report::fold(series& s, uint64_t before_ps) {
 }
 
 void report::mark(uint64_t t_ps) {
+    ++touched_;
     uint64_t now = sim_now();
     if (t_ps < now) throw std::logic_error("report::mark: " + std::to_string(t_ps) + " ps is in the past");
     auto at = std::lower_bound(marks_.begin(), marks_.end(), t_ps);
@@ -248,6 +249,7 @@ void report::mark(uint64_t t_ps) {
 }
 
 void report::sample(const std::string& name, uint64_t t_ps, int64_t v) {
+    ++touched_;
     series& s = series_[name];
     s.recent.push_back({t_ps, v});
     if (s.recent.size() >= flush_every) fold(s, sim_now());

@@ -64,7 +64,7 @@ public:
     // Counters appear in summary.json whether or not they moved; declare them
     // when the component is built so `expect` can be checked before the run.
     void declare(const std::string& name) { counters_.emplace(name, 0); }
-    int64_t& counter(const std::string& name) { return counters_[name]; }
+    int64_t& counter(const std::string& name) { ++touched_; return counters_[name]; }
     int64_t get(const std::string& name) const;
     bool has(const std::string& name) const { return counters_.count(name) != 0; }
     const std::map<std::string, int64_t>& counters() const { return counters_; }
@@ -84,6 +84,10 @@ public:
     int64_t sum_between(const std::string& series, uint64_t from_ps, uint64_t to_ps);
 
     static std::string dmesg_stamp(uint64_t t_ps);
+
+    // Grows with every event, log line, counter use and sample: a stretch of
+    // software that left it unchanged reported nothing (kernel::poll).
+    uint64_t activity() const { return traced_ + log_.size() + touched_; }
 
 private:
     struct event { uint64_t t; uint64_t seq; std::string src, ev; json_obj fields; };
@@ -110,6 +114,7 @@ private:
     counts since_phase_;         // counted events since the last phase line
     std::vector<std::string> log_;
     std::map<std::string, int64_t> counters_;
+    uint64_t touched_ = 0;       // counter and series uses
     std::set<std::string> seen_;
     std::function<void(const std::string&)> echo_;
     std::vector<uint64_t> marks_;  // sorted; interval i is [marks_[i-1], marks_[i])

@@ -156,7 +156,11 @@ void net_dma::recvmsg(reader_state& r, unsigned id) {
         {
             kernel::waiting w(k_, strfmt("tcp_service_net_dma: %lld copies up to cookie %d on %s",
                                          (long long)r.in_flight, last, chan->name.c_str()));
-            while (dmaengine::dma_async_is_tx_complete(chan, last) == DMA_IN_PROGRESS) k_.cost(cpu_relax_);
+            k_.poll([&] {
+                if (dmaengine::dma_async_is_tx_complete(chan, last) != DMA_IN_PROGRESS) return true;
+                k_.cost(cpu_relax_);
+                return false;
+            });
         }
         offload_ps += int64_t(k_.now() - d0);
         if (failback) redo_failed(r, chan, segs);

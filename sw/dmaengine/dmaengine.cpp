@@ -320,14 +320,17 @@ void dmaengine::dma_release_channel(dma_chan* c) {
 dma_status dmaengine::dma_sync_wait(dma_chan* c, dma_cookie_t cookie) {
     ktime_t deadline = k_.now() + 5000 * MSEC;
     dma_async_issue_pending(c);
-    dma_status st;
+    dma_status st = DMA_IN_PROGRESS;
     kernel::waiting w(k_, strfmt("dma_sync_wait(%s, cookie %d)", c->name.c_str(), cookie));
-    while ((st = dma_async_is_tx_complete(c, cookie)) == DMA_IN_PROGRESS) {
-        if (k_.now() > deadline) {
-            k_.printk("dma_sync_wait: timeout!");
-            return DMA_ERROR;
-        }
+    k_.poll([&] {
+        if ((st = dma_async_is_tx_complete(c, cookie)) != DMA_IN_PROGRESS) return true;
+        if (k_.now() > deadline) return true;
         k_.cost(cpu_relax_);  // 3.4 has no cond_resched here
+        return false;
+    }, deadline);
+    if (st == DMA_IN_PROGRESS) {
+        k_.printk("dma_sync_wait: timeout!");
+        return DMA_ERROR;
     }
     return st;
 }

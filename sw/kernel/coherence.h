@@ -30,6 +30,7 @@ struct cacheline {
     bool dirty = false;             // Modified (else Exclusive) when owned
     std::vector<uint64_t> sharers;  // CPUs holding it Shared, as a bit set
     coh_time busy_until = 0;        // the end of the miss it serves
+    void* poll_watch = nullptr;     // the poll group asleep on it (kernel::poll)
 
     bool shared_by(unsigned cpu) const {
         return cpu / 64 < sharers.size() && (sharers[cpu / 64] >> (cpu % 64) & 1);
@@ -76,6 +77,12 @@ public:
     unsigned distance(unsigned a, unsigned b) const;  // 0 same die (or CPU), else hops
     struct stats { uint64_t transfers = 0; coh_time time = 0; };
     const stats& of(coh_kind k) const { return stats_[int(k)]; }
+    // What `times` accesses like those that gave `per` would have added: the
+    // passes a poll stood for while it slept (kernel::poll).
+    void add(coh_kind k, const stats& per, uint64_t times) {
+        stats_[int(k)].transfers += per.transfers * times;
+        stats_[int(k)].time += per.time * times;
+    }
 
 private:
     unsigned node_distance(unsigned a, unsigned b) const;

@@ -27,6 +27,7 @@ void kernel::register_cpu_notifier(std::function<void(unsigned, bool)> fn) {
 }
 
 int kernel::cpu_down(unsigned cpu) {
+    poll_disturb();
     if (cpu >= nr_cpus() || !p_->cpus[cpu].online) return -22;   // -EINVAL
     if (num_online_cpus() == 1 || cpu == smp_processor_id()) return -16;  // -EBUSY
     cpu_rt& c = p_->cpus[cpu];
@@ -74,6 +75,7 @@ void kernel::set_cpu_present(unsigned cpu, bool present) { p_->cpus.at(cpu).pres
 bool kernel::cpu_present(unsigned cpu) const { return cpu < nr_cpus() && p_->cpus[cpu].present; }
 
 int kernel::cpu_up(unsigned cpu) {
+    poll_disturb();
     // _cpu_up: -EINVAL for a CPU online already or not present.
     if (cpu >= nr_cpus() || p_->cpus[cpu].online || !p_->cpus[cpu].present) return -22;
     p_->cpus[cpu].online = true;

@@ -51,6 +51,7 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
     init_nodes();
     rep().declare("violations.oops");
     rep().declare("kernel.spin_reads_slept");
+    rep().declare("kernel.poll_passes_slept");
 }
 
 kernel::~kernel() = default;
@@ -91,6 +92,7 @@ void kernel::oops(const std::string& what) {
 }
 
 void kernel::kthread_run(const std::string& name, unsigned cpu, std::function<void()> fn, bool daemon, bool bound) {
+    ++activity_;
     p_->tasks.push_back(context{name, cpu % nr_cpus(), false});
     context* ctx = &p_->tasks.back();
     ctx->bound = bound;
@@ -393,6 +395,7 @@ uint64_t kernel::msi_address(unsigned cpu) const {
 
 // A disabled tasklet stays pending until tasklet_enable.
 void kernel::tasklet_schedule(tasklet& t) {
+    ++activity_;
     if (t.disabled) {
         t.deferred = true;
         return;
@@ -428,6 +431,7 @@ void kernel::irq_thread(unsigned cpu) {
     context* ctx = c.irq_ctx.get();
     for (;;) {
         while (c.pending.empty() && c.tasklets.empty()) wait(c.irq_ev);
+        poll_interrupted(c.owner);  // the time it steals shifts the poll's passes
         current_ = ctx;
         ktime_t start = stamp();
         while (!c.pending.empty()) {
@@ -459,6 +463,7 @@ void kernel::irq_thread(unsigned cpu) {
 
 
 void kernel::mod_timer(timer_list& t, ktime_t expires) {
+    ++activity_;
     if (!t.s) {
         t.s = std::make_shared<timer_list::state>();
         auto st = t.s;
@@ -487,6 +492,7 @@ void kernel::mod_timer(timer_list& t, ktime_t expires) {
 }
 
 void kernel::del_timer_sync(timer_list& t) {
+    ++activity_;
     if (!t.s) return;
     t.s->pending = false;
     t.s->ev.notify(sc_core::SC_ZERO_TIME);

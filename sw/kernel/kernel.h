@@ -22,7 +22,8 @@ namespace ioatsim::sw {
 using ktime_t = uint64_t;  // picoseconds
 constexpr ktime_t NSEC = 1'000, USEC = 1'000'000, MSEC = 1'000'000'000;
 
-struct context;  // a task or a CPU's interrupt context
+struct context;     // a task or a CPU's interrupt context
+struct poll_group;  // polls asleep together (kernel::poll)
 
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -123,6 +124,9 @@ struct kernel_config {
     std::function<ktime_t(unsigned node, uint64_t pa, uint64_t bytes, ktime_t at)> memory;
     coherence_costs coherence;
     int topology = 0;  // coherence_topology's kind: 0 fully connected, 1 twisted hypercube
+    // run.poll_skip: a poll whose passes have settled sleeps until something
+    // could change them (kernel::poll); off, every pass runs.
+    bool poll_skip = true;
 };
 
 class kernel {
@@ -212,6 +216,22 @@ public:
     void wait_begin(const std::string& what);
     void wait_end();
     void check_hung();  // end of run: tasks still waiting too long
+
+    // An open-coded busy-wait on cacheable memory (tcp_service_net_dma's drain,
+    // dma_sync_wait): `pass` runs one iteration and returns true to leave; the
+    // task keeps its CPU throughout, as spinning does. Once two passes in a row
+    // took the same time, made the same accesses to the same lines at the same
+    // cost and reported nothing, and every other poll sharing a line with it
+    // has settled too, the next passes would repeat them until something from
+    // outside changes what they read: another context or a device touches one
+    // of those lines, an interrupt or a CPU hotplug comes, an object is freed,
+    // or the passes would reach `deadline`. The polls then sleep, keeping their
+    // CPUs, until that moment, resume at their next pass boundary and count the
+    // passes they stood for, with those passes' coherence time and transfers
+    // (kernel.poll_passes_slept). With kernel_config::poll_skip off every pass runs.
+    void poll(const std::function<bool()>& pass, ktime_t deadline = ~ktime_t(0));
+    void poll_disturb();  // something polls may read changed: every sleeping one resumes
+    void settle_polls();  // end of run: sleeping polls count the passes up to now
 
     // Sleeping.
     bool wait_event_timeout(wait_queue& wq, const std::function<bool()>& cond, ktime_t timeout);
@@ -350,6 +370,14 @@ private:
     bool rcu_done(const rcu_snapshot& s) const;
     void deliver(unsigned cpu, uint8_t vector);
     void irq_thread(unsigned cpu);
+    void poll_touched(cacheline& l);
+    void poll_record(cacheline& l, coh_op op, ktime_t cost, coh_kind kind, uint64_t transfers);
+    void poll_interrupted(context* owner);
+    void poll_wake(poll_group& g, ktime_t at);
+    std::shared_ptr<poll_group> poll_form(context* ctx);
+    void poll_sleep(context* ctx);
+    uint64_t activity() const;
+    uint64_t activity_ = 0;  // MMIO, memory writes, timers: what a poll pass must not do
 
     kernel_config cfg_;
     std::vector<models::cpu*> cpus_;

@@ -11,6 +11,8 @@ namespace ioatsim::sw {
 
 struct wait_queue::impl { sc_core::sc_event ev; };
 
+struct poll_state;  // poll.cpp
+
 struct context {
     context(std::string n, unsigned c, bool i) : name(std::move(n)), cpu(c), irq(i) {}
     std::string name;
@@ -26,6 +28,7 @@ struct context {
     int wait_depth = 0;
     std::string wait_what;
     ktime_t wait_since = 0;
+    poll_state* poll = nullptr;  // inside kernel::poll
 };
 
 struct irq_desc {
@@ -75,6 +78,7 @@ struct kernel::impl {
     sc_core::sc_event rcu_reader_left;  // also: a CPU passed a quiescent state
     std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
     sc_core::sc_event io_changed;       // an IOH came back: spins on its registers read again
+    std::vector<context*> pollers;      // tasks inside kernel::poll, in the order they entered
 };
 
 // Free lists (address -> size), memory.cpp: the first fit of `size` bytes at an

@@ -17,15 +17,20 @@ ktime_t kernel::touch(cacheline& l, coh_op op, coh_kind kind) {
         coh_->access(l, cpu, op, stamp(), kind);
         return 0;
     }
+    if (l.poll_watch) poll_touched(l);
     if (!coh_->hit(l, cpu, op)) sync();  // a miss meets the line at the CPU's simulated time
+    const uint64_t transfers = coh_->of(kind).transfers;
     ktime_t t = coh_->access(l, smp_processor_id(), op, now(), kind);  // sync may have moved the task
+    if (current_->poll) poll_record(l, op, t, kind, coh_->of(kind).transfers - transfers);
     cost(t);
     return t;
 }
 
 void kernel::device_wrote(uint64_t pa, uint64_t len) {
-    for (auto it = tracked_lines_.lower_bound(pa & ~63ull); it != tracked_lines_.end() && it->first < pa + len; ++it)
+    for (auto it = tracked_lines_.lower_bound(pa & ~63ull); it != tracked_lines_.end() && it->first < pa + len; ++it) {
+        if (it->second->poll_watch) poll_wake(*static_cast<poll_group*>(it->second->poll_watch), stamp());
         coh_->device_write(*it->second);
+    }
 }
 
 void kernel::ioremap(uint64_t addr, uint64_t len) { iomap_[addr] = len; }
@@ -47,6 +52,7 @@ bool kernel::mapped(uint64_t addr, unsigned len, const char* what) {
 // contexts run: the caller's context is restored afterwards.
 uint64_t kernel::mmio_read(uint64_t addr, unsigned len, bool* answered) {
     if (answered) *answered = false;
+    ++activity_;
     if (!mapped(addr, len, "read")) return len == 8 ? ~0ull : (1ull << (8 * len)) - 1;
     sync();  // the device must see the access at the task's time
     context* ctx = current_;
@@ -59,7 +65,10 @@ uint64_t kernel::mmio_read(uint64_t addr, unsigned len, bool* answered) {
     return v;
 }
 
-void kernel::io_changed() { p_->io_changed.notify(sc_core::SC_ZERO_TIME); }
+void kernel::io_changed() {
+    p_->io_changed.notify(sc_core::SC_ZERO_TIME);
+    poll_disturb();
+}
 
 uint64_t kernel::spin_mmio(uint64_t addr, unsigned len, uint64_t mask, uint64_t want, ktime_t relax,
                            ktime_t deadline, bool& timed_out) {
@@ -93,6 +102,7 @@ uint64_t kernel::spin_mmio(uint64_t addr, unsigned len, uint64_t mask, uint64_t 
 }
 
 void kernel::mmio_write(uint64_t addr, unsigned len, uint64_t v) {
+    ++activity_;
     if (!mapped(addr, len, "write")) return;
     sync();
     context* ctx = current_;
@@ -119,6 +129,7 @@ void set_cpu_write_watch(const kernel& k, std::function<void(uint64_t, uint64_t)
 }
 
 void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
+    ++activity_;
     cpus_[smp_processor_id()]->mem_write(pa, src, len);
     if (cpu_write_watch.k == this) cpu_write_watch.fn(pa, len);
 }

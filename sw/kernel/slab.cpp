@@ -9,6 +9,7 @@ void tracked::kfree(kernel& k) {
         return;
     }
     freed_ = true;
+    k.poll_disturb();  // a poll reading it now finds it freed
 }
 
 bool tracked::touch(kernel& k, const char* what) const {
