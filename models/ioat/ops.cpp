@@ -4,6 +4,8 @@
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -112,11 +114,6 @@ struct parity_job {
 void parity(const parity_job& job, uint64_t size, port& io) {
     uint64_t cap = std::min(size, CHUNK);
     std::vector<uint8_t> in(cap), p(cap), q(cap);
-    // One multiply row per source so the inner loop is a table look-up.
-    std::vector<uint8_t> rows(job.coef ? job.nsrc * 256 : 0);
-    for (unsigned s = 0; job.coef && s < job.nsrc; ++s)
-        for (unsigned b = 0; b < 256; ++b) rows[s * 256 + b] = gf_mul(job.coef[s], uint8_t(b));
-
     auto differs = [&](const uint8_t* want, uint64_t n) { return std::memcmp(in.data(), want, n) != 0; };
     for (uint64_t off = 0; off < size; off += CHUNK) {
         uint64_t n = std::min(CHUNK, size - off);
@@ -124,11 +121,8 @@ void parity(const parity_job& job, uint64_t size, port& io) {
         std::fill(q.begin(), q.end(), 0);
         for (unsigned s = 0; s < job.nsrc; ++s) {
             if (!io.read(job.src[s] + off, in.data(), n)) return;
-            const uint8_t* row = job.coef ? &rows[s * 256] : nullptr;
-            for (uint64_t i = 0; i < n; ++i) {
-                p[i] ^= in[i];
-                if (row) q[i] ^= row[in[i]];
-            }
+            for (uint64_t i = 0; i < n; ++i) p[i] ^= in[i];  // vectorises
+            if (job.coef) gf_mul_xor(job.coef[s], in.data(), q.data(), n);
         }
         if (job.validate) {
             if (job.want_p) {
@@ -213,5 +207,35 @@ uint8_t gf_mul(uint8_t a, uint8_t b) {
 }
 
 uint8_t gf_exp(unsigned i) { return gf().exp[i % 255]; }
+
+namespace {
+__attribute__((target("avx2"))) uint64_t gf_mul_xor_avx2(const uint8_t* lo, const uint8_t* hi, const uint8_t* src,
+                                                         uint8_t* dst, uint64_t n) {
+    const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo)));
+    const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi)));
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    uint64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+        const __m256i l = _mm256_shuffle_epi8(tl, _mm256_and_si256(x, nib));
+        const __m256i h = _mm256_shuffle_epi8(th, _mm256_and_si256(_mm256_srli_epi64(x, 4), nib));
+        __m256i* d = reinterpret_cast<__m256i*>(dst + i);
+        _mm256_storeu_si256(d, _mm256_xor_si256(_mm256_loadu_si256(d), _mm256_xor_si256(l, h)));
+    }
+    return i;
+}
+const bool has_avx2 = __builtin_cpu_supports("avx2");
+}  // namespace
+
+void gf_mul_xor(uint8_t c, const uint8_t* src, uint8_t* dst, uint64_t n) {
+    if (!c) return;
+    alignas(16) uint8_t lo[16], hi[16];
+    for (unsigned v = 0; v < 16; ++v) {
+        lo[v] = gf_mul(c, uint8_t(v));
+        hi[v] = gf_mul(c, uint8_t(v << 4));
+    }
+    uint64_t i = has_avx2 ? gf_mul_xor_avx2(lo, hi, src, dst, n) : 0;
+    for (; i < n; ++i) dst[i] ^= uint8_t(lo[src[i] & 15] ^ hi[src[i] >> 4]);
+}
 
 }  // namespace ioatsim::models::ioat_ops

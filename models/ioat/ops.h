@@ -48,5 +48,10 @@ result execute(const uint8_t* raw, uint64_t max_len, mem_if& mem);
 // GF(2^8) of Linux raid6: polynomial 0x11d, generator {02}.
 uint8_t gf_mul(uint8_t a, uint8_t b);
 uint8_t gf_exp(unsigned i);  // {02}^i, the kernel's raid6_gfexp (period 255)
+// dst[i] ^= c * src[i] for n bytes: Q's inner loop. Multiplication is linear
+// over XOR, so c * x = c * (x & 15) ^ c * (x & 240): two 16-entry tables, 32
+// bytes a step with AVX2 (chosen at run time), a table look-up a byte without;
+// the same bytes either way.
+void gf_mul_xor(uint8_t c, const uint8_t* src, uint8_t* dst, uint64_t n);
 
 }  // namespace ioatsim::models::ioat_ops

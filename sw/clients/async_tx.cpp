@@ -220,12 +220,10 @@ void pq_on_cpu(kernel& k, uint64_t p, uint64_t q, const std::vector<uint64_t>& s
     std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
     if (add && p) k.mem_read(p, pp.data(), len);
     if (add && q) k.mem_read(q, qq.data(), len);
-    uint8_t row[256];  // coef[j] times each byte: a look-up per byte, not a multiply
     for (size_t j = 0; j < src.size(); ++j) {
         k.mem_read(src[j], b.data(), len);
-        for (unsigned v = 0; v < 256; ++v) row[v] = gf_mul(coef[j], uint8_t(v));
         for (uint64_t i = 0; i < len; ++i) pp[i] ^= b[i];  // vectorises
-        for (uint64_t i = 0; i < len; ++i) qq[i] ^= row[b[i]];
+        models::ioat_ops::gf_mul_xor(coef[j], b.data(), qq.data(), len);
     }
     if (p) k.mem_write(p, pp.data(), len);
     if (q) k.mem_write(q, qq.data(), len);
