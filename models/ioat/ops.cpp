@@ -4,7 +4,9 @@
 #include "models/ioat/descriptor.h"
 #include "models/ioat/regs.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -209,6 +211,7 @@ uint8_t gf_mul(uint8_t a, uint8_t b) {
 uint8_t gf_exp(unsigned i) { return gf().exp[i % 255]; }
 
 namespace {
+#if defined(__x86_64__)
 __attribute__((target("avx2"))) uint64_t gf_mul_xor_avx2(const uint8_t* lo, const uint8_t* hi, const uint8_t* src,
                                                          uint8_t* dst, uint64_t n) {
     const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo)));
@@ -225,6 +228,10 @@ __attribute__((target("avx2"))) uint64_t gf_mul_xor_avx2(const uint8_t* lo, cons
     return i;
 }
 const bool has_avx2 = __builtin_cpu_supports("avx2");
+#else
+uint64_t gf_mul_xor_avx2(const uint8_t*, const uint8_t*, const uint8_t*, uint8_t*, uint64_t) { return 0; }
+const bool has_avx2 = false;
+#endif
 }  // namespace
 
 void gf_mul_xor(uint8_t c, const uint8_t* src, uint8_t* dst, uint64_t n) {
