@@ -6,8 +6,13 @@
 #include "platform/scenario.h"
 #include "sw/kernel/kernel.h"
 
+#include <doctest/doctest.h>
 #include <systemc>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
 #include <string>
 
 namespace ioatsim {
@@ -25,5 +30,25 @@ struct booted {
         sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC));
     }
 };
+
+// SystemC elaborates one design per process: a measurement that builds one
+// runs in a child, which hands back its figures (plain data) through a pipe.
+template <class T> T in_child(const std::function<T()>& f) {
+    int fd[2];
+    REQUIRE(pipe(fd) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        T v = f();
+        if (write(fd[1], &v, sizeof v) != sizeof v) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    T v{};
+    REQUIRE(read(fd[0], &v, sizeof v) == sizeof v);
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return v;
+}
 
 }  // namespace ioatsim

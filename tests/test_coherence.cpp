@@ -3,6 +3,7 @@
 // false sharing; one miss at a time; the 8-socket topology. Then, on a booted
 // machine, a lock handed over locally and across sockets, and the same
 // contended workload at two quanta.
+#include "tests/booted.h"
 #include "platform/params.h"
 #include "platform/platform.h"
 #include "platform/scenario.h"
@@ -124,24 +125,7 @@ struct machine {
     void run() { sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC)); }
 };
 
-// SystemC elaborates one design per process: each measurement in a child.
-double in_child(const std::function<double()>& f) {
-    int fd[2];
-    REQUIRE(pipe(fd) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        double v = f();
-        if (write(fd[1], &v, sizeof v) != sizeof v) _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    double v = -1;
-    REQUIRE(read(fd[0], &v, sizeof v) == sizeof v);
-    close(fd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return v;
-}
+double in_child(const std::function<double()>& f) { return ioatsim::in_child<double>(f); }
 
 // Eight CPUs (two per socket) each take a spinlock, hold it 200 ns, let go and
 // do 1 us of other work, 200 times: the mean CPU time of a lock-unlock pair.

@@ -2,17 +2,10 @@
 // until something could change them, and comes out where spinning every pass
 // comes out, within a pass, with the same passes, time and coherence cost.
 // Each figure is measured twice, with the skip and without, in child processes.
-#include "platform/params.h"
-#include "platform/platform.h"
-#include "platform/scenario.h"
-#include "sw/kernel/kernel.h"
+#include "tests/booted.h"
 #include "cli.h"
 
 #include <doctest/doctest.h>
-#include <systemc>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -22,14 +15,10 @@ using namespace ioatsim;
 using namespace ioatsim::sw;
 
 namespace {
-struct machine {
-    scenario sc;
-    params p;
-    platform plat;
+struct machine : booted {
     explicit machine(bool skip)
-        : sc(parse_scenario(std::string("name: t\nplatform: {preset: x3850x5}\nrun: {poll_skip: ") +
-                                (skip ? "true" : "false") + "}\n", "t.yaml", {})),
-          p(params::resolve(sc)), plat(sc, p) {}
+        : booted(std::string("name: t\nplatform: {preset: x3850x5}\nrun: {poll_skip: ") + (skip ? "true" : "false") +
+                 "}\n") {}
     kernel& k() { return *plat.kernel(); }
     void run() { sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC)); }
     int64_t slept() { return k().rep().get("kernel.poll_passes_slept"); }
@@ -39,23 +28,7 @@ struct machine {
 // or slept, [2] the coherence time of the path, [3] passes slept.
 using figures = std::array<double, 4>;
 
-figures in_child(const std::function<figures()>& f) {
-    int fd[2];
-    REQUIRE(pipe(fd) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        figures v = f();
-        if (write(fd[1], v.data(), sizeof v) != sizeof v) _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    figures v{};
-    REQUIRE(read(fd[0], v.data(), sizeof v) == sizeof v);
-    close(fd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return v;
-}
+figures in_child(const std::function<figures()>& f) { return ioatsim::in_child<figures>(f); }
 
 // `pollers` tasks poll a flag under one spinlock, as readers draining one
 // channel take its cleanup lock; a task on another socket sets the flag under
