@@ -399,6 +399,12 @@ size_t platform::op_begin(const std::string& what, bool removal, int ioh) {
     return ops_.size() - 1;
 }
 
+bool platform::ops_pending() const {
+    for (const os_op& op : ops_)
+        if (!op.done) return true;
+    return false;
+}
+
 void platform::op_end(size_t i) {
     ops_[i].done = true;
     ops_[i].done_ps = kernel_ ? kernel_->now() : uint64_t(sc_core::sc_time_stamp().value());

@@ -106,6 +106,7 @@ public:
         std::string failed;      // done, but failed: why (the OS rolled back)
     };
     const std::vector<os_op>& os_ops() const { return ops_; }
+    bool ops_pending() const;  // an operation asked for has not finished
 
 private:
     size_t op_begin(const std::string& what, bool removal, int ioh = -1);

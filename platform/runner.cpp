@@ -197,12 +197,15 @@ run_session::run_session(const scenario& sc, const run_options& opt) : p_(new im
     m.tl = std::make_unique<timeline>(sc, *m.plat);
     check_expect_paths(sc.expect, nlohmann::json::parse(summary_of(sc, m.p, *m.plat, 0, nullptr).str()));
 
-    // With an OS the run ends early once the timeline is over and software is idle;
-    // hardware alone runs to `until`.
+    // With an OS the run ends early once the timeline is over, every operation
+    // it asked the OS for has finished and software is idle (an action's work
+    // may not have reached the OS yet when the action is done); hardware alone
+    // runs to `until`.
     if (sw::kernel* k = m.plat->kernel()) {
         timeline* tl = m.tl.get();
-        auto maybe_stop = [k, tl] {
-            if (tl->done() && k->idle()) sc_core::sc_stop();
+        platform* plat = m.plat.get();
+        auto maybe_stop = [k, tl, plat] {
+            if (tl->done() && !plat->ops_pending() && k->idle()) sc_core::sc_stop();
         };
         k->set_idle_callback(maybe_stop);
         m.tl->on_done(maybe_stop);

@@ -99,6 +99,21 @@ TEST_CASE("a removal that has not finished when the run ends fails it, unless ex
     CHECK(cli::ioatsim(run + " --set expect.violations.removal_incomplete=1", t).status == 0);
 }
 
+TEST_CASE("a removal after the load has ended runs to its end: the run does not stop before the OS hears of it") {
+    // dmatest is the last client to finish, at about 11.6 ms; the surprise
+    // removal reaches the OS after the timeline is done and software is idle.
+    tmpdir t;
+    result r = cli::ioatsim("run " + scenario("removal-sweep.yaml") + " --quiet --out " + (t.path / "o").string() +
+                                " --set software.dmaengine.design=atomic --set 'timeline.0.at=\"11.7 ms\"'",
+                            t);
+    CHECK(r.status == 0);
+    json s = summary(t.path / "o");
+    CHECK(s["clients"]["dmatest"]["work_done"] == 300);  // the load was over
+    CHECK(s["removal"]["completed"] == true);
+    CHECK(s["os_operations"][0]["done"] == true);
+    CHECK(s["sim_time_ps"].get<uint64_t>() > 1'000'000'000'000ull);  // 3.4's resets of the gone functions: 1.6 s
+}
+
 TEST_CASE("a configured client that does no work fails the run, naming it") {
     tmpdir t;
     fs::path sc = write(t, "idle.yaml", "name: idle\nsoftware:\n  clients:\n    dmatest: {device: \"0000:80:16.0\"}\n"
