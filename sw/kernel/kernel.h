@@ -376,7 +376,7 @@ private:
     void poll_wake(poll_group& g, ktime_t at);
     std::shared_ptr<poll_group> poll_form(context* ctx);
     void poll_sleep(context* ctx);
-    uint64_t activity() const;
+    uint64_t activity();
     uint64_t activity_ = 0;  // MMIO, memory writes, timers: what a poll pass must not do
 
     kernel_config cfg_;

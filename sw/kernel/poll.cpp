@@ -54,11 +54,11 @@ struct poll_state {
     sc_core::sc_event wake;
 };
 
-uint64_t kernel::activity() const { return activity_ + const_cast<kernel*>(this)->rep().activity(); }
+uint64_t kernel::activity() { return activity_ + rep().activity(); }
 
 void kernel::poll(const std::function<bool()>& pass, ktime_t deadline) {
     context* ctx = current_;
-    if (!ctx || ctx->irq || !cfg_.poll_skip) {
+    if (!ctx || ctx->irq || !cfg_.poll_skip || ctx->poll) {  // a poll inside a poll spins
         while (!pass()) {}
         return;
     }
