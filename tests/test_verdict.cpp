@@ -31,6 +31,11 @@ bool passes(const std::string& yaml, const json& summary = sample) {
     return true;
 }
 
+// ioatsim run SCENARIO --quiet --out T/o ARGS
+result run_into_o(const tmpdir& t, const std::string& name, const std::string& args) {
+    return cli::ioatsim("run " + scenario(name) + " --quiet --out " + (t.path / "o").string() + " " + args, t);
+}
+
 fs::path write(const tmpdir& t, const std::string& name, const std::string& text) {
     fs::path p = t.path / name;
     std::ofstream(p) << text;
@@ -76,9 +81,7 @@ TEST_CASE("an expect path that summary.json does not have is an input error list
 
 TEST_CASE("a run with a violation its expect does not name exits 1 and says which") {
     tmpdir t;
-    result r = cli::ioatsim("run " + scenario("seed-unbind-warning.yaml") + " --quiet --out " + (t.path / "o").string() +
-                           " --set 'expect={clients.net_dma.copies.submitted: {min: 1000}}'",
-                       t);
+    result r = run_into_o(t, "seed-unbind-warning.yaml", "--set 'expect={clients.net_dma.copies.submitted: {min: 1000}}'");
     CHECK(r.status == 1);
     CHECK(r.out.find("expectation failed: violations.use_after_free = ") != std::string::npos);
     json s = summary(t.path / "o");
@@ -103,9 +106,7 @@ TEST_CASE("a removal after the load has ended runs to its end: the run does not 
     // dmatest is the last client to finish, at about 11.6 ms; the surprise
     // removal reaches the OS after the timeline is done and software is idle.
     tmpdir t;
-    result r = cli::ioatsim("run " + scenario("removal-sweep.yaml") + " --quiet --out " + (t.path / "o").string() +
-                                " --set software.dmaengine.design=atomic --set 'timeline.0.at=\"11.7 ms\"'",
-                            t);
+    result r = run_into_o(t, "removal-sweep.yaml", "--set software.dmaengine.design=atomic --set 'timeline.0.at=\"11.7 ms\"'");
     CHECK(r.status == 0);
     json s = summary(t.path / "o");
     CHECK(s["clients"]["dmatest"]["work_done"] == 300);  // the load was over
