@@ -44,7 +44,7 @@ private:
         dma_chan* chan = nullptr;    // the channel of the current read
         int64_t in_flight = 0;       // copies of the current read not yet known complete
         uint64_t reads = 0;
-        std::vector<uint8_t> expect, got;  // the read's payload, what arrived (reused)
+        std::vector<uint8_t> expect, got;  // a segment or chunk of the payload, what arrived (reused)
     };
     struct segment { dma_cookie_t cookie; uint64_t off, n; };
     void reader(unsigned id);
