@@ -228,6 +228,29 @@ TEST_CASE("each command prints its own usage and options with --help") {
     }
 }
 
+TEST_CASE("dmatest checks every byte of both buffers: a source byte flipped before the copy is reported where it is") {
+    // The first pattern fill of the source buffer has its sixth byte flipped in
+    // DRAM; dmatest's check of that test names srcbuf[0x5] and fails the run.
+    ioatsim::booted m("name: t\nplatform: {preset: minimal}\n"
+                      "software: {clients: {dmatest: {iterations: 3, test_buf_size: 16384}}}\n");
+    ioatsim::sw::kernel& k = *m.plat.kernel();
+    bool flipped = false;
+    ioatsim::sw::set_cpu_write_watch(k, [&](uint64_t pa, uint64_t len) {
+        if (flipped || len != 16384) return;
+        flipped = true;  // before the write below, which the watch sees too
+        uint8_t b = k.load<uint8_t>(pa + 5);
+        k.store<uint8_t>(pa + 5, uint8_t(b ^ 0x10));
+    });
+    m.run_until_idle();
+    CHECK(flipped);
+    CHECK(k.rep().get("dmatest.data_mismatch") == 1);
+    CHECK(k.rep().get("violations.copy_corrupt") == 1);
+    bool named = false;
+    for (const std::string& l : k.rep().log_lines())
+        named = named || l.find("srcbuf[0x5] overwritten! Expected") != std::string::npos;
+    CHECK(named);
+}
+
 TEST_CASE("net_dma checks every byte a read delivers: a byte flipped in an skb is copy_corrupt at its offset") {
     // The first segment the NIC writes has its sixth byte flipped in DRAM
     // before the channel copies it to the reader's buffer (reads above copybreak are offloaded).

@@ -45,6 +45,7 @@ const std::vector<tolerance_rule> defaults = {
     {R::range, "counters.async_tx.ops_cpu", 0.50, 400, "default"},
     {R::range, "*copies.failed_back", 0.25, 64, "default"},       // what the instant of removal had queued
     {R::range, "counters.net_dma.copies_failed", 0.25, 64, "default"},
+    {R::range, "timeline.*.in_flight", 0.25, 64, "default"},       // the same: what the action met in the rings
     {R::range, "counters.pcie.*", 0.25, 16, "default"},           // accesses that met the removed IOH
     {R::range, "throughput.during_gbytes_per_s", 0.50, 0, "default"},  // a window of tens of microseconds
     {R::range, "copies.*", 0.10, 0, "default"},                   // copies by outcome, totals of work: 10%

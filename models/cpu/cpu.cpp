@@ -96,6 +96,24 @@ void cpu::mem_write(uint64_t addr, const void* src, uint64_t len) {
     }
 }
 
+void cpu::mem_in_place(uint64_t addr, uint64_t len, bool write,
+                       const std::function<void(uint8_t*, uint64_t, uint64_t)>& fn) {
+    for (uint64_t off = 0; off < len;) {
+        uint64_t avail = 0;
+        if (uint8_t* p = dmi_ptr(addr + off, avail)) {
+            uint64_t n = std::min(len - off, avail);
+            fn(p, off, n);
+            off += n;
+            continue;
+        }
+        std::vector<uint8_t> bounce(len - off);
+        slow_mem(false, addr + off, bounce.data(), bounce.size());
+        fn(bounce.data(), off, bounce.size());
+        if (write) slow_mem(true, addr + off, bounce.data(), bounce.size());
+        return;
+    }
+}
+
 void cpu::deliver(uint8_t vector) {
     uint64_t t = uint64_t(sc_core::sc_time_stamp().value());
     if (!online_) {  // the local APIC still latches it (IRR); what becomes of it is the OS's

@@ -35,6 +35,11 @@ public:
     // Cacheable memory through DMI; no time passes here, callers charge it.
     void mem_read(uint64_t addr, void* dst, uint64_t len);
     void mem_write(uint64_t addr, const void* src, uint64_t len);
+    // The same memory in place: fn(host pointer, offset into the range, bytes)
+    // for each piece, or for one bounce buffer where memory gives no direct
+    // pointer (read first, written back after a `write`).
+    void mem_in_place(uint64_t addr, uint64_t len, bool write,
+                      const std::function<void(uint8_t*, uint64_t, uint64_t)>& fn);
 
     // Local APIC: an interrupt message for this CPU. An offline CPU accepts none.
     void deliver(uint8_t vector);

@@ -26,30 +26,40 @@ fault transfer(ioat_function& fn, bool write, uint64_t addr, uint8_t* buf, uint6
 // Reads go out at once; writes are held until the descriptor's time has passed,
 // so an abort or reset mid-descriptor leaves its destination untouched.
 // Every access is also remembered, so the memory path can be charged for it.
+// Its buffers live as long as the channel: no host allocation per descriptor.
 class ioat_channel::port : public ioat_ops::mem_if {
 public:
     explicit port(ioat_channel& c) : c_(c) {}
+    void clear() {
+        writes.clear();
+        accesses.clear();
+        staged.clear();
+    }
     fault read(uint64_t addr, uint8_t* buf, uint64_t len) override {
         sc_time ignored = SC_ZERO_TIME;  // streaming time is charged per byte
         accesses.push_back({addr, len});
         return transfer(c_.fn_, false, addr, buf, len, ignored);
     }
     fault write(uint64_t addr, const uint8_t* buf, uint64_t len) override {
-        writes.push_back({addr, std::vector<uint8_t>(buf, buf + len)});
+        writes.push_back({addr, staged.size(), len});
+        staged.insert(staged.end(), buf, buf + len);
         accesses.push_back({addr, len});
         return fault::none;
     }
     std::vector<write_back> writes;
+    std::vector<uint8_t> staged;  // the held writes' bytes, in order
     std::vector<std::pair<uint64_t, uint64_t>> accesses;  // address, bytes
 private:
     ioat_channel& c_;
 };
 
 ioat_channel::ioat_channel(sc_core::sc_module_name name, ioat_function& fn, unsigned index)
-    : sc_module(name), fn_(fn), index_(index), base_(chan_base(index)) {
+    : sc_module(name), fn_(fn), index_(index), base_(chan_base(index)), port_(new port(*this)) {
     SC_HAS_PROCESS(ioat_channel);
     SC_THREAD(run);
 }
+
+ioat_channel::~ioat_channel() = default;
 
 uint16_t ioat_channel::dmacount() const { return uint16_t(fn_.reg(base_ + DMACOUNT, 2)); }
 uint16_t ioat_channel::available() const { return started_ ? uint16_t(dmacount() - count_) : 0; }
@@ -166,7 +176,8 @@ bool ioat_channel::process(bool burst_start) {
     }
     if (frames == 2 && !fetch(d.next, raw + 64, false, fetch_time)) return false;
 
-    port mem(*this);
+    port& mem = *port_;
+    mem.clear();
     ioat_ops::result r;
     if (!supported(d.op())) {
         r.chanerr = CHANERR_DESC_CTRL;  // an operation DMACAPABILITY does not advertise
@@ -195,7 +206,7 @@ bool ioat_channel::process(bool burst_start) {
         wait(end - sc_core::sc_time_stamp(), kick_);
         if (reset_req_ || abort_req_ || errored_) return false;  // the descriptor is dropped
     }
-    if (!commit(mem.writes)) return false;
+    if (!commit(mem)) return false;
     bytes_ += r.bytes_written;
     uint32_t val = (r.p_mismatch ? CHANERR_XOR_P : 0) | (r.q_mismatch ? CHANERR_XOR_Q : 0);
     next_ = decode_descriptor(frames == 2 ? raw + 64 : raw).next;  // `next` is at 0x18 of every frame
@@ -203,11 +214,10 @@ bool ioat_channel::process(bool burst_start) {
     return true;
 }
 
-bool ioat_channel::commit(const std::vector<write_back>& writes) {
-    for (auto& w : writes) {
+bool ioat_channel::commit(port& held) {
+    for (const write_back& w : held.writes) {
         sc_time posted = SC_ZERO_TIME;
-        std::vector<uint8_t> data = w.data;
-        fault f = transfer(fn_, true, w.addr, data.data(), data.size(), posted);
+        fault f = transfer(fn_, true, w.addr, held.staged.data() + w.at, w.len, posted);
         if (f != fault::none) {
             halt(f == fault::address ? CHANERR_DEST_ADDR : CHANERR_WRITE_DATA, w.addr);
             return false;

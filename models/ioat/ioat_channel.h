@@ -9,6 +9,7 @@
 #include <tlm>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace ioatsim::models {
@@ -37,6 +38,7 @@ struct ioat_timing {
 class ioat_channel : public sc_core::sc_module {
 public:
     ioat_channel(sc_core::sc_module_name name, ioat_function& fn, unsigned index);
+    ~ioat_channel();
 
     // Register side effects, called by the function at the access time.
     void dmacount_written();
@@ -55,14 +57,14 @@ public:
     uint64_t bytes_moved() const { return bytes_; }
 
 private:
-    struct write_back { uint64_t addr; std::vector<uint8_t> data; };
+    struct write_back { uint64_t addr, at, len; };  // `len` bytes from port::staged[at]
     class port;  // the ioat_ops memory interface over this channel's DMA socket
 
     void run();
     uint16_t available() const;  // descriptors handed over and not yet taken
     bool process(bool burst_start);  // false: the descriptor did not complete
     bool fetch(uint64_t addr, uint8_t* frame, bool first, sc_core::sc_time& delay);
-    bool commit(const std::vector<write_back>& writes);
+    bool commit(port& held);
     void complete(uint64_t addr, const ioat::descriptor& d, unsigned frames, uint32_t result_err);
     void write_completion();
     void interrupt(bool error);
@@ -83,6 +85,7 @@ private:
     bool chain_fetch_ = false;      // the next fetch is at CHAINADDR (count_ wraps, so not count_ == 0)
     bool suspend_req_ = false, reset_req_ = false, abort_req_ = false, restart_ = false;
     uint64_t desc_done_ = 0, bytes_ = 0;
+    std::unique_ptr<port> port_;
 };
 
 }  // namespace ioatsim::models

@@ -89,7 +89,8 @@ struct port {
 };
 
 void copy(uint64_t src, uint64_t dst, uint64_t size, port& io) {
-    std::vector<uint8_t> buf(std::min(size, CHUNK));
+    static std::vector<uint8_t> buf;  // the engine's data buffer: reused, one simulation per process
+    if (buf.size() < std::min(size, CHUNK)) buf.resize(std::min(size, CHUNK));
     for (uint64_t off = 0; off < size; off += CHUNK) {
         uint64_t n = std::min(CHUNK, size - off);
         if (!io.read(src + off, buf.data(), n) || !io.write(dst + off, buf.data(), n)) return;

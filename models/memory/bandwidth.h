@@ -7,7 +7,7 @@
 // model of the link, exact over a window].
 #pragma once
 #include <cstdint>
-#include <map>
+#include <deque>
 
 namespace ioatsim::models {
 
@@ -24,7 +24,9 @@ public:
 private:
     double rate_;
     uint64_t window_, capacity_;      // bytes per window
-    std::map<uint64_t, uint64_t> used_;  // window index -> bytes given out
+    uint64_t first_ = 0;          // the window used_[0] counts
+    std::deque<uint64_t> used_;   // bytes given out, per window from first_
+    uint64_t& used(uint64_t w);
 };
 
 }  // namespace ioatsim::models

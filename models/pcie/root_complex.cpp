@@ -153,18 +153,21 @@ unsigned root_complex::transport_dbg(tlm::tlm_generic_payload& gp) {
 // A function's memory request: dropped when the link is down, and only with Bus
 // Master Enable, as the spec requires.
 void root_complex::up_b_transport(int port, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-    const request_ext* r = requester_of(gp);
-    std::string who = r ? r->who() : slots_.at(port).f->bdf();
+    // Named only for the trace of a refused request.
+    auto who = [&] {
+        const request_ext* r = requester_of(gp);
+        return r ? r->who() : slots_.at(port).f->bdf();
+    };
     if (!present_) {
         ++sim_report().counter("pcie.dma_dropped");
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
         sim_report().trace(now_ps(delay), name(), "dma.dropped",
-                           json_obj().set("by", who).set("addr", hex(gp.get_address())).set("write", gp.is_write()));
+                           json_obj().set("by", who()).set("addr", hex(gp.get_address())).set("write", gp.is_write()));
         return;
     }
     if (port < int(slots_.size()) && !slots_[port].f->config().bus_master()) {
         gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-        sim_report().trace(now_ps(delay), name(), "dma.blocked", json_obj().set("by", who).set("addr", hex(gp.get_address())));
+        sim_report().trace(now_ps(delay), name(), "dma.blocked", json_obj().set("by", who()).set("addr", hex(gp.get_address())));
         return;
     }
     if (remapped(gp)) return remapped_transport(port, gp, delay);

@@ -15,24 +15,36 @@ constexpr uint8_t PATTERN_SRC = 0x80, PATTERN_DST = 0x00, PATTERN_COPY = 0x40,
                   PATTERN_OVERWRITE = 0x20, PATTERN_COUNT_MASK = 0x1f;
 constexpr unsigned MAX_ERROR_COUNT = 32;
 
-// Byte i of a region holds pattern | (~counter & 0x1f), the counter starting at
-// `counter`: a 32-byte cycle, written once and then doubled by copies of what
-// is already there (the period stays 32), at memcpy's speed rather than a
-// call per 32 bytes.
-void fill(uint8_t* b, unsigned start, unsigned end, unsigned counter, uint8_t pattern) {
-    if (end <= start) return;
-    uint8_t cycle[64];
-    for (unsigned k = 0; k < 64; ++k) cycle[k] = uint8_t(pattern | (~k & PATTERN_COUNT_MASK));
-    unsigned total = end - start, done = std::min(32u, total);
-    std::memcpy(b + start, cycle + (counter & 31), done);
-    while (done < total) {
-        unsigned n = std::min(done, total - done);  // done is a multiple of 32 here
-        std::memcpy(b + start + done, b + start, n);
-        done += n;
+// Byte i of a region holds pattern | (~counter & 0x1f): a 32-byte cycle. One
+// image of it per pattern, a page and a cycle long, is copied from (to fill)
+// and compared with (to check) at the region's phase, at memcpy's speed.
+constexpr unsigned IMAGE = 4096;
+const uint8_t* cycle_image(uint8_t pattern) {
+    static std::unique_ptr<uint8_t[]> images[256];
+    std::unique_ptr<uint8_t[]>& img = images[pattern];
+    if (!img) {
+        img.reset(new uint8_t[IMAGE + 32]);
+        for (unsigned k = 0; k < IMAGE + 32; ++k) img[k] = uint8_t(pattern | (~k & PATTERN_COUNT_MASK));
     }
+    return img.get();
 }
-void fill(std::vector<uint8_t>& b, unsigned start, unsigned end, uint8_t pattern) {
-    fill(b.data(), start, end, start, pattern);
+void fill_bytes(uint8_t* b, unsigned n, unsigned counter, uint8_t pattern) {
+    const uint8_t* img = cycle_image(pattern);
+    for (unsigned k = 0; k < n; k += IMAGE) std::memcpy(b + k, img + ((counter + k) & 31), std::min(IMAGE, n - k));
+}
+bool holds(const uint8_t* b, unsigned n, unsigned counter, uint8_t pattern) {
+    const uint8_t* img = cycle_image(pattern);
+    for (unsigned k = 0; k < n; k += IMAGE)
+        if (std::memcmp(b + k, img + ((counter + k) & 31), std::min(IMAGE, n - k))) return false;
+    return true;
+}
+// Calls fn(piece pointer, region index, region offset, bytes) for the part of
+// each region that falls in the piece [off, off + n) of the buffer.
+template <class F> void each_region(const dmatest::region (&rs)[3], uint64_t off, uint64_t n, F fn) {
+    for (unsigned i = 0; i < 3; ++i) {
+        uint64_t s = std::max<uint64_t>(rs[i].start, off), e = std::min<uint64_t>(rs[i].end, off + n);
+        if (s < e) fn(s - off, i, unsigned(s - rs[i].start), unsigned(e - s));
+    }
 }
 }  // namespace
 
@@ -111,25 +123,45 @@ void dmatest::thread_stopped(chan_slot& s) {
     dma_.dma_release_channel(std::exchange(s.chan, nullptr));
 }
 
-unsigned dmatest::verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end,
-                         unsigned counter, uint8_t pattern, bool is_src, const std::string& thread) {
-    // Fast path: the whole region against its expected image.
-    expected_.resize(buf.size());
-    fill(expected_.data(), start, end, counter, pattern);
-    if (std::memcmp(buf.data() + start, expected_.data() + start, end - start) == 0) return 0;
+// The buffer's bytes are written where they are, as the pattern loop does.
+void dmatest::fill(uint64_t pa, unsigned size, const region (&rs)[3]) {
+    k_.mem_write_in_place(pa, size, [&](uint8_t* p, uint64_t off, uint64_t n) {
+        each_region(rs, off, n, [&](uint64_t at, unsigned i, unsigned in, unsigned len) {
+            fill_bytes(p + at, len, rs[i].counter + in, rs[i].pattern);
+        });
+    });
+}
+
+// Each region is compared in place with what it should hold; one that differs
+// is read and reported byte by byte, at most MAX_ERROR_COUNT lines per region.
+unsigned dmatest::verify(uint64_t pa, unsigned size, const region (&rs)[3], bool is_src, const std::string& thread) {
+    bool bad[3] = {};
+    k_.mem_read_in_place(pa, size, [&](uint8_t* p, uint64_t off, uint64_t n) {
+        each_region(rs, off, n, [&](uint64_t at, unsigned i, unsigned in, unsigned len) {
+            bad[i] = bad[i] || !holds(p + at, len, rs[i].counter + in, rs[i].pattern);
+        });
+    });
     unsigned errors = 0;
-    for (unsigned i = start; i < end; ++i, ++counter) {
-        uint8_t actual = buf[i];
-        uint8_t expected = uint8_t(pattern | (~counter & PATTERN_COUNT_MASK));
-        if (actual == expected) continue;
-        if (errors++ >= MAX_ERROR_COUNT) continue;
-        uint8_t diff = actual ^ expected;
-        std::string where = strfmt("%s[0x%x]", is_src ? "srcbuf" : "dstbuf", i);
-        const char* what = is_src ? "overwritten"
-                           : (pattern & PATTERN_COPY) && (diff & (PATTERN_COPY | PATTERN_OVERWRITE)) ? "not copied"
-                           : (diff & PATTERN_SRC) ? "was copied" : "mismatch";
-        k_.printk(strfmt("%s: %s %s! Expected %02x, got %02x", thread.c_str(), where.c_str(), what,
-                         expected, actual));
+    for (unsigned r = 0; r < 3; ++r) {
+        if (!bad[r]) continue;
+        const region& g = rs[r];
+        std::vector<uint8_t> buf(g.end - g.start);
+        k_.mem_read(pa + g.start, buf.data(), buf.size());
+        unsigned shown = 0, counter = g.counter;
+        for (unsigned i = g.start; i < g.end; ++i, ++counter) {
+            uint8_t actual = buf[i - g.start];
+            uint8_t expected = uint8_t(g.pattern | (~counter & PATTERN_COUNT_MASK));
+            if (actual == expected) continue;
+            ++errors;
+            if (shown++ >= MAX_ERROR_COUNT) continue;
+            uint8_t diff = actual ^ expected;
+            std::string where = strfmt("%s[0x%x]", is_src ? "srcbuf" : "dstbuf", i);
+            const char* what = is_src ? "overwritten"
+                               : (g.pattern & PATTERN_COPY) && (diff & (PATTERN_COPY | PATTERN_OVERWRITE)) ? "not copied"
+                               : (diff & PATTERN_SRC) ? "was copied" : "mismatch";
+            k_.printk(strfmt("%s: %s %s! Expected %02x, got %02x", thread.c_str(), where.c_str(), what,
+                             expected, actual));
+        }
     }
     return errors;
 }
@@ -144,7 +176,6 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
     auto kmalloc = [&] { return on_node ? alloc_node(p_.buffer_node, size) : k_.alloc_phys(size, 64); };
     uint64_t src_pa = kmalloc(), dst_pa = kmalloc();
     const bool unmap_early = p_.bug == "unmap_before_complete";
-    std::vector<uint8_t> src(size), dst(size);
     long total = 0, failed = 0;
     // Shared with the callback, which may outlive a timed-out wait (dmatest leaves
     // it dangling; here it stays valid).
@@ -166,14 +197,16 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
             src_off &= ~a, dst_off &= ~a, len &= ~a;
             if (!len) len = 1u << align;
         }
-        fill(src, 0, src_off, PATTERN_SRC);
-        fill(src, src_off, src_off + len, PATTERN_SRC | PATTERN_COPY);
-        fill(src, src_off + len, size, PATTERN_SRC);
-        fill(dst, 0, dst_off, PATTERN_DST);
-        fill(dst, dst_off, dst_off + len, PATTERN_DST | PATTERN_OVERWRITE);
-        fill(dst, dst_off + len, size, PATTERN_DST);
-        k_.mem_write(src_pa, src.data(), size);
-        k_.mem_write(dst_pa, dst.data(), size);
+        // The counter is the byte's index: in the destination's copied window
+        // the source's bytes are expected, counted from src_off.
+        const region src_regions[3] = {{0, src_off, 0, PATTERN_SRC},
+                                       {src_off, src_off + len, src_off, PATTERN_SRC | PATTERN_COPY},
+                                       {src_off + len, size, src_off + len, PATTERN_SRC}};
+        const region dst_regions[3] = {{0, dst_off, 0, PATTERN_DST},
+                                       {dst_off, dst_off + len, dst_off, PATTERN_DST | PATTERN_OVERWRITE},
+                                       {dst_off + len, size, dst_off + len, PATTERN_DST}};
+        fill(src_pa, size, src_regions);
+        fill(dst_pa, size, dst_regions);
         k_.cost_mem(src_pa, size, k_.config().byte_loop_gbps);
         k_.cost_mem(dst_pa, size, k_.config().byte_loop_gbps);
 
@@ -273,16 +306,13 @@ void dmatest::thread(chan_slot* slot, thread_state* me, uint64_t seed) {
             }
         }
         r.counter("dmatest.bytes") += len;
-        k_.mem_read(src_pa, src.data(), size);
-        k_.mem_read(dst_pa, dst.data(), size);
         k_.cost_mem(src_pa, size, k_.config().byte_loop_gbps);
         k_.cost_mem(dst_pa, size, k_.config().byte_loop_gbps);
-        unsigned errors = verify(src, 0, src_off, 0, PATTERN_SRC, true, name) +
-                          verify(src, src_off, src_off + len, src_off, PATTERN_SRC | PATTERN_COPY, true, name) +
-                          verify(src, src_off + len, size, src_off + len, PATTERN_SRC, true, name) +
-                          verify(dst, 0, dst_off, 0, PATTERN_DST, false, name) +
-                          verify(dst, dst_off, dst_off + len, src_off, PATTERN_SRC | PATTERN_COPY, false, name) +
-                          verify(dst, dst_off + len, size, dst_off + len, PATTERN_DST, false, name);
+        const region dst_copied[3] = {dst_regions[0],
+                                      {dst_off, dst_off + len, src_off, PATTERN_SRC | PATTERN_COPY},
+                                      dst_regions[2]};
+        unsigned errors = verify(src_pa, size, src_regions, true, name) +
+                          verify(dst_pa, size, dst_copied, false, name);
         if (errors) {
             k_.printk(strfmt("%s: #%ld: %u errors with src_off=0x%x dst_off=0x%x len=0x%x", name.c_str(),
                              total - 1, errors, src_off, dst_off, len));

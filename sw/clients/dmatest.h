@@ -36,6 +36,10 @@ public:
         "dmatest.tests", "dmatest.failures", "dmatest.prep_errors", "dmatest.submit_errors",
         "dmatest.timeouts", "dmatest.bad_status", "dmatest.data_mismatch", "dmatest.bytes"};
 
+    // A test buffer's region: bytes [start, end) hold pattern | (~counter & 0x1f),
+    // the counter starting at `counter` (3.4's dmatest_init_srcs/dsts).
+    struct region { unsigned start, end, counter; uint8_t pattern; };
+
 private:
     struct chan_slot {       // a channel the threads of one slot share, or none any more
         dma_chan* chan = nullptr;
@@ -51,8 +55,8 @@ private:
         dma_chan* awaited = nullptr;  // the channel of the copy it waits for
     };
     void thread(chan_slot* slot, thread_state* me, uint64_t seed);
-    unsigned verify(const std::vector<uint8_t>& buf, unsigned start, unsigned end, unsigned counter,
-                    uint8_t pattern, bool is_src, const std::string& thread);
+    void fill(uint64_t pa, unsigned size, const region (&rs)[3]);
+    unsigned verify(uint64_t pa, unsigned size, const region (&rs)[3], bool is_src, const std::string& thread);
 
     kernel& k_;
     dmaengine& dma_;
@@ -61,7 +65,6 @@ private:
     dma_client client_;      // client_callbacks
     unsigned running_ = 0;
     bool starting_ = true;   // client_callbacks: channels offered at init fill new slots
-    std::vector<uint8_t> expected_;  // scratch for verify
     std::deque<thread_state> threads_;
     copy_ledger ledger_;
 };

@@ -47,6 +47,7 @@ kernel::kernel(std::vector<models::cpu*> cpus, kernel_config cfg)
         cpus_[c]->set_interrupt_handler([this, c](uint8_t v) { deliver(c, v); });
         sc_core::sc_spawn([this, c] { irq_thread(c); }, ("kernel_irq" + std::to_string(c)).c_str());
     }
+    sc_core::sc_spawn([this] { deadline_thread(); }, "kernel_deadlines");
     free_[cfg_.ram_base] = cfg_.ram_size;
     init_nodes();
     rep().declare("violations.oops");
@@ -263,7 +264,7 @@ bool kernel::wait_event_timeout(wait_queue& wq, const std::function<bool()>& con
         sync();
         if (cond()) break;
         if (stamp() >= deadline) return false;
-        block([&] { wait(ps(deadline - stamp()), wq.get().ev); });
+        block([&] { wait_until(wq, deadline); });
     }
     return true;
 }
@@ -470,9 +471,13 @@ void kernel::mod_timer(timer_list& t, ktime_t expires) {
         st->run.fn = [&t] { t.fn(); };
         sc_core::sc_spawn([this, st] {
             for (;;) {
-                while (!st->pending) wait(st->ev);
+                while (!st->pending) {
+                    st->wake_at = ~ktime_t(0);
+                    wait(st->ev);
+                }
                 if (st->expires > stamp()) {
-                    wait(ps(st->expires - stamp()), st->ev);  // re-armed or deleted meanwhile?
+                    st->wake_at = st->expires;
+                    wait(ps(st->expires - stamp()), st->ev);  // re-armed earlier meanwhile?
                     continue;
                 }
                 st->pending = false;
@@ -488,14 +493,16 @@ void kernel::mod_timer(timer_list& t, ktime_t expires) {
     t.s->expires = expires;
     t.s->pending = true;
     t.s->cpu = smp_processor_id();
-    t.s->ev.notify(sc_core::SC_ZERO_TIME);
+    // Pushed later (the driver's watchdog, re-armed per descriptor) the process
+    // keeps its wake-up and looks again then: no switch, and no cancelled
+    // timeout left in SystemC's queue for every re-arm.
+    if (expires < t.s->wake_at) t.s->ev.notify(sc_core::SC_ZERO_TIME);
 }
 
+// A deleted timer's process finds it no longer pending when it wakes.
 void kernel::del_timer_sync(timer_list& t) {
     ++activity_;
-    if (!t.s) return;
-    t.s->pending = false;
-    t.s->ev.notify(sc_core::SC_ZERO_TIME);
+    if (t.s) t.s->pending = false;
 }
 
 bool kernel::timer_pending(const timer_list& t) const { return t.s && t.s->pending; }

@@ -320,6 +320,12 @@ public:
     // Cacheable memory (physical addresses); callers charge the time.
     void mem_read(uint64_t pa, void* dst, uint64_t len);
     void mem_write(uint64_t pa, const void* src, uint64_t len);
+    // Loads and stores in place, as code on the direct map does them: fn gets
+    // each piece of [pa, pa + len) (host pointer, offset, bytes). A write is
+    // seen as one mem_write of the range once every piece is written.
+    using mem_piece = std::function<void(uint8_t*, uint64_t, uint64_t)>;
+    void mem_read_in_place(uint64_t pa, uint64_t len, const mem_piece& fn);
+    void mem_write_in_place(uint64_t pa, uint64_t len, const mem_piece& fn);
     template <class T> T load(uint64_t pa) { T v; mem_read(pa, &v, sizeof v); return v; }
     template <class T> void store(uint64_t pa, T v) { mem_write(pa, &v, sizeof v); }
 
@@ -370,6 +376,8 @@ private:
     bool rcu_done(const rcu_snapshot& s) const;
     void deliver(unsigned cpu, uint8_t vector);
     void irq_thread(unsigned cpu);
+    void deadline_thread();
+    void wait_until(wait_queue& wq, ktime_t deadline);
     void poll_touched(cacheline& l);
     void poll_record(cacheline& l, coh_op op, ktime_t cost, coh_kind kind, uint64_t transfers);
     void poll_interrupted(context* owner);

@@ -29,6 +29,7 @@ struct context {
     std::string wait_what;
     ktime_t wait_since = 0;
     poll_state* poll = nullptr;  // inside kernel::poll
+    std::unique_ptr<sc_core::sc_event> timed_out;  // kernel::timeouts wakes it here
 };
 
 struct irq_desc {
@@ -40,6 +41,7 @@ struct irq_desc {
 struct timer_list::state {
     sc_core::sc_event ev;
     ktime_t expires = 0;
+    ktime_t wake_at = 0;  // when the timer's process wakes by itself; ~0: only on `ev`
     bool pending = false;
     unsigned cpu = 0;
     tasklet run;  // the expiry, queued like a softirq on `cpu`
@@ -79,6 +81,11 @@ struct kernel::impl {
     std::deque<tasklet> rcu_callbacks;  // call_rcu work, run as softirqs; kept to the end
     sc_core::sc_event io_changed;       // an IOH came back: spins on its registers read again
     std::vector<context*> pollers;      // tasks inside kernel::poll, in the order they entered
+    // Deadlines of waits that usually end early (wait_event_timeout): one
+    // process wakes each waiter whose deadline comes (timeout.cpp).
+    std::multimap<ktime_t, sc_core::sc_event*> deadlines;
+    sc_core::sc_event deadline_added;
+    ktime_t deadlines_wake = ~ktime_t(0);  // when that process wakes by itself; ~0: never
 };
 
 // Free lists (address -> size), memory.cpp: the first fit of `size` bytes at an

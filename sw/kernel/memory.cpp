@@ -134,6 +134,16 @@ void kernel::mem_write(uint64_t pa, const void* src, uint64_t len) {
     if (cpu_write_watch.k == this) cpu_write_watch.fn(pa, len);
 }
 
+void kernel::mem_read_in_place(uint64_t pa, uint64_t len, const mem_piece& fn) {
+    cpus_[smp_processor_id()]->mem_in_place(pa, len, false, fn);
+}
+
+void kernel::mem_write_in_place(uint64_t pa, uint64_t len, const mem_piece& fn) {
+    ++activity_;
+    cpus_[smp_processor_id()]->mem_in_place(pa, len, true, fn);
+    if (cpu_write_watch.k == this) cpu_write_watch.fn(pa, len);
+}
+
 uint64_t take_range(std::map<uint64_t, uint64_t>& free, uint64_t size, uint64_t align) {
     for (auto it = free.begin(); it != free.end(); ++it) {
         uint64_t a = it->first, s = it->second;
