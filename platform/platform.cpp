@@ -384,6 +384,10 @@ uint64_t platform::memory_path(unsigned from, uint64_t at, uint64_t addr, uint64
     if (!link) link = std::make_unique<bandwidth>(qpi_gbps_);
     return std::max(done, link->finish(at, bytes));
 }
+void platform::unshare_memory() {
+    for (auto& d : drams_) d->unshare();
+}
+
 void platform::mem_peek(uint64_t addr, void* dst, uint64_t len) { node_of(addr, len)->peek(addr, dst, len); }
 void platform::mem_poke(uint64_t addr, const void* src, uint64_t len) { node_of(addr, len)->poke(addr, src, len); }
 

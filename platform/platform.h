@@ -79,6 +79,8 @@ public:
     void socket_remove(unsigned n);
     void socket_add(unsigned n);
     unsigned socket_count() const { return unsigned(drams_.size()); }
+    // In a process forked from one that goes on simulating: see dram::unshare.
+    void unshare_memory();
     bool integrated() const;  // ioh.integrated: IOH n is socket n's IIO
     void pci_unbind(const std::string& bdf);
     void pci_bind(const std::string& bdf);

@@ -257,6 +257,7 @@ void run_session::become(const scenario& sc, const std::string& out_dir, size_t 
     m.clear_outputs();
     sim_report().move_traces((m.dir / "hotplug.jsonl").string(), (m.dir / "trace.jsonl").string());
     m.tl->move_and_let_go(file_index, at_ps);
+    m.plat->unshare_memory();
 }
 
 run_result run_session::finish() {

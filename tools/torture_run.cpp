@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 namespace ioatsim::torture {
 namespace fs = std::filesystem;
@@ -64,6 +63,18 @@ struct child {
                             std::chrono::duration<double>(clock::now() - ch.start).count());
         return true;
     };
+    // Wait for a child to end (or for a timeout to be due) without polling:
+    // SIGCHLD is held and taken when it comes, each fork's child unblocks it.
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, nullptr);
+    auto await_child = [&] {
+        if (reap(false)) return;
+        timespec tick{0, 50'000'000};  // how often limits are looked at
+        sigtimedwait(&chld, nullptr, &tick);
+        reap(false);
+    };
     int code = 0;
     try {
         run_options ro;
@@ -75,8 +86,7 @@ struct child {
         for (size_t i : g.points) {
             const fs::path dir = fs::path(r.out) / p.points[i].dir;
             if (sweep::read_record(dir.string()).complete()) continue;
-            while (running.size() >= std::max(1u, r.jobs))
-                if (!reap(false)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            while (running.size() >= std::max(1u, r.jobs)) await_child();
             const uint64_t at = instant_ps(p, i);
             s.advance_to(at);
             std::error_code ec;
@@ -86,18 +96,19 @@ struct child {
             std::fflush(nullptr);
             pid_t pid = fork();
             if (pid < 0) throw std::runtime_error("torture: cannot fork");
-            if (pid == 0) finish_instant(s, r.plan->scenarios[i], dir, r.action, at);
+            if (pid == 0) {
+                sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+                finish_instant(s, r.plan->scenarios[i], dir, r.action, at);
+            }
             running[pid] = child{i, clock::now()};
         }
         // Before the session goes: a child still starting copies the trace so far from its files.
-        while (!running.empty())
-            if (!reap(false)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        while (!running.empty()) await_child();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "torture: prefix of point %zu: %s\n", g.points.front(), e.what());
         code = 3;
     }
-    while (!running.empty())
-        if (!reap(false)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!running.empty()) await_child();
     std::error_code ec;
     fs::remove_all(scratch, ec);
     std::fflush(nullptr);

@@ -44,17 +44,20 @@ bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time
     return gp.is_response_ok();
 }
 
-uint8_t* cpu::dmi_ptr(uint64_t addr, uint64_t& avail) {
+// A grant for reading may be read-only (a page shared with another process):
+// a write asks again, for writing.
+uint8_t* cpu::dmi_ptr(uint64_t addr, uint64_t& avail, bool write) {
     for (auto& d : dmi_)
-        if (addr >= d.get_start_address() && addr <= d.get_end_address()) {
+        if (addr >= d.get_start_address() && addr <= d.get_end_address() &&
+            (write ? d.is_write_allowed() : d.is_read_allowed())) {
             avail = d.get_end_address() - addr + 1;
             return d.get_dmi_ptr() + (addr - d.get_start_address());
         }
     tlm::tlm_generic_payload gp;
     uint8_t dummy;
-    prepare_payload(gp, false, addr, &dummy, 1);
+    prepare_payload(gp, write, addr, &dummy, 1);
     tlm::tlm_dmi d;
-    if (!isock->get_direct_mem_ptr(gp, d) || !d.is_read_write_allowed()) return nullptr;
+    if (!isock->get_direct_mem_ptr(gp, d) || !(write ? d.is_write_allowed() : d.is_read_allowed())) return nullptr;
     dmi_.push_back(d);
     avail = d.get_end_address() - addr + 1;
     return d.get_dmi_ptr() + (addr - d.get_start_address());
@@ -78,7 +81,7 @@ void cpu::mem_read(uint64_t addr, void* dst, uint64_t len) {
     auto* out = static_cast<uint8_t*>(dst);
     while (len) {
         uint64_t avail = 0;
-        uint8_t* p = dmi_ptr(addr, avail);
+        uint8_t* p = dmi_ptr(addr, avail, false);
         uint64_t n = p ? std::min(len, avail) : len;
         if (p) std::memcpy(out, p, n); else slow_mem(false, addr, out, n);
         addr += n; out += n; len -= n;
@@ -89,7 +92,7 @@ void cpu::mem_write(uint64_t addr, const void* src, uint64_t len) {
     auto* in = static_cast<const uint8_t*>(src);
     while (len) {
         uint64_t avail = 0;
-        uint8_t* p = dmi_ptr(addr, avail);
+        uint8_t* p = dmi_ptr(addr, avail, true);
         uint64_t n = p ? std::min(len, avail) : len;
         if (p) std::memcpy(p, in, n); else slow_mem(true, addr, const_cast<uint8_t*>(in), n);
         addr += n; in += n; len -= n;
@@ -100,7 +103,7 @@ void cpu::mem_in_place(uint64_t addr, uint64_t len, bool write,
                        const std::function<void(uint8_t*, uint64_t, uint64_t)>& fn) {
     for (uint64_t off = 0; off < len;) {
         uint64_t avail = 0;
-        if (uint8_t* p = dmi_ptr(addr + off, avail)) {
+        if (uint8_t* p = dmi_ptr(addr + off, avail, write)) {
             uint64_t n = std::min(len - off, avail);
             fn(p, off, n);
             off += n;

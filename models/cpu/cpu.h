@@ -48,7 +48,7 @@ public:
     void set_interrupt_handler(std::function<void(uint8_t)> h) { irq_ = std::move(h); }
 
 private:
-    uint8_t* dmi_ptr(uint64_t addr, uint64_t& avail);
+    uint8_t* dmi_ptr(uint64_t addr, uint64_t& avail, bool write);
     void invalidate(sc_dt::uint64 start, sc_dt::uint64 end);
     void slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len);
 

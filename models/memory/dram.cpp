@@ -1,6 +1,9 @@
 #include "models/memory/dram.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
+#include <new>
 
 namespace ioatsim::models {
 
@@ -11,10 +14,47 @@ dram::dram(sc_core::sc_module_name name, uint64_t base, uint64_t size, dram_timi
     tsock.register_get_direct_mem_ptr(this, &dram::get_direct_mem_ptr);
 }
 
-uint8_t* dram::page(uint64_t index) {
-    auto& p = pages_[index];
-    if (!p) p.reset(new uint8_t[page_size]());  // zero-filled on first touch
-    return p.get();
+// Zero-filled on first touch. After an unshare, from chunks mapped and
+// populated in one system call each, never given back (the process is short-lived).
+uint8_t* dram::new_page() {
+    if (!gen_) {
+        owned_.emplace_back(new uint8_t[page_size]());
+        return owned_.back().get();
+    }
+    if (!pool_left_) {
+        constexpr uint64_t chunk = 32 * page_size;
+        void* p = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        pool_ = static_cast<uint8_t*>(p);
+        pool_left_ = chunk;
+    }
+    uint8_t* p = pool_;
+    pool_ += page_size;
+    pool_left_ -= page_size;
+    return p;
+}
+
+uint8_t* dram::page(uint64_t index, bool write) {
+    page_slot& s = pages_[index];
+    if (!s.data) {
+        s.data = new_page();
+        s.gen = gen_;
+    } else if (write && s.gen != gen_) {
+        uint8_t* mine = new_page();
+        std::memcpy(mine, s.data, page_size);
+        s.data = mine;  // the shared copy stays as the other process left it
+        s.gen = gen_;
+        // Readers were granted the shared copy.
+        const uint64_t start = base_ + index * page_size;
+        tsock->invalidate_direct_mem_ptr(start, std::min(start + page_size, base_ + size_) - 1);
+    }
+    return s.data;
+}
+
+void dram::unshare() {
+    ++gen_;
+    pool_left_ = 0;
+    tsock->invalidate_direct_mem_ptr(base_, base_ + size_ - 1);
 }
 
 bool dram::in_range(uint64_t addr, uint64_t len) const {
@@ -26,7 +66,7 @@ void dram::copy(uint64_t addr, uint8_t* buf, uint64_t len, bool write) {
     while (len) {
         uint64_t in_page = off % page_size;
         uint64_t n = std::min(len, page_size - in_page);
-        uint8_t* p = page(off / page_size) + in_page;
+        uint8_t* p = page(off / page_size, write) + in_page;
         if (write) std::memcpy(p, buf, n); else std::memcpy(buf, p, n);
         off += n; buf += n; len -= n;
     }
@@ -68,10 +108,12 @@ bool dram::get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
     if (!in_range(addr, 1)) return false;
     uint64_t index = (addr - base_) / page_size;
     uint64_t start = base_ + index * page_size;
-    dmi.set_dmi_ptr(page(index));
+    const bool shared = pages_.count(index) && pages_[index].gen != gen_;
+    dmi.set_dmi_ptr(page(index, gp.is_write()));
     dmi.set_start_address(start);
     dmi.set_end_address(std::min(start + page_size, base_ + size_) - 1);
-    dmi.allow_read_write();
+    if (shared && !gp.is_write()) dmi.allow_read();
+    else dmi.allow_read_write();
     dmi.set_read_latency(t_.latency);
     dmi.set_write_latency(t_.latency);
     return true;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace ioatsim::models {
 
@@ -33,8 +34,20 @@ public:
     void peek(uint64_t addr, void* dst, uint64_t len);
     void poke(uint64_t addr, const void* src, uint64_t len);
 
+    // In a process just forked from one that goes on simulating (torture's
+    // instants): every page is now shared with it. A page is copied into
+    // memory of this process before its first write here, and until then
+    // granted for reading only, so the host's copy-on-write (a fault and a
+    // TLB flush per 4 KiB written) never meets the pages.
+    void unshare();
+
 private:
-    uint8_t* page(uint64_t index);
+    struct page_slot {
+        uint8_t* data = nullptr;
+        uint32_t gen = 0;  // the sharing generation it was allocated or copied in
+    };
+    uint8_t* page(uint64_t index, bool write);
+    uint8_t* new_page();
     bool in_range(uint64_t addr, uint64_t len) const;
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);
@@ -43,7 +56,11 @@ private:
 
     uint64_t base_, size_;
     dram_timing t_;
-    std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;
+    std::unordered_map<uint64_t, page_slot> pages_;
+    std::vector<std::unique_ptr<uint8_t[]>> owned_;  // pages allocated before any unshare
+    uint32_t gen_ = 0;
+    uint8_t* pool_ = nullptr;  // after unshare: a populated chunk pages are cut from
+    uint64_t pool_left_ = 0;
 };
 
 }  // namespace ioatsim::models
