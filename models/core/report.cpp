@@ -30,8 +30,13 @@ void report::trace(uint64_t t_ps, const std::string& src, const std::string& ev,
     const uint64_t seq = traced_++;
     for (auto& f : observers_) f();
     if (streaming_ && !hotplug_.f && !full_.f && sinks_.empty()) return;  // --trace none
-    trace_.push_back({t_ps, seq, src, ev, std::move(fields)});
+    trace_.push_back({t_ps, seq, name_of(src), name_of(ev), std::move(fields)});
     if (streaming_ && trace_.size() >= flush_every) flush(sim_now());
+}
+
+const std::string* report::name_of(const std::string& s) {
+    auto it = names_.find(s);
+    return it != names_.end() ? &*it : &*names_.insert(s).first;
 }
 
 // Writes, in time order, every buffered event stamped before `before_ps`.
@@ -54,23 +59,23 @@ json_obj counts_json(const std::map<std::string, uint64_t>& by_ev) {
 // One event, in time order: to the sinks, to trace.jsonl as it is, and to
 // hotplug.jsonl as a line (with what its source did meanwhile) or as a count.
 void report::write(event& e) {
-    for (trace_sink* s : sinks_) s->event(e.t, e.src, e.ev, e.fields);
+    for (trace_sink* s : sinks_) s->event(e.t, *e.src, *e.ev, e.fields);
     if (!hotplug_.f && !full_.f) return;
     const trace_kind* k = nullptr;
     if (hotplug_.f) {
         std::string msg;
         if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
-        k = &classify(e.src, e.ev, msg);
+        k = &classify(*e.src, *e.ev, msg);
     }
-    if (full_.f || k->line) e.fields.set("t", e.t).set("src", e.src).set("ev", e.ev);
+    if (full_.f || k->line) e.fields.set("t", e.t).set("src", *e.src).set("ev", *e.ev);
     if (full_.f) put_line(full_, e.fields.str());
     if (!hotplug_.f) return;
     if (!k->line) {  // a count on the next line: its fields are never read
-        ++since_line_[e.src][e.ev];
-        ++since_phase_[e.src][e.ev];
+        ++since_line_[*e.src][*e.ev];
+        ++since_phase_[*e.src][*e.ev];
         return;
     }
-    if (auto it = since_line_.find(e.src); it != since_line_.end()) {
+    if (auto it = since_line_.find(*e.src); it != since_line_.end()) {
         e.fields.set("counts", counts_json(it->second));
         since_line_.erase(it);
     }
@@ -167,7 +172,7 @@ std::vector<std::string> report::trace_lines() const {
     std::stable_sort(order.begin(), order.end(), [](const event* a, const event* b) { return a->t < b->t; });
     std::vector<std::string> out;
     out.reserve(order.size());
-    for (auto* e : order) out.push_back(json_obj(e->fields).set("t", e->t).set("src", e->src).set("ev", e->ev).str());
+    for (auto* e : order) out.push_back(json_obj(e->fields).set("t", e->t).set("src", *e->src).set("ev", *e->ev).str());
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace ioatsim {
@@ -90,7 +91,9 @@ public:
     uint64_t activity() const { return traced_ + log_.size() + touched_; }
 
 private:
-    struct event { uint64_t t; uint64_t seq; std::string src, ev; json_obj fields; };
+    // src and ev point into names_: an event is buffered without copying them.
+    struct event { uint64_t t; uint64_t seq; const std::string* src; const std::string* ev; json_obj fields; };
+    const std::string* name_of(const std::string& s);
     struct series { std::vector<std::pair<uint64_t, int64_t>> recent; std::vector<int64_t> sums; };
     using counts = std::map<std::string, std::map<std::string, uint64_t>>;  // src -> ev -> n
     struct out_file { std::FILE* f = nullptr; std::string path; uint64_t bytes = 0; };
@@ -103,6 +106,7 @@ private:
     void mirror_log(uint64_t t_ps, const std::string& text);
 
     std::vector<event> trace_;   // not yet written (all of it before open_traces)
+    std::unordered_set<std::string> names_;  // every src and ev traced
     uint64_t traced_ = 0;
     uint64_t horizon_ = 0;       // everything before it is written
     bool streaming_ = false;

@@ -112,21 +112,18 @@ bool glob_match(const char* p, const std::string& text) {
 
 // Events are classified millions of times over a handful of (src, ev) pairs.
 const trace_kind& classify(const std::string& src, const std::string& ev, const std::string& msg) {
-    static std::map<std::string, const trace_kind*> cache;
+    static std::map<std::string, std::map<std::string, const trace_kind*>> cache;  // src -> ev ->
     const bool printk = ev == "printk" || ev == "oops";
-    std::string key;
-    if (!printk) {
-        key = src + '\0' + ev;
-        auto it = cache.find(key);
-        if (it != cache.end()) return *it->second;
-    }
+    if (!printk)
+        if (auto s = cache.find(src); s != cache.end())
+            if (auto e = s->second.find(ev); e != s->second.end()) return *e->second;
     const trace_kind* found = &table.back();
     for (const trace_kind& k : table)
         if (glob_match(k.src, src) && glob_match(k.ev, ev) && (!printk || glob_match(k.msg, msg))) {
             found = &k;
             break;
         }
-    if (!printk) cache.emplace(key, found);
+    if (!printk) cache[src][ev] = found;
     return *found;
 }
 

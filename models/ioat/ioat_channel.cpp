@@ -54,7 +54,8 @@ private:
 };
 
 ioat_channel::ioat_channel(sc_core::sc_module_name name, ioat_function& fn, unsigned index)
-    : sc_module(name), fn_(fn), index_(index), base_(chan_base(index)), port_(new port(*this)) {
+    : sc_module(name), fn_(fn), index_(index), base_(chan_base(index)), src_(this->name()),
+      port_(new port(*this)) {
     SC_HAS_PROCESS(ioat_channel);
     SC_THREAD(run);
 }
@@ -235,7 +236,7 @@ void ioat_channel::complete(uint64_t addr, const descriptor& d, unsigned frames,
     chain_fetch_ = false;
     ++desc_done_;
     report& rep = sim_report();
-    const std::string src = name();
+    const std::string& src = src_;
     if (!rep.needs_fields(src, "desc")) rep.trace(ioat_function::stamp(), src, "desc");
     else rep.trace(ioat_function::stamp(), src, "desc",
                        json_obj().set("addr", hex(addr)).set("op", unsigned(d.op()))

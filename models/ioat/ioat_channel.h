@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ioatsim::models {
@@ -76,6 +77,7 @@ private:
     ioat_function& fn_;
     unsigned index_;
     unsigned base_;
+    const std::string src_;  // name(), as traces take it
     sc_core::sc_event kick_;        // doorbell or command
     uint8_t state_ = ioat::HALTED;  // power-on: halted until software starts it
     uint64_t completed_ = 0;        // CHANSTS[63:6]
