@@ -89,7 +89,9 @@ struct port {
 };
 
 void copy(uint64_t src, uint64_t dst, uint64_t size, port& io) {
-    static std::vector<uint8_t> buf;  // the engine's data buffer: reused, one simulation per process
+    // The data buffer, reused: execute() never waits (its reads are
+    // b_transport calls that only add delay), so two channels cannot meet here.
+    static std::vector<uint8_t> buf;
     if (buf.size() < std::min(size, CHUNK)) buf.resize(std::min(size, CHUNK));
     for (uint64_t off = 0; off < size; off += CHUNK) {
         uint64_t n = std::min(CHUNK, size - off);
