@@ -29,7 +29,7 @@ struct context {
     std::string wait_what;
     ktime_t wait_since = 0;
     poll_state* poll = nullptr;  // inside kernel::poll
-    std::unique_ptr<sc_core::sc_event> timed_out;  // kernel::timeouts wakes it here
+    std::unique_ptr<sc_core::sc_event> timed_out;  // the deadline process wakes it (timeout.cpp)
 };
 
 struct irq_desc {

@@ -2,10 +2,11 @@
 // timeout leaves SystemC a timed notification that, once the event comes
 // first, stays in its queue as a dead entry until its time: dmatest's 3 s
 // timeout per copy, a copy every 70 us or so, kept some 40,000 there, and
-// every queue operation paid for them. Here one process holds the deadlines in order, wakes by
-// itself only for the earliest it was told of, and wakes each waiter whose
-// deadline has come. A wait that ends early just removes its deadline. The
-// waiter wakes at the same simulated time as with a timed wait.
+// every queue operation paid for them. Here one process holds the deadlines
+// in order, wakes by itself only for the earliest it was told of, and wakes
+// each waiter whose deadline has come. A wait that ends early just removes
+// its deadline. The waiter wakes at the same simulated time as with a timed
+// wait.
 #include "sw/kernel/kernel.h"
 
 #include "sw/kernel/kernel_impl.h"
