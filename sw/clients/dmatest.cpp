@@ -38,8 +38,8 @@ bool holds(const uint8_t* b, unsigned n, unsigned counter, uint8_t pattern) {
         if (std::memcmp(b + k, img + ((counter + k) & 31), std::min(IMAGE, n - k))) return false;
     return true;
 }
-// Calls fn(piece pointer, region index, region offset, bytes) for the part of
-// each region that falls in the piece [off, off + n) of the buffer.
+// Calls fn(offset in the piece, region index, offset in the region, bytes) for
+// the part of each region that falls in the piece [off, off + n) of the buffer.
 template <class F> void each_region(const dmatest::region (&rs)[3], uint64_t off, uint64_t n, F fn) {
     for (unsigned i = 0; i < 3; ++i) {
         uint64_t s = std::max<uint64_t>(rs[i].start, off), e = std::min<uint64_t>(rs[i].end, off + n);
