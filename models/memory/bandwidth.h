@@ -6,8 +6,9 @@
 // software runs ahead of SystemC time by up to a quantum [inference: a fluid
 // model of the link, exact over a window].
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <vector>
 
 namespace ioatsim::models {
 
@@ -24,9 +25,13 @@ public:
 private:
     double rate_;
     uint64_t window_, capacity_;      // bytes per window
-    uint64_t first_ = 0;          // the window used_[0] counts
-    std::deque<uint64_t> used_;   // bytes given out, per window from first_
+    // Bytes given out per window, windows first_ .. first_ + n_ - 1, in a ring
+    // (a request spans few windows; a deque's bookkeeping cost more than the sum).
+    uint64_t first_ = 0;
+    std::vector<uint64_t> ring_ = std::vector<uint64_t>(16);  // a power of two long
+    std::size_t head_ = 0, n_ = 0;
     uint64_t& used(uint64_t w);
+    void grow(std::size_t need);
 };
 
 }  // namespace ioatsim::models
