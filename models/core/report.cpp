@@ -49,39 +49,45 @@ void report::flush(uint64_t before_ps) {
 }
 
 namespace {
-json_obj counts_json(const std::map<std::string, uint64_t>& by_ev) {
-    json_obj o;
-    for (auto& [ev, n] : by_ev) o.set(ev, n);
+json_obj counts_json(const std::map<const std::string*, uint64_t>& by_ev) {
+    json_obj o;  // sorts its keys
+    for (auto& [ev, n] : by_ev) o.set(*ev, n);
     return o;
 }
 }  // namespace
+
+// A printk or oops is classified by its message; any other event by its
+// source and name alone, once per pair.
+const trace_kind& report::kind_of(const event& e) {
+    const trace_kind*& k = kinds_[{e.src, e.ev}];
+    if (k) return *k;
+    if (*e.ev != "printk" && *e.ev != "oops") return *(k = &classify(*e.src, *e.ev));
+    std::string msg;
+    if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
+    return classify(*e.src, *e.ev, msg);
+}
 
 // One event, in time order: to the sinks, to trace.jsonl as it is, and to
 // hotplug.jsonl as a line (with what its source did meanwhile) or as a count.
 void report::write(event& e) {
     for (trace_sink* s : sinks_) s->event(e.t, *e.src, *e.ev, e.fields);
     if (!hotplug_.f && !full_.f) return;
-    const trace_kind* k = nullptr;
-    if (hotplug_.f) {
-        std::string msg;
-        if (const std::string* m = e.fields.find("msg"); m && m->size() >= 2) msg = m->substr(1, m->size() - 2);
-        k = &classify(*e.src, *e.ev, msg);
-    }
+    const trace_kind* k = hotplug_.f ? &kind_of(e) : nullptr;
     if (full_.f || k->line) e.fields.set("t", e.t).set("src", *e.src).set("ev", *e.ev);
     if (full_.f) put_line(full_, e.fields.str());
     if (!hotplug_.f) return;
     if (!k->line) {  // a count on the next line: its fields are never read
-        ++since_line_[*e.src][*e.ev];
-        ++since_phase_[*e.src][*e.ev];
+        ++since_line_[e.src][e.ev];
+        ++since_phase_[e.src][e.ev];
         return;
     }
-    if (auto it = since_line_.find(*e.src); it != since_line_.end()) {
+    if (auto it = since_line_.find(e.src); it != since_line_.end()) {
         e.fields.set("counts", counts_json(it->second));
         since_line_.erase(it);
     }
     if (k->phase) {
         json_obj activity;
-        for (auto& [src, by_ev] : since_phase_) activity.set(src, counts_json(by_ev));
+        for (auto& [src, by_ev] : since_phase_) activity.set(*src, counts_json(by_ev));
         e.fields.set("activity", activity);
         since_phase_.clear();
     }

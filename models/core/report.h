@@ -95,7 +95,9 @@ private:
     struct event { uint64_t t; uint64_t seq; const std::string* src; const std::string* ev; json_obj fields; };
     const std::string* name_of(const std::string& s);
     struct series { std::vector<std::pair<uint64_t, int64_t>> recent; std::vector<int64_t> sums; };
-    using counts = std::map<std::string, std::map<std::string, uint64_t>>;  // src -> ev -> n
+    using name = const std::string*;  // into names_
+    using counts = std::map<name, std::map<name, uint64_t>>;  // src -> ev -> n
+    const trace_kind& kind_of(const event& e);
     struct out_file { std::FILE* f = nullptr; std::string path; uint64_t bytes = 0; };
     void flush(uint64_t before_ps);
     void write(event& e);
@@ -116,6 +118,7 @@ private:
     std::vector<std::function<void()>> observers_;
     counts since_line_;          // counted events of a source since its last line
     counts since_phase_;         // counted events since the last phase line
+    std::map<std::pair<name, name>, const trace_kind*> kinds_;  // (src, ev) -> kind; printk's by message
     std::vector<std::string> log_;
     std::map<std::string, int64_t> counters_;
     uint64_t touched_ = 0;       // counter and series uses
