@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ioatsim::models {
 
@@ -36,6 +37,29 @@ inline const request_ext* requester_of(const tlm::tlm_generic_payload& gp) {
     return gp.get_extension<request_ext>();
 }
 
+// A payload lent for one transport call. tlm_generic_payload's constructor
+// allocates its extension array, and hot paths make one per access, so
+// payloads are kept and lent again. A transport may wait, so each call has its
+// own; SystemC runs one process at a time, so one pool serves them all.
+class pooled_payload {
+public:
+    pooled_payload() {
+        if (free_list().empty()) gp_ = new tlm::tlm_generic_payload;  // kept for the process's life
+        else gp_ = free_list().back(), free_list().pop_back();
+    }
+    ~pooled_payload() { free_list().push_back(gp_); }
+    pooled_payload(const pooled_payload&) = delete;
+    pooled_payload& operator=(const pooled_payload&) = delete;
+    tlm::tlm_generic_payload& operator*() const { return *gp_; }
+
+private:
+    static std::vector<tlm::tlm_generic_payload*>& free_list() {
+        static std::vector<tlm::tlm_generic_payload*> v;
+        return v;
+    }
+    tlm::tlm_generic_payload* gp_;
+};
+
 // A fresh request: `len` bytes at `addr` from or into `buf`, no byte enables,
 // no DMI, its response still to come.
 inline void prepare_payload(tlm::tlm_generic_payload& gp, bool write, uint64_t addr, void* buf, unsigned len) {
@@ -53,7 +77,8 @@ inline void prepare_payload(tlm::tlm_generic_payload& gp, bool write, uint64_t a
 // its requester when `who` is given. Returns whether the fabric accepted it.
 template <class Socket>
 bool post_message(Socket& socket, uint64_t addr, uint32_t data, request_ext* who = nullptr) {
-    tlm::tlm_generic_payload gp;
+    pooled_payload lent;
+    tlm::tlm_generic_payload& gp = *lent;
     prepare_payload(gp, true, addr, &data, 4);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     if (who) gp.set_extension(who);

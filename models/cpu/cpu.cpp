@@ -14,7 +14,8 @@ cpu::cpu(sc_core::sc_module_name name, unsigned index, unsigned apic_id, unsigne
 
 
 bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time& delay) {
-    tlm::tlm_generic_payload gp;
+    pooled_payload lent;
+    tlm::tlm_generic_payload& gp = *lent;
     uint64_t v = 0;
     prepare_payload(gp, false, addr, reinterpret_cast<uint8_t*>(&v), len);
     request_ext who;
@@ -32,7 +33,8 @@ bool cpu::io_read(uint64_t addr, unsigned len, uint64_t& value, sc_core::sc_time
 }
 
 bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time& delay) {
-    tlm::tlm_generic_payload gp;
+    pooled_payload lent;
+    tlm::tlm_generic_payload& gp = *lent;
     prepare_payload(gp, true, addr, reinterpret_cast<uint8_t*>(&value), len);
     request_ext who;
     who.requester = uint16_t(index_);

@@ -15,7 +15,8 @@ using ioat_ops::fault;
 
 namespace {
 fault transfer(ioat_function& fn, bool write, uint64_t addr, uint8_t* buf, uint64_t len, sc_time& delay) {
-    tlm::tlm_generic_payload gp;
+    pooled_payload lent;
+    tlm::tlm_generic_payload& gp = *lent;
     prepare_payload(gp, write, addr, buf, unsigned(len));
     fn.dma_transport(gp, delay);
     if (gp.is_response_ok()) return fault::none;
