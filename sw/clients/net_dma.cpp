@@ -3,8 +3,8 @@
 #include "sw/net/user_dma.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
+#include <memory>
 
 namespace ioatsim::sw {
 
@@ -20,19 +20,19 @@ uint8_t payload(unsigned reader, uint64_t read, uint64_t off) {
 // reused buffers: a forked torture instant writes a page or two of host memory
 // per reader, where two 128 KiB buffers cost it 64 copy-on-write faults.
 // Within a 256-byte block off >> 8 is fixed and 13 * off is 13 * (off & 255)
-// modulo 256: a block is one table of 13 * i plus a constant.
+// modulo 256: a block is row k of a table of 13 * i + k, copied from.
 const uint8_t* payload_into(std::vector<uint8_t>& out, unsigned reader, uint64_t read, uint64_t off, uint64_t n) {
-    static const auto times13 = [] {
-        std::array<uint8_t, 256> t{};
-        for (unsigned i = 0; i < 256; ++i) t[i] = uint8_t(13 * i);
+    static const auto rows = [] {
+        auto t = std::make_unique<uint8_t[]>(256 * 256);
+        for (unsigned k = 0; k < 256; ++k)
+            for (unsigned i = 0; i < 256; ++i) t[k * 256 + i] = uint8_t(13 * i + k);
         return t;
     }();
     out.resize(n);
     for (uint64_t i = 0; i < n;) {
         const uint64_t o = off + i, run = std::min<uint64_t>(n - i, 256 - (o & 255));
         const uint8_t k = payload(reader, read, o & ~uint64_t(255));
-        const uint8_t* t = times13.data() + (o & 255);
-        for (uint64_t j = 0; j < run; ++j) out[i + j] = uint8_t(t[j] + k);
+        std::memcpy(out.data() + i, rows.get() + k * 256u + (o & 255), run);
         i += run;
     }
     return out.data();
