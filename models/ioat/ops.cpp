@@ -126,7 +126,7 @@ void parity(const parity_job& job, uint64_t size, port& io) {
         std::fill(q.begin(), q.end(), 0);
         for (unsigned s = 0; s < job.nsrc; ++s) {
             if (!io.read(job.src[s] + off, in.data(), n)) return;
-            for (uint64_t i = 0; i < n; ++i) p[i] ^= in[i];  // vectorises
+            xor_into(p.data(), in.data(), n);
             if (job.coef) gf_mul_xor(job.coef[s], in.data(), q.data(), n);
         }
         if (job.validate) {

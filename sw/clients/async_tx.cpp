@@ -206,7 +206,7 @@ dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uin
         std::vector<uint8_t> acc(len, 0), b(len);
         for (uint64_t a : src) {
             k_.mem_read(a, b.data(), len);
-            for (uint64_t i = 0; i < len; ++i) acc[i] ^= b[i];
+            models::ioat_ops::xor_into(acc.data(), b.data(), len);
         }
         k_.mem_write(dst, acc.data(), len);
     }, len * src.size());
@@ -222,7 +222,7 @@ void pq_on_cpu(kernel& k, uint64_t p, uint64_t q, const std::vector<uint64_t>& s
     if (add && q) k.mem_read(q, qq.data(), len);
     for (size_t j = 0; j < src.size(); ++j) {
         k.mem_read(src[j], b.data(), len);
-        for (uint64_t i = 0; i < len; ++i) pp[i] ^= b[i];  // vectorises
+        models::ioat_ops::xor_into(pp.data(), b.data(), len);
         models::ioat_ops::gf_mul_xor(coef[j], b.data(), qq.data(), len);
     }
     if (p) k.mem_write(p, pp.data(), len);
