@@ -49,27 +49,29 @@ bool cpu::io_write(uint64_t addr, unsigned len, uint64_t value, sc_core::sc_time
 // A grant for reading may be read-only (a page shared with another process):
 // a write asks again, for writing.
 uint8_t* cpu::dmi_ptr(uint64_t addr, uint64_t& avail, bool write) {
-    for (auto& d : dmi_)
-        if (addr >= d.get_start_address() && addr <= d.get_end_address() &&
-            (write ? d.is_write_allowed() : d.is_read_allowed())) {
+    auto it = dmi_.upper_bound(addr);
+    if (it != dmi_.begin()) {
+        const tlm::tlm_dmi& d = (--it)->second;
+        if (addr <= d.get_end_address() && (write ? d.is_write_allowed() : d.is_read_allowed())) {
             avail = d.get_end_address() - addr + 1;
             return d.get_dmi_ptr() + (addr - d.get_start_address());
         }
+    }
     tlm::tlm_generic_payload gp;
     uint8_t dummy;
     prepare_payload(gp, write, addr, &dummy, 1);
     tlm::tlm_dmi d;
     if (!isock->get_direct_mem_ptr(gp, d) || !(write ? d.is_write_allowed() : d.is_read_allowed())) return nullptr;
-    dmi_.push_back(d);
+    invalidate(d.get_start_address(), d.get_end_address());  // a write grant replaces a read grant
+    dmi_[d.get_start_address()] = d;
     avail = d.get_end_address() - addr + 1;
     return d.get_dmi_ptr() + (addr - d.get_start_address());
 }
 
 void cpu::invalidate(sc_dt::uint64 start, sc_dt::uint64 end) {
-    std::vector<tlm::tlm_dmi> keep;
-    for (auto& d : dmi_)
-        if (d.get_end_address() < start || d.get_start_address() > end) keep.push_back(d);
-    dmi_.swap(keep);
+    auto it = dmi_.upper_bound(start);
+    if (it != dmi_.begin() && std::prev(it)->second.get_end_address() >= start) --it;
+    while (it != dmi_.end() && it->first <= end) it = dmi_.erase(it);
 }
 
 void cpu::slow_mem(bool write, uint64_t addr, uint8_t* buf, uint64_t len) {

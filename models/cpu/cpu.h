@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <vector>
 
 namespace ioatsim::models {
@@ -55,7 +56,7 @@ private:
     unsigned index_, apic_id_, node_;
     sc_core::sc_time mmio_read_ = sc_core::SC_ZERO_TIME, mmio_write_ = sc_core::SC_ZERO_TIME;
     bool online_ = true;
-    std::vector<tlm::tlm_dmi> dmi_;
+    std::map<uint64_t, tlm::tlm_dmi> dmi_;  // grants by start address, none overlapping
     std::function<void(uint8_t)> irq_;
 };
 
