@@ -14,17 +14,21 @@ dram::dram(sc_core::sc_module_name name, uint64_t base, uint64_t size, dram_timi
     tsock.register_get_direct_mem_ptr(this, &dram::get_direct_mem_ptr);
 }
 
-// Zero-filled on first touch. After an unshare, from chunks mapped and
-// populated in one system call each, never given back (the process is short-lived).
+dram::~dram() {
+    for (auto [p, len] : chunks_) munmap(p, len);
+}
+
+// Zero-filled on first touch: cut from chunks of fresh anonymous memory, which
+// the host zeroes 4 KiB at a time as they are first used (a page software only
+// touches the start of costs no more). After an unshare every page cut is
+// written whole at once (a copy), so its chunk is populated in one system call.
 uint8_t* dram::new_page() {
-    if (!gen_) {
-        owned_.emplace_back(new uint8_t[page_size]());
-        return owned_.back().get();
-    }
     if (!pool_left_) {
         constexpr uint64_t chunk = 32 * page_size;
-        void* p = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        const int populate = gen_ ? MAP_POPULATE : 0;
+        void* p = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
         if (p == MAP_FAILED) throw std::bad_alloc();
+        chunks_.push_back({p, chunk});
         pool_ = static_cast<uint8_t*>(p);
         pool_left_ = chunk;
     }

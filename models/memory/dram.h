@@ -25,6 +25,7 @@ public:
     tlm_utils::simple_target_socket<dram> tsock;
 
     dram(sc_core::sc_module_name name, uint64_t base, uint64_t size, dram_timing t = {});
+    ~dram() override;
 
     uint64_t base() const { return base_; }
     uint64_t size() const { return size_; }
@@ -57,9 +58,9 @@ private:
     uint64_t base_, size_;
     dram_timing t_;
     std::unordered_map<uint64_t, page_slot> pages_;
-    std::vector<std::unique_ptr<uint8_t[]>> owned_;  // pages allocated before any unshare
+    std::vector<std::pair<void*, uint64_t>> chunks_;  // mapped here, unmapped when the dram goes
     uint32_t gen_ = 0;
-    uint8_t* pool_ = nullptr;  // after unshare: a populated chunk pages are cut from
+    uint8_t* pool_ = nullptr;  // the chunk pages are cut from
     uint64_t pool_left_ = 0;
 };
 
