@@ -230,9 +230,19 @@ __attribute__((target("avx2"))) uint64_t gf_mul_xor_avx2(const uint8_t* lo, cons
     }
     return i;
 }
+__attribute__((target("avx2"))) uint64_t xor_avx2(uint8_t* dst, const uint8_t* src, uint64_t n) {
+    uint64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i* d = reinterpret_cast<__m256i*>(dst + i);
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+        _mm256_storeu_si256(d, _mm256_xor_si256(_mm256_loadu_si256(d), x));
+    }
+    return i;
+}
 const bool has_avx2 = __builtin_cpu_supports("avx2");
 #else
 uint64_t gf_mul_xor_avx2(const uint8_t*, const uint8_t*, const uint8_t*, uint8_t*, uint64_t) { return 0; }
+uint64_t xor_avx2(uint8_t*, const uint8_t*, uint64_t) { return 0; }
 const bool has_avx2 = false;
 #endif
 }  // namespace
@@ -246,6 +256,18 @@ void gf_mul_xor(uint8_t c, const uint8_t* src, uint8_t* dst, uint64_t n) {
     }
     uint64_t i = has_avx2 ? gf_mul_xor_avx2(lo, hi, src, dst, n) : 0;
     for (; i < n; ++i) dst[i] ^= uint8_t(lo[src[i] & 15] ^ hi[src[i] >> 4]);
+}
+
+void xor_into(uint8_t* dst, const uint8_t* src, uint64_t n) {
+    uint64_t i = has_avx2 ? xor_avx2(dst, src, n) : 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        std::memcpy(&a, dst + i, 8);
+        std::memcpy(&b, src + i, 8);
+        a ^= b;
+        std::memcpy(dst + i, &a, 8);
+    }
+    for (; i < n; ++i) dst[i] ^= src[i];
 }
 
 }  // namespace ioatsim::models::ioat_ops

@@ -5,7 +5,6 @@
 // extension frames).
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 namespace ioatsim::models::ioat_ops {
 
@@ -54,18 +53,8 @@ uint8_t gf_exp(unsigned i);  // {02}^i, the kernel's raid6_gfexp (period 255)
 // bytes a step with AVX2 (chosen at run time), a table look-up a byte without;
 // the same bytes either way.
 void gf_mul_xor(uint8_t c, const uint8_t* src, uint8_t* dst, uint64_t n);
-// dst[i] ^= src[i] for n bytes, a 64-bit word a step: P's inner loop and the
-// CPU's XOR. (-O2 leaves a byte loop of unknown length unvectorised.)
-inline void xor_into(uint8_t* dst, const uint8_t* src, uint64_t n) {
-    uint64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t a, b;
-        std::memcpy(&a, dst + i, 8);
-        std::memcpy(&b, src + i, 8);
-        a ^= b;
-        std::memcpy(dst + i, &a, 8);
-    }
-    for (; i < n; ++i) dst[i] ^= src[i];
-}
+// dst[i] ^= src[i] for n bytes: P's inner loop and the CPU's XOR, 32 bytes a
+// step with AVX2, a 64-bit word without (-O2 leaves a byte loop unvectorised).
+void xor_into(uint8_t* dst, const uint8_t* src, uint64_t n);
 
 }  // namespace ioatsim::models::ioat_ops
