@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace ioatsim::sw {
 using models::ioat_ops::gf_exp;
@@ -13,6 +14,10 @@ using models::ioat_ops::gf_mul;
 
 namespace {
 constexpr ktime_t RAID6_WAIT = 3000 * MSEC;  // raid6test's wait for each recovery
+
+// Host buffers every byte of which is written before it is read: not zeroed first.
+using bytes = std::unique_ptr<uint8_t[]>;
+bytes uninit(uint64_t n) { return bytes(new uint8_t[n]); }
 
 uint8_t gf_inv(uint8_t v) {
     for (unsigned x = 1; x < 256; ++x)
@@ -180,9 +185,9 @@ dma_async_tx_descriptor* async_tx::async_memcpy(uint64_t dst, uint64_t src, uint
     }
     put_unused(c);
     cpu_fallback(s, [&] {
-        std::vector<uint8_t> b(len);
-        k_.mem_read(src, b.data(), len);
-        k_.mem_write(dst, b.data(), len);
+        const bytes b = uninit(len);
+        k_.mem_read(src, b.get(), len);
+        k_.mem_write(dst, b.get(), len);
     }, len);
     return nullptr;
 }
@@ -203,12 +208,13 @@ dma_async_tx_descriptor* async_tx::async_xor(uint64_t dst, const std::vector<uin
     }
     put_unused(c);
     cpu_fallback(s, [&] {
-        std::vector<uint8_t> acc(len, 0), b(len);
-        for (uint64_t a : src) {
-            k_.mem_read(a, b.data(), len);
-            models::ioat_ops::xor_into(acc.data(), b.data(), len);
+        const bytes acc = uninit(len), b = uninit(len);
+        for (size_t j = 0; j < src.size(); ++j) {  // the first source read as the sum so far
+            k_.mem_read(src[j], j ? b.get() : acc.get(), len);
+            if (j) models::ioat_ops::xor_into(acc.get(), b.get(), len);
         }
-        k_.mem_write(dst, acc.data(), len);
+        if (src.empty()) std::memset(acc.get(), 0, len);
+        k_.mem_write(dst, acc.get(), len);
     }, len * src.size());
     return nullptr;
 }
@@ -217,16 +223,18 @@ namespace {
 // P ^= each source, Q ^= coef * each source (starting from zero unless `add`).
 void pq_on_cpu(kernel& k, uint64_t p, uint64_t q, const std::vector<uint64_t>& src, const std::vector<uint8_t>& coef,
                uint64_t len, bool add) {
-    std::vector<uint8_t> pp(len, 0), qq(len, 0), b(len);
-    if (add && p) k.mem_read(p, pp.data(), len);
-    if (add && q) k.mem_read(q, qq.data(), len);
+    const bytes pp = uninit(len), qq = uninit(len), b = uninit(len);
+    if (add && p) k.mem_read(p, pp.get(), len);
+    else std::memset(pp.get(), 0, len);
+    if (add && q) k.mem_read(q, qq.get(), len);
+    else std::memset(qq.get(), 0, len);
     for (size_t j = 0; j < src.size(); ++j) {
-        k.mem_read(src[j], b.data(), len);
-        models::ioat_ops::xor_into(pp.data(), b.data(), len);
-        models::ioat_ops::gf_mul_xor(coef[j], b.data(), qq.data(), len);
+        k.mem_read(src[j], b.get(), len);
+        models::ioat_ops::xor_into(pp.get(), b.get(), len);
+        models::ioat_ops::gf_mul_xor(coef[j], b.get(), qq.get(), len);
     }
-    if (p) k.mem_write(p, pp.data(), len);
-    if (q) k.mem_write(q, qq.data(), len);
+    if (p) k.mem_write(p, pp.get(), len);
+    if (q) k.mem_write(q, qq.get(), len);
 }
 }  // namespace
 
@@ -304,13 +312,20 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     for (auto& b : blk) b = k_.alloc_phys(len, 4096);
     uint64_t P = blk[data], Q = blk[data + 1], dp = blk[data + 2], dq = blk[data + 3];
     splitmix64 r{cfg_.seed * 7919 + id * 104729 + it};
-    std::vector<std::vector<uint8_t>> orig(data, std::vector<uint8_t>(len));
+    std::vector<bytes> orig(data);
     for (unsigned d = 0; d < data; ++d) {
-        for (uint64_t i = 0; i < len; i += 8) {  // eight bytes of each draw
-            uint64_t v = r.next();
-            std::memcpy(&orig[d][i], &v, std::min<uint64_t>(8, len - i));
+        orig[d] = uninit(len);
+        uint8_t* o = orig[d].get();
+        uint64_t i = 0;
+        for (; i + 8 <= len; i += 8) {  // eight bytes of each draw
+            const uint64_t v = r.next();
+            std::memcpy(o + i, &v, 8);
         }
-        k_.mem_write(blk[d], orig[d].data(), len);
+        if (i < len) {
+            const uint64_t v = r.next();
+            std::memcpy(o + i, &v, len - i);
+        }
+        k_.mem_write(blk[d], o, len);
     }
     auto wait = [&](completion& done, const char* what) {
         dma_.dma_issue_pending_all();  // async_tx_issue_pending_all
@@ -339,9 +354,10 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
     unsigned a = unsigned(r.next() % data), b = unsigned(r.next() % (data - 1));
     if (b >= a) ++b;
     if (a > b) std::swap(a, b);
-    std::vector<uint8_t> zero(len, 0);
-    k_.mem_write(blk[a], zero.data(), len);
-    k_.mem_write(blk[b], zero.data(), len);
+    const bytes zero = uninit(len);
+    std::memset(zero.get(), 0, len);
+    k_.mem_write(blk[a], zero.get(), len);
+    k_.mem_write(blk[b], zero.get(), len);
     std::vector<uint64_t> survivors;
     std::vector<uint8_t> scoef;
     for (unsigned d = 0; d < data; ++d)
@@ -372,11 +388,11 @@ async_tx::outcome async_tx::recover_once(unsigned id, uint64_t it) {
         free_all();
         return outcome::redo;
     }
-    std::vector<uint8_t> got(len);
+    const bytes got = uninit(len);
     bool ok = true;
     for (unsigned d : {a, b}) {
-        k_.mem_read(blk[d], got.data(), len);
-        ok = ok && got == orig[d];
+        k_.mem_read(blk[d], got.get(), len);
+        ok = ok && std::memcmp(got.get(), orig[d].get(), len) == 0;
     }
     k_.cost_mem(blk[a], len, k_.config().memcpy_gbps);
     k_.cost_mem(blk[b], len, k_.config().memcpy_gbps);
