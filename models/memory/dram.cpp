@@ -18,18 +18,25 @@ dram::~dram() {
     for (auto [p, len] : chunks_) munmap(p, len);
 }
 
-// Zero-filled on first touch: cut from chunks of fresh anonymous memory, which
-// the host zeroes 4 KiB at a time as they are first used (a page software only
-// touches the start of costs no more). After an unshare every page cut is
-// written whole at once (a copy), so its chunk is populated in one system call.
+// Zero-filled on first touch: cut from 2 MiB chunks of fresh anonymous memory,
+// aligned and marked for huge pages, so the host maps a chunk in one fault
+// rather than 512 (where it gives huge pages; 4 KiB at a time where not). After
+// an unshare every page cut is written whole at once (a copy), so its chunk is
+// populated in one system call. A torture of 400 instants took 60% fewer
+// faults this way (797,000 -> 314,000).
 uint8_t* dram::new_page() {
     if (!pool_left_) {
         constexpr uint64_t chunk = 32 * page_size;
-        const int populate = gen_ ? MAP_POPULATE : 0;
-        void* p = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
-        if (p == MAP_FAILED) throw std::bad_alloc();
+        void* raw = mmap(nullptr, 2 * chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) throw std::bad_alloc();
+        const uintptr_t r = reinterpret_cast<uintptr_t>(raw), a = (r + chunk - 1) & ~uintptr_t(chunk - 1);
+        if (a > r) munmap(raw, a - r);
+        munmap(reinterpret_cast<void*>(a + chunk), r + 2 * chunk - (a + chunk));
+        uint8_t* p = reinterpret_cast<uint8_t*>(a);
+        madvise(p, chunk, MADV_HUGEPAGE);
+        if (gen_) madvise(p, chunk, MADV_POPULATE_WRITE);
         chunks_.push_back({p, chunk});
-        pool_ = static_cast<uint8_t*>(p);
+        pool_ = p;
         pool_left_ = chunk;
     }
     uint8_t* p = pool_;
