@@ -1,6 +1,7 @@
 // DRAM's pages after unshare (a process forked from a simulation that goes
 // on): read through grants of the shared copy, copied before their first
 // write here, and the grants of the shared copy taken back.
+#include "models/cpu/cpu.h"
 #include "models/memory/dram.h"
 
 #include <doctest/doctest.h>
@@ -85,4 +86,34 @@ TEST_CASE("dram after unshare: reads share, the first write copies the page and 
     CHECK(fresh.is_write_allowed());
     CHECK(fresh.get_dmi_ptr()[0] == 0);
     CHECK(cpu.invalidated.size() == 2);
+}
+
+// The CPU's side: its grants are kept by start address, and a write grant must
+// replace the read-only grant of the shared copy, or its reads would go on
+// seeing the page as the other process left it.
+TEST_CASE("a CPU after unshare reads the shared copy, then reads what it wrote") {
+    constexpr uint64_t base = 0x100000;
+    dram mem("dram", base, 4 * dram::page_size);
+    ioatsim::models::cpu cpu0("cpu0", 0, 0, 0);
+    cpu0.isock.bind(mem.tsock);
+    const uint8_t a = 0x11, b = 0x33;
+    cpu0.mem_write(base + 8, &a, 1);
+    cpu0.mem_write(base + dram::page_size + 8, &b, 1);
+
+    mem.unshare();
+    uint8_t r = 0;
+    cpu0.mem_read(base + 8, &r, 1);
+    CHECK(r == 0x11);
+    cpu0.mem_read(base + dram::page_size + 8, &r, 1);  // a read grant of the next page too
+    CHECK(r == 0x33);
+
+    const uint8_t c = 0x22;
+    cpu0.mem_write(base + 8, &c, 1);
+    cpu0.mem_read(base + 8, &r, 1);
+    CHECK(r == 0x22);
+    cpu0.mem_read(base + dram::page_size + 8, &r, 1);  // the neighbour's grant is untouched
+    CHECK(r == 0x33);
+    uint8_t back = 0;
+    mem.peek(base + 8, &back, 1);
+    CHECK(back == 0x22);
 }
