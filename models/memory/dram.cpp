@@ -119,7 +119,8 @@ bool dram::get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
     if (!in_range(addr, 1)) return false;
     uint64_t index = (addr - base_) / page_size;
     uint64_t start = base_ + index * page_size;
-    const bool shared = pages_.count(index) && pages_[index].gen != gen_;
+    const auto it = pages_.find(index);
+    const bool shared = it != pages_.end() && it->second.gen != gen_;
     dmi.set_dmi_ptr(page(index, gp.is_write()));
     dmi.set_start_address(start);
     dmi.set_end_address(std::min(start + page_size, base_ + size_) - 1);

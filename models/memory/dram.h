@@ -6,7 +6,6 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
-#include <memory>
 #include <unordered_map>
 #include <vector>
 
